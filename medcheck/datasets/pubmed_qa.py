@@ -1,0 +1,67 @@
+"""PubMedQA PQA-L (Jin et al., EMNLP 2019), MIT license.
+
+Release: github.com/pubmedqa/pubmedqa, `data/ori_pqal.json` (1,000 expert-labelled items keyed by
+PMID: QUESTION, CONTEXTS, LABELS, MESHES, YEAR, final_decision, LONG_ANSWER) and
+`data/test_ground_truth.json` (PMID -> yes/no/maybe for the 500 test items), read here from
+`<data dir>/pubmed_qa/`. The test split is the ground-truth file's PMIDs. The dataset id is the
+Hugging Face name `pubmed_qa`, so that `pytest -k medqa` does not select it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from medcheck.datasets.types import ChoiceItem, require_file
+from medcheck.errors import DatasetError
+
+ID = "pubmed_qa"
+TRACK = "knowledge"
+LOADER_VERSION = 1
+DECISIONS = ("yes", "no", "maybe")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+
+
+class PubMedQA:
+    id = ID
+    track = TRACK
+    loader_version = LOADER_VERSION
+    relative_path = "pubmed_qa/ori_pqal.json"
+    prompt_style = "abstract"
+
+    def load(self, root: Path) -> list[ChoiceItem]:
+        records_path = require_file(root, "pubmed_qa/ori_pqal.json", ID)
+        truth_path = require_file(root, "pubmed_qa/test_ground_truth.json", ID)
+        records, truth = _read_json(records_path), _read_json(truth_path)
+        if not isinstance(records, dict) or not isinstance(truth, dict):
+            raise DatasetError(records_path if not isinstance(records, dict) else truth_path,
+                               "expected a JSON object keyed by PMID")
+        items = []
+        for pmid, label in truth.items():
+            if label not in DECISIONS:
+                raise DatasetError(truth_path, f"label must be yes/no/maybe, got {label!r}", key=pmid)
+            if pmid not in records:
+                raise DatasetError(records_path, "test PMID from test_ground_truth.json not found", key=pmid)
+            record = records[pmid]
+            for key in ("QUESTION", "CONTEXTS"):
+                if key not in record:
+                    raise DatasetError(records_path, "missing key", key=f"{pmid}.{key}")
+            contexts = record["CONTEXTS"]
+            if not isinstance(contexts, list) or not all(isinstance(c, str) for c in contexts):
+                raise DatasetError(records_path, "CONTEXTS must be a list of strings", key=f"{pmid}.CONTEXTS")
+            items.append(ChoiceItem(id=str(pmid), question=str(record["QUESTION"]), options=DECISIONS,
+                                    labels=DECISIONS, gold=DECISIONS.index(label),
+                                    context="\n".join(contexts)))
+        if not items:
+            raise DatasetError(truth_path, "no test PMIDs found")
+        return items
+
+
+DATASETS = {ID: PubMedQA()}

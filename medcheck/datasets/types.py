@@ -1,0 +1,68 @@
+"""Typed items shared by every dataset module."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+DataSource = Literal["real", "sample"]
+
+
+@dataclass(frozen=True)
+class ChoiceItem:
+    """One multiple-choice question. `labels` are what the letter protocol scores (" A" or " yes")."""
+
+    id: str
+    question: str
+    options: tuple[str, ...]
+    gold: int
+    labels: tuple[str, ...] = ("A", "B", "C", "D")
+    context: str = ""          # passage shown before the question (PubMedQA's abstract)
+    subject: str = ""          # MMLU subject, for its description line
+
+    def __post_init__(self) -> None:
+        if len(self.options) != len(self.labels):
+            raise ValueError(f"item {self.id}: {len(self.options)} options but {len(self.labels)} labels")
+        if not 0 <= self.gold < len(self.options):
+            raise ValueError(f"item {self.id}: gold index {self.gold} out of range")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    id: str
+    track: str
+    items: tuple[ChoiceItem, ...]
+    source: DataSource
+    path: str
+    loader_version: int
+    total: int                  # items in the split before --medcheck-limit
+    prompt_style: str = "qa"    # which letter-protocol template applies (see medcheck.prompts)
+    sha256: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.sha256:
+            object.__setattr__(self, "sha256", content_hash(self.items))
+
+    @property
+    def n(self) -> int:
+        return len(self.items)
+
+
+def content_hash(items: tuple[ChoiceItem, ...]) -> str:
+    """sha256 of the items actually evaluated, in evaluation order."""
+    payload = json.dumps([asdict(i) for i in items], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def require_file(root: Path, relative: str, dataset_id: str) -> Path:
+    """Path of a release file, or a DatasetError naming the expected layout."""
+    from medcheck.errors import DatasetError
+
+    path = root / relative
+    if not path.is_file():
+        raise DatasetError(path, f"{dataset_id}: file not found",
+                           expected=f"<data dir>/{relative} (the official release layout)")
+    return path

@@ -1,0 +1,120 @@
+"""Pairs files: which models and which compressions a run gates.
+
+    # suites/pairs/default.yaml
+    protocol: option-text            # letter | option-text
+    models:
+      smollm2-135m: embedded:smollm2-135m
+    compressions: [bnb-nf4, bnb-int8]
+
+Every model is crossed with every compression; `dense` is the implicit reference of each model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medcheck.compression import DENSE, RECIPES
+from medcheck.errors import ConfigError
+from medcheck.registry import UnknownNameError
+from medcheck.settings import PROTOCOLS
+
+KEYS = {"protocol", "models", "compressions", "trust_remote_code"}
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Pair:
+    model: str            # short name, used in test ids
+    spec: str             # model spec (see medcheck.models)
+    compression: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.model}/{self.compression}"
+
+
+@dataclass(frozen=True)
+class PairsFile:
+    path: str
+    protocol: str
+    models: dict[str, str]
+    compressions: tuple[str, ...]
+    trust_remote_code: tuple[str, ...] = ()
+
+    def pairs(self) -> list[Pair]:
+        return [Pair(m, s, c) for m, s in self.models.items() for c in self.compressions]
+
+
+def _fail(path: str, key: str, problem: str, fix: str) -> ConfigError:
+    return ConfigError(path, key, problem, fix)
+
+
+def _check_compression(where: str, key: str, name: Any) -> str:
+    if not isinstance(name, str):
+        raise _fail(where, key, f"expected a compression name, got {name!r}", "use a name such as bnb-nf4")
+    if name == DENSE:
+        raise _fail(where, key, "'dense' is the reference, not a candidate",
+                    "list only compressed settings; the dense model is always evaluated")
+    if name not in RECIPES:
+        try:
+            RECIPES.check(name)
+        except UnknownNameError as exc:
+            raise _fail(where, key, f"unknown compression {name!r}",
+                        f"known: {', '.join(sorted(exc.known))}"
+                        + (f" (did you mean {' or '.join(exc.suggestions)}?)" if exc.suggestions else "")) from None
+    return name
+
+
+def load(path: Path, *, models: tuple[str, ...] = (), compressions: tuple[str, ...] = (),
+         protocol: str | None = None) -> PairsFile:
+    """Read and validate a pairs file, then apply the command-line narrowing/overrides."""
+    where = str(path)
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _fail(where, "", "pairs file not found", "pass --medcheck-pairs FILE with an existing YAML file") from None
+    except yaml.YAMLError as exc:
+        raise _fail(where, "", f"invalid YAML: {exc}", "fix the syntax at the line shown") from None
+    if not isinstance(raw, dict):
+        raise _fail(where, "", "expected a mapping with models and compressions", "see suites/pairs/default.yaml")
+    for key in raw:
+        if key not in KEYS:
+            raise _fail(where, str(key), "unknown key", f"allowed keys: {', '.join(sorted(KEYS))}")
+    proto = protocol or raw.get("protocol", "letter")
+    if proto not in PROTOCOLS:
+        raise _fail(where, "protocol", f"unknown protocol {proto!r}", f"use one of {', '.join(PROTOCOLS)}")
+    file_models = raw.get("models")
+    if not isinstance(file_models, dict) or not file_models:
+        raise _fail(where, "models", "expected a non-empty mapping name -> model spec",
+                    "e.g. models: {smollm2-135m: embedded:smollm2-135m}")
+    for name, spec in file_models.items():
+        if not isinstance(name, str) or not NAME.match(name):
+            raise _fail(where, f"models.{name}", "model names are lowercase letters, digits, '.', '_', '-'",
+                        "rename the model")
+        if not isinstance(spec, str):
+            raise _fail(where, f"models.{name}", f"expected a model spec string, got {spec!r}",
+                        "e.g. embedded:smollm2-135m, /path/to/checkpoint, hf:org/name")
+    comps = raw.get("compressions")
+    if not isinstance(comps, list) or not comps:
+        raise _fail(where, "compressions", "expected a non-empty list", "e.g. compressions: [bnb-nf4, bnb-int8]")
+    comps = [_check_compression(where, f"compressions[{i}]", c) for i, c in enumerate(comps)]
+    chosen = dict(file_models)
+    if models:
+        chosen = {}
+        for entry in models:
+            name, _, spec = entry.partition("=")
+            if spec:                                  # name=spec adds a model
+                chosen[name] = spec
+            elif name in file_models:                 # a name narrows to it
+                chosen[name] = file_models[name]
+            else:                                     # a bare spec adds a model named after it
+                chosen[Path(name.rstrip("/")).stem.lower().replace("embedded:", "") or name] = name
+    if compressions:
+        comps = [_check_compression("--medcheck-compression", c, c) for c in compressions]
+    trusted = raw.get("trust_remote_code", [])
+    return PairsFile(where, proto, chosen, tuple(dict.fromkeys(comps)), tuple(trusted))

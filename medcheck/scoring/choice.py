@@ -1,0 +1,82 @@
+"""Multiple choice by log-likelihood: per-item records and per-dataset summaries."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from medcheck.backends import LogLik
+from medcheck.datasets.types import ChoiceItem
+
+DEGENERATE_SHARE = 0.9   # one answer for more than this share of items
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    item_id: str
+    prediction: str            # label of the highest summed log-likelihood (acc)
+    prediction_norm: str       # label of the highest per-character log-likelihood (acc_norm)
+    gold: str
+    correct: bool
+    correct_norm: bool
+    scores: tuple[float, ...]  # summed log-likelihood per option
+    prompt_tokens: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SampleRecord":
+        return cls(**{**data, "scores": tuple(data["scores"])})
+
+
+def score_item(item: ChoiceItem, logliks: Sequence[LogLik], option_chars: Sequence[int]) -> SampleRecord:
+    scores = [ll.logprob for ll in logliks]
+    best = max(range(len(scores)), key=scores.__getitem__)
+    # lm-eval's acc_norm: log-likelihood divided by the continuation's length in characters
+    norm = [s / max(n, 1) for s, n in zip(scores, option_chars)]
+    best_norm = max(range(len(norm)), key=norm.__getitem__)
+    return SampleRecord(item_id=item.id, prediction=item.labels[best], prediction_norm=item.labels[best_norm],
+                        gold=item.labels[item.gold], correct=best == item.gold, correct_norm=best_norm == item.gold,
+                        scores=tuple(round(s, 6) for s in scores), prompt_tokens=logliks[0].context_tokens)
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion: honest even for small n."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    accuracy: float
+    acc_norm: float
+    ci95: tuple[float, float]
+    top_answer: str
+    top_share: float            # share of items given the most common prediction
+    gold_share: float           # share of items whose gold label is that same answer
+    degenerate: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarize(records: Sequence[SampleRecord]) -> Summary:
+    n = len(records)
+    correct = sum(r.correct for r in records)
+    top, count = Counter(r.prediction for r in records).most_common(1)[0]
+    gold_share = sum(r.gold == top for r in records) / n
+    top_share = count / n
+    # Degenerate: one answer for almost every item although the gold labels are not that skewed.
+    degenerate = top_share > DEGENERATE_SHARE and gold_share <= DEGENERATE_SHARE
+    return Summary(n=n, accuracy=correct / n, acc_norm=sum(r.correct_norm for r in records) / n,
+                   ci95=wilson(correct, n), top_answer=top, top_share=top_share, gold_share=gold_share,
+                   degenerate=degenerate)

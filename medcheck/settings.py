@@ -1,0 +1,86 @@
+"""Run settings: one immutable, validated object with named profiles (smoke / ci / full)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medcheck.errors import ConfigError
+from medcheck.registry import suggest
+
+PROTOCOLS = ("letter", "option-text")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+DEVICES = ("auto", "cpu", "cuda")
+
+# Named bundles of defaults; explicit options override them.
+PROFILES: dict[str, dict[str, Any]] = {
+    "smoke": {"limit": 10},
+    "ci": {"limit": 200},
+    "full": {"limit": None},
+}
+
+
+def default_cache_dir() -> Path:
+    if env := os.environ.get("MEDCHECK_CACHE_DIR"):
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "medcheck"
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str = "full"
+    data_dir: Path | None = None
+    limit: int | None = None
+    protocol: str | None = None          # None: the pairs file decides
+    dtype: str = "auto"
+    device: str = "auto"
+    batch_tokens: int = 8192             # tokens per forward batch (padding included)
+    seed: int = 1234
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    report_dir: Path = Path("reports")
+    use_cache: bool = True
+    allow_network: bool = False
+    allow_pickle: bool = False
+    pairs_file: Path | None = None
+    models: tuple[str, ...] = ()         # narrow to these model names (or add specs)
+    compressions: tuple[str, ...] = ()   # narrow to / override with these compressions
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        where = "settings"
+        if self.profile not in PROFILES:
+            raise suggest("profile", self.profile, list(PROFILES))
+        if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):
+            raise ConfigError(where, "limit", f"must be a positive integer, got {self.limit!r}",
+                              "pass --medcheck-limit N with N >= 1, or leave it out for all items")
+        if self.protocol is not None and self.protocol not in PROTOCOLS:
+            raise suggest("protocol", self.protocol, list(PROTOCOLS))
+        if self.dtype not in DTYPES:
+            raise suggest("dtype", self.dtype, list(DTYPES))
+        if self.device not in DEVICES:
+            raise suggest("device", self.device, list(DEVICES))
+        if self.batch_tokens < 256:
+            raise ConfigError(where, "batch_tokens", f"must be at least 256, got {self.batch_tokens}",
+                              "a batch must hold at least one prompt; try 8192")
+        if self.data_dir is not None and not Path(self.data_dir).is_dir():
+            raise ConfigError(where, "data_dir", f"{self.data_dir} is not a directory",
+                              "pass --medcheck-data-dir DIR (or MEDCHECK_DATA_DIR) naming a folder "
+                              "that holds mmlu/, medqa/, pubmed_qa/ in their release layouts")
+
+    @classmethod
+    def from_profile(cls, profile: str = "full", **overrides: Any) -> "Settings":
+        if profile not in PROFILES:
+            raise suggest("profile", profile, list(PROFILES))
+        values = {**PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None}}
+        return cls(profile=profile, **values)
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def as_record(self) -> dict[str, Any]:
+        """JSON-ready view for reports."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}

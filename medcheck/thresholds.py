@@ -1,0 +1,143 @@
+"""Threshold files (YAML numbers only) -> validated floor objects that explain a breach.
+
+    # thresholds/knowledge.yaml
+    cps:                       # per-dataset CPS floor
+      default: 0.90
+      datasets: {medqa: 0.92}
+      compressions: {bnb-int8: 0.95}
+      cells: {bnb-nf4: {pubmed_qa: 0.85}}
+    track_cps:                 # CPS over all datasets of the track, per pair
+      default: 0.92
+      compressions: {}
+
+Resolution, most specific first: cells (compression + dataset) > compressions > datasets > default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medcheck.errors import ConfigError
+from medcheck.registry import UnknownNameError, suggest
+
+FLOOR_RANGE = (0.0, 2.0)   # CPS is log2(1 + ratio): 1.0 is parity; a floor past 2 is a typo
+SECTIONS = {"cps": {"default", "datasets", "compressions", "cells"},
+            "track_cps": {"default", "compressions"}}
+
+
+@dataclass(frozen=True)
+class Floor:
+    metric: str
+    value: float
+    rule: str            # where the number came from, e.g. "knowledge.yaml: cps.datasets.medqa"
+
+    def fails(self, current: float, n: int) -> str | None:
+        """A readable message when `current` is below the floor, else None."""
+        if current >= self.value:
+            return None
+        return f"{self.metric} {current:.3f} < {self.value:.3f} ({self.rule}), n={n}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    message: str
+    floor: Floor
+
+
+def check(floor: Floor, current: float, n: int, reasons: list[str] | None = None) -> Verdict:
+    problems = [m for m in [floor.fails(current, n), *(reasons or [])] if m]
+    if problems:
+        return Verdict(False, "; ".join(problems), floor)
+    return Verdict(True, f"{floor.metric} {current:.3f} >= {floor.value:.3f} ({floor.rule}), n={n}", floor)
+
+
+class Thresholds:
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path, self.data = Path(path), data
+
+    @property
+    def name(self) -> str:
+        return f"{self.path.parent.name}/{self.path.name}"
+
+    def cps(self, dataset: str, compression: str) -> Floor:
+        section = self.data["cps"]
+        for key, table, lookup in (("cells", section.get("cells", {}).get(compression, {}), dataset),
+                                   ("compressions", section.get("compressions", {}), compression),
+                                   ("datasets", section.get("datasets", {}), dataset)):
+            if lookup in table:
+                suffix = f"{compression}.{dataset}" if key == "cells" else lookup
+                return Floor("CPS", table[lookup], f"{self.name}: cps.{key}.{suffix}")
+        return Floor("CPS", section["default"], f"{self.name}: cps.default")
+
+    def track_cps(self, track: str, compression: str) -> Floor:
+        section = self.data["track_cps"]
+        if compression in section.get("compressions", {}):
+            return Floor(f"{track} CPS", section["compressions"][compression],
+                         f"{self.name}: track_cps.compressions.{compression}")
+        return Floor(f"{track} CPS", section["default"], f"{self.name}: track_cps.default")
+
+
+def _number(where: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(where, key, f"expected a number, got {value!r}", "write a plain number such as 0.95")
+    lo, hi = FLOOR_RANGE
+    if not lo < value <= hi:
+        raise ConfigError(where, key, f"{value} is out of range ({lo}, {hi}]",
+                          "a CPS floor is log2(1 + compressed/dense): 1.0 means parity, 0.85 allows ~20% loss")
+    return float(value)
+
+
+def _names(where: str, key: str, value: Any, kind: str, known: list[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(where, key, f"expected a mapping of {kind} -> number, got {type(value).__name__}",
+                          f"e.g. {key.split('.')[-1]}: {{{known[0]}: 0.9}}")
+    for name in value:
+        if name not in known:
+            try:
+                raise suggest(kind, str(name), known)
+            except UnknownNameError as exc:
+                hint = f" (did you mean {' or '.join(exc.suggestions)}?)" if exc.suggestions else ""
+                raise ConfigError(where, f"{key}.{name}", f"unknown {kind} {name!r}",
+                                  f"known: {', '.join(known)}{hint}") from None
+    return value
+
+
+def load(path: Path, dataset_ids: list[str], compressions: list[str]) -> Thresholds:
+    """Read and validate a threshold file; any problem names the file, the key and the fix."""
+    where = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(where, "", "threshold file not found", "restore it from git") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(where, "", f"invalid YAML: {exc}", "fix the syntax at the line shown") from None
+    if not isinstance(data, dict):
+        raise ConfigError(where, "", "expected a mapping", f"top-level keys: {', '.join(SECTIONS)}")
+    for section, allowed in SECTIONS.items():
+        body = data.get(section)
+        if not isinstance(body, dict):
+            raise ConfigError(where, section, "missing or not a mapping", f"add {section}: {{default: 0.9}}")
+        for key in body:
+            if key not in allowed:
+                raise ConfigError(where, f"{section}.{key}", "unknown key", f"allowed: {', '.join(sorted(allowed))}")
+        if "default" not in body:
+            raise ConfigError(where, f"{section}.default", "missing", "every section needs a default floor")
+        _number(where, f"{section}.default", body["default"])
+        for name, value in _names(where, f"{section}.compressions", body.get("compressions", {}),
+                                  "compression", compressions).items():
+            _number(where, f"{section}.compressions.{name}", value)
+        if section == "cps":
+            for name, value in _names(where, "cps.datasets", body.get("datasets", {}), "dataset", dataset_ids).items():
+                _number(where, f"cps.datasets.{name}", value)
+            for comp, cells in _names(where, "cps.cells", body.get("cells", {}), "compression", compressions).items():
+                for name, value in _names(where, f"cps.cells.{comp}", cells, "dataset", dataset_ids).items():
+                    _number(where, f"cps.cells.{comp}.{name}", value)
+    for key in data:
+        if key not in SECTIONS:
+            raise ConfigError(where, str(key), "unknown key", f"allowed: {', '.join(SECTIONS)}")
+    return Thresholds(Path(path), data)
