@@ -1,2 +1,2 @@
 pytest_plugins = ["fixtures.options", "fixtures.pairs", "fixtures.evaluation", "fixtures.reporting",
-                  "fixtures.snapshots"]
+                  "fixtures.snapshots", "pytester"]

@@ -17,7 +17,9 @@ from typing import Any
 
 import medcheck
 from medcheck import datasets, metrics
-from medcheck.compression import DENSE, RECIPES, LoadOptions
+from medcheck.compression import DENSE, LoadOptions
+from medcheck.compression import get as compression_get
+from medcheck.compression import strategies as compression_strategies
 from medcheck.datasets.types import Dataset
 from medcheck.models import ResolvedModel, resolve
 from medcheck.pairs import Pair, PairsFile
@@ -73,7 +75,15 @@ class PairResult:
     @property
     def cps(self) -> float:
         key = self.dataset.id
+        if self.dense.summary.accuracy == 0:
+            raise ValueError(f"CPS is undefined on {key}: the dense model {self.pair.model} scored 0 of "
+                             f"{self.dataset.n} items, so it cannot serve as the reference")
         return metrics.cps({key: self.dense.summary.accuracy}, {key: self.candidate.summary.accuracy})
+
+    @property
+    def cps_or_none(self) -> float | None:
+        """CPS, or None where the dense accuracy is 0 and CPS is undefined."""
+        return self.cps if self.dense.summary.accuracy > 0 else None
 
     def collapse(self) -> str | None:
         """Why the candidate collapsed while its dense model did not, if it did."""
@@ -86,7 +96,8 @@ class PairResult:
     def scores(self) -> dict[str, float | int]:
         """Rounded scores for snapshots."""
         return {"n": self.dataset.n, "dense_accuracy": round(self.dense.summary.accuracy, 4),
-                "accuracy": round(self.candidate.summary.accuracy, 4), "cps": round(self.cps, 4)}
+                "accuracy": round(self.candidate.summary.accuracy, 4),
+                "cps": None if self.cps_or_none is None else round(self.cps_or_none, 4)}
 
 
 def resolve_runtime(settings: Settings) -> tuple[str, str]:
@@ -119,6 +130,7 @@ class Evaluator:
         self._planned: dict[tuple[str, str], list[str]] = {}
         self._loaded: tuple[tuple[str, str], Any] | None = None
         self._load_info: dict[tuple[str, str], dict[str, Any]] = {}
+        self._load_errors: dict[tuple[str, str], Exception] = {}
         self.results: list[PairResult] = []
 
     @functools.cached_property
@@ -206,7 +218,7 @@ class Evaluator:
     def components(self, model: ResolvedModel, compression: str, dataset: Dataset) -> dict[str, Any]:
         """Everything that shapes a record: the cache key and the report's provenance."""
         return {"medcheck": medcheck.__version__, "model_fingerprint": model.fingerprint,
-                "compression": RECIPES[compression].describe(), "dataset": dataset.id,
+                "compression": compression_get(compression).describe(), "dataset": dataset.id,
                 "dataset_sha256": dataset.sha256, "loader_version": dataset.loader_version,
                 "protocol": self.protocol, "prompt_version": PROMPT_VERSION, "dtype": self.dtype,
                 "backend": "hf"}
@@ -256,27 +268,68 @@ class Evaluator:
         return out
 
     def _backend(self, model_name: str, model: ResolvedModel, compression: str) -> Any:
-        if self._loaded and self._loaded[0] == (model_name, compression):
+        key = (model_name, compression)
+        if self._loaded and self._loaded[0] == key:
             return self._loaded[1]
+        if key in self._load_errors:
+            raise self._load_errors[key]
         self._release()
+        try:
+            backend = self._load(model_name, model, compression)
+        except Exception as exc:
+            self._load_errors[key] = exc
+            raise
+        self._loaded = (key, backend)
+        return backend
+
+    def _load(self, model_name: str, model: ResolvedModel, compression: str) -> Any:
+        """Load through the recipe's strategies, then warm up; record everything."""
         from transformers import AutoTokenizer
 
         from medcheck.backends import BACKENDS
+        from medcheck.bits import weight_stats
+        from medcheck.errors import ModelLoadError
+        from medcheck.loading import load_with_fallbacks
+        from medcheck.warmup import warm_up
 
-        options = LoadOptions(dtype=self.dtype, device=self.device, allow_pickle=self.settings.allow_pickle,
-                              trust_remote_code=model_name in self.pairs.trust_remote_code)
+        options = self.load_options(model_name, model)
+        recipe = compression_get(compression)
+        label = f"{model_name}/{compression}"
+        print(f"medcheck: loading {label} ({self.dtype}, {self.device})", file=sys.stderr)
         t0 = time.perf_counter()
-        print(f"medcheck: loading {model_name}/{compression} ({self.dtype}, {self.device})", file=sys.stderr)
-        net = model.path
-        tokenizer = AutoTokenizer.from_pretrained(net, trust_remote_code=options.trust_remote_code)
-        loaded = RECIPES[compression].load(net, options)
-        backend = BACKENDS["hf"](loaded, tokenizer, batch_tokens=self.settings.batch_tokens,
-                                 label=f"{model_name}/{compression}")
-        self._load_info[(model_name, compression)] = {"seconds": round(time.perf_counter() - t0, 2),
-                                                      "strategy": "from_pretrained", "dtype": self.dtype,
-                                                      "device": self.device}
-        self._loaded = ((model_name, compression), backend)
-        return backend
+        tokenizer_source = getattr(recipe, "tokenizer_source", lambda base: base)(model.path)
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, trust_remote_code=options.trust_remote_code)
+        if tokenizer_source != model.path:
+            base_vocab = AutoTokenizer.from_pretrained(model.path).get_vocab()
+            if tokenizer.get_vocab() != base_vocab:
+                raise ModelLoadError(f"{label}: the checkpoint's tokenizer vocabulary differs from {model_name}'s")
+        loaded, attempts = load_with_fallbacks(label, compression_strategies(recipe, model.path, options))
+        info: dict[str, Any] = {"seconds": round(time.perf_counter() - t0, 2), "strategy": attempts[-1].strategy,
+                                "fallback": len(attempts) > 1, "attempts": [a.as_dict() for a in attempts],
+                                "dtype": str(loaded.dtype).removeprefix("torch."), "device": self.device,
+                                **weight_stats(loaded).as_dict()}
+        marker = getattr(recipe, "built_marker", None)
+        if marker:
+            info["build"] = marker(model.path, options)
+        report = warm_up(loaded, tokenizer)
+        info["warmup"] = report.as_dict()
+        self._load_info[(model_name, compression)] = info
+        if not report.ok:
+            dense_ok = self._load_info.get((model_name, DENSE), {}).get("warmup", {}).get("ok", True)
+            if compression != DENSE and dense_ok:
+                raise ModelLoadError(f"{label} is broken: warm-up {report.reason} "
+                                     f"(output {report.output!r}); the dense model passes the warm-up")
+            print(f"medcheck: warning: {label} warm-up: {report.reason}", file=sys.stderr)
+        return BACKENDS["hf"](loaded, tokenizer, batch_tokens=self.settings.batch_tokens, label=label)
+
+    def load_options(self, model_name: str, model: ResolvedModel) -> LoadOptions:
+        return LoadOptions(dtype=self.dtype, device=self.device, allow_pickle=self.settings.allow_pickle,
+                           trust_remote_code=model_name in self.pairs.trust_remote_code,
+                           cache_dir=self.settings.cache_dir, base_fingerprint=model.fingerprint,
+                           seed=self.settings.seed)
+
+    def load_info(self, model_name: str, compression: str) -> dict[str, Any]:
+        return self._load_info.get((model_name, compression), {})
 
     def _release(self) -> None:
         if self._loaded:

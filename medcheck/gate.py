@@ -5,6 +5,7 @@ The pytest layer hands off to this object in a line per hook; it never imports p
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,7 @@ class GateSession:
         self.evaluator = Evaluator(settings, self.pairs_file, store, progress)
         self.outcomes: list[Outcome] = []
         self.errors: dict[str, str] = {}
+        self.unrecorded_snapshots: list[str] = []   # tests whose configuration has no snapshot yet
 
     @property
     def pairs(self) -> list[Pair]:
@@ -108,16 +110,22 @@ class GateSession:
                                         ("protocol", ev.protocol), ("dtype", ev.dtype), ("device", ev.device)]
         if isinstance(result, PairResult):
             d, c = result.dense, result.candidate
+            cps = "undefined" if result.cps_or_none is None else round(result.cps_or_none, 4)
             props += [("dataset", result.dataset.id), ("data_source", result.dataset.source),
                       ("dataset_sha256", result.dataset.sha256), ("loader_version", result.dataset.loader_version),
                       ("n", result.dataset.n), ("dense_accuracy", round(d.summary.accuracy, 4)),
                       ("accuracy", round(c.summary.accuracy, 4)), ("acc_norm", round(c.summary.acc_norm, 4)),
                       ("dense_acc_norm", round(d.summary.acc_norm, 4)),
-                      ("accuracy_ci95", "%.3f-%.3f" % c.summary.ci95), ("cps", round(result.cps, 4)),
+                      ("accuracy_ci95", "%.3f-%.3f" % c.summary.ci95), ("cps", cps),
                       ("model_fingerprint", d.fingerprint), ("compressed_fingerprint", c.fingerprint),
                       ("degenerate", c.summary.degenerate), ("dense_degenerate", d.summary.degenerate),
                       ("top_answer_share", round(c.summary.top_share, 3)),
-                      ("load_strategy", c.load.get("strategy", "cached"))]
+                      ("load_strategy", c.load.get("strategy", "not loaded (all results cached)")),
+                      ("load_attempts", json.dumps(c.load.get("attempts", []))[:4000]),
+                      ("load_fallback", c.load.get("fallback", False)),
+                      ("bits_per_weight", c.load.get("bits_per_weight", "")),
+                      ("weight_bytes", c.load.get("weight_bytes", "")),
+                      ("warmup", json.dumps(c.load.get("warmup", {}))[:1000])]
         else:
             sources = sorted({r.dataset.source for r in result.results})
             props += [("dataset", ",".join(r.dataset.id for r in result.results)),

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from medcheck.compression import DENSE, RECIPES
+from medcheck.compression import DENSE, RECIPES, check_name
 from medcheck.errors import ConfigError
 from medcheck.registry import UnknownNameError
 from medcheck.settings import PROTOCOLS
@@ -62,12 +62,23 @@ def _check_compression(where: str, key: str, name: Any) -> str:
                     "list only compressed settings; the dense model is always evaluated")
     if name not in RECIPES:
         try:
-            RECIPES.check(name)
+            check_name(name)
         except UnknownNameError as exc:
             raise _fail(where, key, f"unknown compression {name!r}",
                         f"known: {', '.join(sorted(exc.known))}"
                         + (f" (did you mean {' or '.join(exc.suggestions)}?)" if exc.suggestions else "")) from None
     return name
+
+
+def _looks_like_spec(text: str) -> bool:
+    return text.startswith(("embedded:", "hf:")) or "/" in text or text.endswith(".gguf") or Path(text).exists()
+
+
+def _name_for(spec: str) -> str:
+    """A test-id-safe name for a bare spec: its last path or id component, lowercased."""
+    base = spec.removeprefix("embedded:").removeprefix("hf:").split("@")[0].rstrip("/").rsplit("/", 1)[-1]
+    base = base.removesuffix(".gguf").lower()
+    return re.sub(r"[^a-z0-9._-]+", "-", base).strip("-") or "model"
 
 
 def load(path: Path, *, models: tuple[str, ...] = (), compressions: tuple[str, ...] = (),
@@ -109,12 +120,23 @@ def load(path: Path, *, models: tuple[str, ...] = (), compressions: tuple[str, .
         for entry in models:
             name, _, spec = entry.partition("=")
             if spec:                                  # name=spec adds a model
+                if not NAME.match(name):
+                    raise _fail("--medcheck-model", entry, "model names are lowercase letters, digits, '.', '_', '-'",
+                                "e.g. --medcheck-model mymodel=/path/to/checkpoint")
                 chosen[name] = spec
             elif name in file_models:                 # a name narrows to it
                 chosen[name] = file_models[name]
-            else:                                     # a bare spec adds a model named after it
-                chosen[Path(name.rstrip("/")).stem.lower().replace("embedded:", "") or name] = name
+            elif _looks_like_spec(name):              # a bare spec adds a model named after it
+                chosen[_name_for(name)] = name
+            else:
+                from medcheck.registry import suggest
+
+                raise _fail("--medcheck-model", name, f"not a model of {where} nor a model spec",
+                            str(suggest("model", name, list(file_models))).split("\n", 1)[-1].strip())
     if compressions:
         comps = [_check_compression("--medcheck-compression", c, c) for c in compressions]
     trusted = raw.get("trust_remote_code", [])
+    if not isinstance(trusted, list) or any(t not in file_models for t in trusted):
+        raise _fail(where, "trust_remote_code", f"expected a list of model names from models, got {trusted!r}",
+                    "list the models whose own code may run, e.g. trust_remote_code: [mymodel]")
     return PairsFile(where, proto, chosen, tuple(dict.fromkeys(comps)), tuple(trusted))

@@ -118,6 +118,10 @@ def load(path: Path, dataset_ids: list[str], compressions: list[str]) -> Thresho
         raise ConfigError(where, "", f"invalid YAML: {exc}", "fix the syntax at the line shown") from None
     if not isinstance(data, dict):
         raise ConfigError(where, "", "expected a mapping", f"top-level keys: {', '.join(SECTIONS)}")
+    for key in data:
+        if key not in SECTIONS:
+            raise ConfigError(where, str(key), "unknown key", f"allowed: {', '.join(SECTIONS)}")
+    compressions = [c for c in compressions if c != "dense"]   # dense is the reference, never floored
     for section, allowed in SECTIONS.items():
         body = data.get(section)
         if not isinstance(body, dict):
@@ -137,7 +141,4 @@ def load(path: Path, dataset_ids: list[str], compressions: list[str]) -> Thresho
             for comp, cells in _names(where, "cps.cells", body.get("cells", {}), "compression", compressions).items():
                 for name, value in _names(where, f"cps.cells.{comp}", cells, "dataset", dataset_ids).items():
                     _number(where, f"cps.cells.{comp}.{name}", value)
-    for key in data:
-        if key not in SECTIONS:
-            raise ConfigError(where, str(key), "unknown key", f"allowed: {', '.join(SECTIONS)}")
     return Thresholds(Path(path), data)

@@ -6,6 +6,7 @@ slow (tens of seconds a forward pass), so the run's dtype should be bfloat16 the
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -20,6 +21,18 @@ def _bnb_version() -> str:
         return version("bitsandbytes")
     except PackageNotFoundError:
         raise ModelLoadError("bitsandbytes is not installed: pip install 'medcheck[bnb]'") from None
+
+
+class _DropCastNotice(logging.Filter):
+    """bitsandbytes logs this on every int8 forward pass with bfloat16 inputs: once is enough."""
+
+    seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "inputs will be cast" not in record.getMessage():
+            return True
+        first, _DropCastNotice.seen = not _DropCastNotice.seen, True
+        return first
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,9 @@ class BitsAndBytes:
         from transformers import BitsAndBytesConfig
 
         _bnb_version()
+        logger = logging.getLogger("bitsandbytes.autograd._functions")
+        if not any(isinstance(f, _DropCastNotice) for f in logger.filters):
+            logger.addFilter(_DropCastNotice())
         dtype = getattr(torch, options.dtype)
         if self.bits == 4:
             config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from medcheck.compression import LoadOptions
+from medcheck.errors import ModelLoadError
 
 
 def load_pretrained(checkpoint: str, options: LoadOptions, **kwargs: Any) -> Any:
@@ -12,6 +14,12 @@ def load_pretrained(checkpoint: str, options: LoadOptions, **kwargs: Any) -> Any
     import torch
     from transformers import AutoModelForCausalLM
 
+    folder = Path(checkpoint)
+    if (not options.allow_pickle and folder.is_dir() and not list(folder.glob("*.safetensors"))
+            and list(folder.glob("*.bin"))):
+        raise ModelLoadError(f"{checkpoint}: only pickle (.bin) weights, which can run arbitrary code when "
+                             "loaded; refused by default\n  convert them to safetensors, or pass "
+                             "--medcheck-allow-pickle if you trust their source")
     return AutoModelForCausalLM.from_pretrained(
         checkpoint, dtype=getattr(torch, options.dtype), use_safetensors=not options.allow_pickle,
         trust_remote_code=options.trust_remote_code, **kwargs)

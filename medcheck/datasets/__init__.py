@@ -58,6 +58,8 @@ def load(dataset_id: str, data_dir: Path | None = None, limit: int | None = None
     # A fixed, seeded order, so that --medcheck-limit N takes the same N items on every run.
     ordered = sorted(items, key=lambda item: item.id)
     random.Random(f"{seed}:{dataset_id}").shuffle(ordered)
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive integer, got {limit}")
     chosen = tuple(ordered[:limit] if limit else ordered)
     return Dataset(id=dataset_id, track=spec.track, items=chosen, source=source,
                    path=str(root / spec.relative_path), loader_version=spec.loader_version,

@@ -47,6 +47,8 @@ class MedQA:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no) from None
+        if not isinstance(record, dict):
+            raise DatasetError(path, f"expected a JSON object, got {type(record).__name__}", line=line_no)
         for key in ("question", "options", "answer_idx"):
             if key not in record:
                 raise DatasetError(path, "missing key", line=line_no, key=key,

@@ -50,6 +50,8 @@ class PubMedQA:
             if pmid not in records:
                 raise DatasetError(records_path, "test PMID from test_ground_truth.json not found", key=pmid)
             record = records[pmid]
+            if not isinstance(record, dict):
+                raise DatasetError(records_path, f"expected an object, got {type(record).__name__}", key=pmid)
             for key in ("QUESTION", "CONTEXTS"):
                 if key not in record:
                     raise DatasetError(records_path, "missing key", key=f"{pmid}.{key}")

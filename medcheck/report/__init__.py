@@ -41,6 +41,9 @@ def _notes(session: "GateSession") -> list[str]:
         if s.degenerate:
             notes.append(f"DEGENERATE: {run.pair_id} answers {s.top_answer!r} to {s.top_share:.0%} of "
                          f"{run.dataset_id} items (gold {s.gold_share:.0%}): its accuracy says little.")
+    if session.unrecorded_snapshots:
+        notes.append(f"SNAPSHOTS: {len(session.unrecorded_snapshots)} tests have no score snapshot for "
+                     f"configuration {session.snapshot_key!r}; record them with --snapshot-update.")
     if ev.protocol == "letter":
         notes.append("protocol 'letter': small models tend to answer one letter (SmolLM2-135M says 'A' to ~98% "
                      "of MMLU health items); prefer --medcheck-protocol option-text for them.")
@@ -55,6 +58,13 @@ def throughput(session: "GateSession") -> list[dict[str, Any]]:
                          "items": len(run.records) - run.cached_items, "seconds": round(run.seconds, 2),
                          "items_per_s": round(run.items_per_s, 2)})
     return rows
+
+
+def _cell(result: Any) -> str:
+    if result is None:
+        return f"{'-':>15}"
+    cps = result.cps_or_none
+    return f"{result.candidate.summary.accuracy:>7.3f} ({'undef' if cps is None else f'{cps:.3f}'})"
 
 
 def summary_lines(session: "GateSession") -> list[str]:
@@ -81,13 +91,15 @@ def summary_lines(session: "GateSession") -> list[str]:
             f"{dense[d]:>15.3f}" if d in dense else f"{'-':>15}" for d in ids) + f"{'1.000':>11}  reference")
         for pair in dict.fromkeys(r.pair for r in results if r.pair.model == model):
             cells = {r.dataset.id: r for r in results if r.pair == pair}
-            row = f"{pair.id:<26}" + "".join(
-                f"{cells[d].candidate.summary.accuracy:>7.3f} ({cells[d].cps:.3f})" if d in cells else f"{'-':>15}"
-                for d in ids)
+            row = f"{pair.id:<26}" + "".join(_cell(cells.get(d)) for d in ids)
+            if any(r.candidate.load.get("fallback") for r in cells.values()):
+                row = row.replace(pair.id, pair.id + "*", 1)
             t = track.get(pair.id)
             row += f"{t.value:>11.3f}" if t else f"{'-':>11}"
             row += "  FAIL" if pair.id in failed else "  pass"
             lines.append(row)
+    if any(r.candidate.load.get("fallback") for r in results):
+        lines.append("* loaded by a fallback strategy: see load_attempts in report.json / the JUnit properties")
     breaches = [o for o in session.outcomes if not o.verdict.passed]
     if breaches:
         lines.append(f"threshold breaches ({len(breaches)}):")

@@ -51,7 +51,7 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    return (max(0.0, min(centre - half, p)), min(1.0, max(centre + half, p)))   # p inside despite rounding
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ class Summary:
 
 def summarize(records: Sequence[SampleRecord]) -> Summary:
     n = len(records)
+    if n == 0:
+        raise ValueError("no records to summarize: the dataset selection is empty")
     correct = sum(r.correct for r in records)
     top, count = Counter(r.prediction for r in records).most_common(1)[0]
     gold_share = sum(r.gold == top for r in records) / n

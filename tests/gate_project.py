@@ -1,0 +1,65 @@
+"""A throwaway gate project for pytester runs: the repo's suites and thresholds in a tmp dir."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PLUGINS = ["fixtures.options", "fixtures.pairs", "fixtures.evaluation", "fixtures.reporting",
+           "fixtures.snapshots"]
+
+
+@dataclass
+class GateRun:
+    result: pytest.RunResult
+    path: Path
+
+    def cases(self) -> dict[str, dict[str, str]]:
+        """JUnit testcase name -> its properties."""
+        root = ET.parse(self.path / "junit.xml").getroot()
+        return {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
+                for case in root.iter("testcase")}
+
+    def report(self) -> dict:
+        return json.loads((self.path / "report" / "report.json").read_text())
+
+    def samples(self) -> list[dict]:
+        return [json.loads(line) for line in (self.path / "report" / "samples.jsonl").read_text().splitlines()]
+
+
+class Gate:
+    def __init__(self, pytester: pytest.Pytester, tiny_model_dir: Path, cache: Path) -> None:
+        self.pytester, self.model, self.cache = pytester, tiny_model_dir, cache
+        shutil.copytree(REPO / "suites", pytester.path / "suites", ignore=shutil.ignore_patterns("__snapshots__"))
+        shutil.copytree(REPO / "thresholds", pytester.path / "thresholds")
+        pytester.makeconftest(f"pytest_plugins = {PLUGINS!r}")
+        pytester.makeini("[pytest]\njunit_family = xunit1\nmarkers =\n    track(name): track\n")
+
+    def run(self, *args: str, tiny: bool = True, snapshot_update: bool = True,
+            cache: Path | None = None) -> GateRun:
+        base = ["suites", "-p", "no:cacheprovider", "--junitxml", "junit.xml",
+                "--medcheck-report-dir", "report", "--medcheck-cache-dir", str(cache or self.cache)]
+        if tiny:
+            base += ["--medcheck-model", f"tiny={self.model}"]
+        if snapshot_update:
+            base.append("--snapshot-update")
+        return GateRun(self.pytester.runpytest_inprocess(*base, *args), self.pytester.path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _import_once() -> None:
+    """pytester's in-process runs drop modules imported during a run; bitsandbytes registers torch
+    ops at import and cannot be imported twice, so it is imported here, outside any run."""
+    import bitsandbytes  # noqa: F401
+    import transformers.integrations.bitsandbytes  # noqa: F401
+
+
+@pytest.fixture
+def gate(pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Gate:
+    return Gate(pytester, tiny_model_dir, tmp_path_factory.mktemp("cache"))
