@@ -1,4 +1,4 @@
-"""python -m medcheck setup | bench: the command-line side of the gate."""
+"""python -m medcheck setup | bench | report | compare: the command-line side of the gate."""
 
 from __future__ import annotations
 
@@ -23,6 +23,31 @@ def _setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from medcheck.report import compare, html
+
+    try:
+        payload = compare.load(args.run_dir)
+    except FileNotFoundError as exc:
+        print(f"medcheck report: {exc}", file=sys.stderr)
+        return 2
+    for path in html.write(payload, args.run_dir if args.run_dir.is_dir() else args.run_dir.parent):
+        print(path)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from medcheck.report.compare import compare
+
+    try:
+        lines, worse = compare(args.run_a, args.run_b)
+    except FileNotFoundError as exc:
+        print(f"medcheck compare: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 1 if worse else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m medcheck")
     parser.add_argument("--cache-dir", type=Path, default=None, help="default $MEDCHECK_CACHE_DIR or ~/.cache/medcheck")
@@ -32,10 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     from medcheck.bench import add_arguments
 
     add_arguments(bench)
+    report = sub.add_parser("report", help="dashboard.html, report.md and CSV tables from RUN_DIR/report.json")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    comp = sub.add_parser("compare", help="score and verdict changes from run A to run B (exit 1 when B is worse)")
+    comp.add_argument("run_a", type=Path, metavar="RUN_A")
+    comp.add_argument("run_b", type=Path, metavar="RUN_B")
     args = parser.parse_args(argv)
     args.cache_dir = args.cache_dir or default_cache_dir()
-    if args.command == "setup":
-        return _setup(args)
+    if args.command in ("setup", "report", "compare"):
+        return {"setup": _setup, "report": _report, "compare": _compare}[args.command](args)
     from medcheck.bench import run
 
     return run(args)

@@ -322,6 +322,10 @@ class Evaluator:
             print(f"medcheck: warning: {label} warm-up: {report.reason}", file=sys.stderr)
         return BACKENDS["hf"](loaded, tokenizer, batch_tokens=self.settings.batch_tokens, label=label)
 
+    def backend(self, model_name: str, compression: str) -> Any:
+        """The loaded backend of a (model, compression), for measurements beyond scoring."""
+        return self._backend(model_name, self.model(model_name), compression)
+
     def load_options(self, model_name: str, model: ResolvedModel) -> LoadOptions:
         return LoadOptions(dtype=self.dtype, device=self.device, allow_pickle=self.settings.allow_pickle,
                            trust_remote_code=model_name in self.pairs.trust_remote_code,

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from medcheck import datasets, metrics, pairs as pairs_mod, thresholds as thresholds_mod
-from medcheck.compression import RECIPES
+from medcheck.compression import DENSE, RECIPES
 from medcheck.evaluate import Evaluator, PairResult, Progress
 from medcheck.pairs import Pair
 from medcheck.settings import Settings
 from medcheck.store import ResultStore
 from medcheck.thresholds import Floor, Verdict, check
+from medcheck.track_thresholds import CrossThresholds, EfficiencyThresholds
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,41 @@ class TrackResult:
         return {"n": self.n, "datasets": len(self.results), "cps": round(self.cps, 4)}
 
 
+@dataclass(frozen=True)
+class EfficiencyResult:
+    pair: Pair
+    dense: Any                   # medcheck.efficiency.Efficiency
+    candidate: Any
+    ratios: dict[str, float]     # oriented: > 1 is more efficient
+    ces: float
+
+    def as_dict(self) -> dict[str, Any]:
+        dims = tuple(self.ratios)
+        d, c = self.dense.as_dict(), self.candidate.as_dict()
+        return {"pair": self.pair.id, "model": self.pair.model, "compression": self.pair.compression,
+                "device": c["device"], "memory_kind": c["memory_kind"],
+                "dense": {k: d[k] for k in dims}, "candidate": {k: c[k] for k in dims},
+                "spread": {k: {"dense": d["spread"].get(k), "candidate": c["spread"].get(k)} for k in dims},
+                "ratios": self.ratios, "ces": self.ces}
+
+
+@dataclass(frozen=True)
+class CrossResult:
+    model: str
+    datasets: tuple[str, ...]
+    accuracies: dict[str, float]   # setting (dense included) -> mean accuracy over the datasets
+    n: int
+
+    @property
+    def ccs(self) -> float:
+        dense = self.accuracies["dense"]
+        return metrics.ccs({self.model: dense}, {(self.model, s): a for s, a in self.accuracies.items()})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "datasets": list(self.datasets), "dense_accuracy": self.accuracies["dense"],
+                "accuracies": self.accuracies, "ccs": round(self.ccs, 4)}
+
+
 @dataclass
 class Outcome:
     test_id: str
@@ -62,6 +98,11 @@ class GateSession:
                                          compressions=settings.compressions, protocol=settings.protocol)
         self.thresholds = {"knowledge": thresholds_mod.load(root / "thresholds" / "knowledge.yaml",
                                                             datasets.dataset_ids(), sorted(RECIPES))}
+        self.efficiency_thresholds = EfficiencyThresholds(root / "thresholds" / "efficiency.yaml", sorted(RECIPES))
+        self.cross_thresholds = CrossThresholds(root / "thresholds" / "cross.yaml", list(self.pairs_file.models))
+        self.efficiency_results: list[EfficiencyResult] = []
+        self.cross_results: list[CrossResult] = []
+        self._efficiency: dict[tuple[str, str], Any] = {}
         store = ResultStore(settings.cache_dir / "results.sqlite" if settings.use_cache else None)
         self.evaluator = Evaluator(settings, self.pairs_file, store, progress)
         self.outcomes: list[Outcome] = []
@@ -90,15 +131,64 @@ class GateSession:
             raise RuntimeError(f"the {track} track needs every dataset; these failed:\n  " + "\n  ".join(failures))
         return TrackResult(pair, track, tuple(results))
 
+    # -- efficiency and cross-combination tracks ---------------------------------------------
+    def _measure(self, model: str, compression: str) -> Any:
+        key = (model, compression)
+        if key not in self._efficiency:
+            from medcheck.efficiency import PROMPTS, measure
+
+            cfg = self.efficiency_thresholds.measurement
+            try:
+                backend = self.evaluator.backend(model, compression)
+                self._efficiency[key] = measure(backend.model, backend.tokenizer, max_new_tokens=cfg["max_new_tokens"],
+                                                repeats=cfg["repeats"], prompts=PROMPTS[:cfg["prompts"]])
+            except Exception as exc:
+                self._efficiency[key] = exc
+        value = self._efficiency[key]
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    def efficiency(self, pair: Pair) -> EfficiencyResult:
+        """Dense and candidate measured in the same run; ratios oriented so > 1 is better."""
+        from medcheck.efficiency import ces_of, ratios
+
+        dense = self._measure(pair.model, DENSE)
+        candidate = self._measure(pair.model, pair.compression)
+        directions = self.efficiency_thresholds.directions
+        result = EfficiencyResult(pair, dense, candidate, ratios(dense, candidate, directions),
+                                  ces_of(dense, candidate, directions))
+        self.efficiency_results = [r for r in self.efficiency_results if r.pair != pair] + [result]
+        return result
+
+    def cross(self, model: str) -> CrossResult:
+        """Mean accuracy over the cross datasets for dense and every compression of `model`."""
+        ids = self.pairs_file.cross_datasets
+        pairs = [p for p in self.pairs if p.model == model]
+        accuracies: dict[str, float] = {}
+        n = 0
+        for pair in pairs:
+            results = [self.evaluator.evaluate(pair, d) for d in ids]
+            accuracies.setdefault(DENSE, sum(r.dense.summary.accuracy for r in results) / len(results))
+            accuracies[pair.compression] = sum(r.candidate.summary.accuracy for r in results) / len(results)
+            n = sum(r.dataset.n for r in results)
+        result = CrossResult(model, tuple(ids), accuracies, n)
+        self.cross_results = [r for r in self.cross_results if r.model != model] + [result]
+        return result
+
+    def record(self, test_id: str, kind: str, pair_id: str, subject: str, floor: Floor, value: float, n: int,
+               reasons: list[str] | None = None) -> Verdict:
+        verdict = check(floor, value, n, reasons)
+        self.outcomes.append(Outcome(test_id, kind, pair_id, subject, value, verdict))
+        return verdict
+
     def verdict(self, test_id: str, floor: Floor, result: PairResult | TrackResult) -> Verdict:
         reasons = [m for m in [result.collapse()] if m]
         value = result.cps
         n = result.dataset.n if isinstance(result, PairResult) else result.n
-        verdict = check(floor, value, n, reasons)
         kind, subject = (("dataset", result.dataset.id) if isinstance(result, PairResult)
                          else ("track", result.track))
-        self.outcomes.append(Outcome(test_id, kind, result.pair.id, subject, value, verdict))
-        return verdict
+        return self.record(test_id, kind, result.pair.id, subject, floor, value, n, reasons)
 
     def properties(self, result: PairResult | TrackResult) -> list[tuple[str, Any]]:
         """JUnit properties of one test: the audit record."""
@@ -133,6 +223,27 @@ class GateSession:
                       ("model_fingerprint", result.results[0].dense.fingerprint)]
         props += [(k, v) for k, v in environment().items()]
         return props
+
+    def efficiency_properties(self, result: EfficiencyResult) -> list[tuple[str, Any]]:
+        from medcheck.report import environment
+
+        c, d = result.candidate, result.dense
+        props: list[tuple[str, Any]] = [("model", result.pair.model), ("compression", result.pair.compression),
+                                        ("device", c.device), ("memory_kind", c.memory_kind)]
+        for dim in result.ratios:
+            props += [(dim, getattr(c, dim)), (f"dense_{dim}", getattr(d, dim)), (f"{dim}_ratio", round(result.ratios[dim], 4))]
+        props += [("ces", round(result.ces, 4)), ("weight_bytes", c.weight_bytes), ("n_runs", c.n_runs)]
+        return props + list(environment().items())
+
+    def cross_properties(self, result: CrossResult) -> list[tuple[str, Any]]:
+        from medcheck.report import environment
+
+        sources = sorted({self.evaluator.dataset(d).source for d in result.datasets})
+        props: list[tuple[str, Any]] = [("model", result.model), ("dataset", ",".join(result.datasets)),
+                                        ("data_source", ",".join(sources)), ("n", result.n),
+                                        ("ccs", round(result.ccs, 4)), ("protocol", self.evaluator.protocol)]
+        props += [(f"accuracy_{s}", round(a, 4)) for s, a in result.accuracies.items()]
+        return props + list(environment().items())
 
     def write_report(self) -> Path:
         from medcheck.report import write

@@ -23,7 +23,7 @@ from medcheck.errors import ConfigError
 from medcheck.registry import UnknownNameError
 from medcheck.settings import PROTOCOLS
 
-KEYS = {"protocol", "models", "compressions", "trust_remote_code"}
+KEYS = {"protocol", "models", "compressions", "trust_remote_code", "cross_datasets"}
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -45,6 +45,7 @@ class PairsFile:
     models: dict[str, str]
     compressions: tuple[str, ...]
     trust_remote_code: tuple[str, ...] = ()
+    cross_datasets: tuple[str, ...] = ()      # where CCS is measured (default: MMLU health)
 
     def pairs(self) -> list[Pair]:
         return [Pair(m, s, c) for m, s in self.models.items() for c in self.compressions]
@@ -139,4 +140,10 @@ def load(path: Path, *, models: tuple[str, ...] = (), compressions: tuple[str, .
     if not isinstance(trusted, list) or any(t not in file_models for t in trusted):
         raise _fail(where, "trust_remote_code", f"expected a list of model names from models, got {trusted!r}",
                     "list the models whose own code may run, e.g. trust_remote_code: [mymodel]")
-    return PairsFile(where, proto, chosen, tuple(dict.fromkeys(comps)), tuple(trusted))
+    from medcheck.datasets import MMLU_IDS, dataset_ids
+
+    cross = raw.get("cross_datasets", list(MMLU_IDS))
+    if not isinstance(cross, list) or not cross or any(d not in dataset_ids() for d in cross):
+        raise _fail(where, "cross_datasets", f"expected a list of dataset ids, got {cross!r}",
+                    f"known: {', '.join(dataset_ids())}")
+    return PairsFile(where, proto, chosen, tuple(dict.fromkeys(comps)), tuple(trusted), tuple(cross))

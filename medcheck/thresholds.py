@@ -82,13 +82,14 @@ class Thresholds:
         return Floor(f"{track} CPS", section["default"], f"{self.name}: track_cps.default")
 
 
-def _number(where: str, key: str, value: Any) -> float:
+def _number(where: str, key: str, value: Any, upper: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(where, key, f"expected a number, got {value!r}", "write a plain number such as 0.95")
-    lo, hi = FLOOR_RANGE
+    lo, hi = FLOOR_RANGE[0], upper or FLOOR_RANGE[1]
     if not lo < value <= hi:
-        raise ConfigError(where, key, f"{value} is out of range ({lo}, {hi}]",
-                          "a CPS floor is log2(1 + compressed/dense): 1.0 means parity, 0.85 allows ~20% loss")
+        hint = ("a CPS floor is log2(1 + compressed/dense): 1.0 means parity, 0.85 allows ~20% loss" if upper is None
+                else "a ratio floor: 1.0 means as efficient as dense, 2.0 twice as efficient")
+        raise ConfigError(where, key, f"{value} is out of range ({lo}, {hi}]", hint)
     return float(value)
 
 

@@ -42,8 +42,8 @@ class Gate:
         pytester.makeini("[pytest]\njunit_family = xunit1\nmarkers =\n    track(name): track\n")
 
     def run(self, *args: str, tiny: bool = True, snapshot_update: bool = True,
-            cache: Path | None = None) -> GateRun:
-        base = ["suites", "-p", "no:cacheprovider", "--junitxml", "junit.xml",
+            cache: Path | None = None, path: str = "suites") -> GateRun:
+        base = [path, "-p", "no:cacheprovider", "--junitxml", "junit.xml",
                 "--medcheck-report-dir", "report", "--medcheck-cache-dir", str(cache or self.cache)]
         if tiny:
             base += ["--medcheck-model", f"tiny={self.model}"]

@@ -27,6 +27,9 @@ ARCH_KEYS = ("hidden_size", "intermediate_size", "num_attention_heads", "num_key
 def detect_format(folder: Path) -> str:
     if folder.suffix == ".gguf" or (folder.is_dir() and list(folder.glob("*.gguf"))):
         return "gguf"
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"{folder}: no config.json and no .gguf file\n"
+                             "  a checkpoint is a Hugging Face folder (config.json + weights) or a .gguf file")
     config = json.loads((folder / "config.json").read_text())
     method = (config.get("quantization_config") or {}).get("quant_method")
     if method is None:
@@ -93,7 +96,7 @@ class CheckpointRecipe:
 
             found = [Strategy("compressed-tensors (compressed)", lambda: plain(options)),
                      Strategy("compressed-tensors (decompressed)",
-                              lambda: self._with_config(options, CompressedTensorsConfig(run_compressed=False)))]
+                              lambda: self._with_config(options, CompressedTensorsConfig(dequantize=True)))]
         elif fmt == "bitsandbytes":
             found = [Strategy("bitsandbytes", lambda: plain(options)), Strategy("bitsandbytes (float32)", lambda: plain(f32))]
         elif fmt == "gguf":

@@ -46,6 +46,8 @@ def gptqmodel_available() -> str | None:
     """None when gptqmodel imports; otherwise a message saying what is wrong and how to install it."""
     if importlib.util.find_spec("gptqmodel") is None:
         return f"gptqmodel is not installed: {INSTALL_HINT}"
+    if importlib.util.find_spec("optimum") is None:
+        return f"optimum is not installed (transformers needs it to load GPTQ checkpoints): {INSTALL_HINT}"
     configure_environment(None)
     try:
         import gptqmodel  # noqa: F401

@@ -67,12 +67,44 @@ def _cell(result: Any) -> str:
     return f"{result.candidate.summary.accuracy:>7.3f} ({'undef' if cps is None else f'{cps:.3f}'})"
 
 
+def _efficiency_lines(session: "GateSession") -> list[str]:
+    rows = session.efficiency_results
+    if not rows:
+        return []
+    out = [f"efficiency track ({rows[0].candidate.memory_kind}); cells: value (ratio, > 1 = better)",
+           f"{'pair':<26}{'memory MB':>18}{'bits/w':>16}{'TTFT s':>18}{'ACT s':>18}{'tok/s':>18}{'CES':>8}"]
+    for r in rows:
+        c = r.candidate
+        cells = [(c.memory_bytes / 2**20, "memory_bytes", ".0f"), (c.bits_per_weight, "bits_per_weight", ".2f"),
+                 (c.ttft_s, "ttft_s", ".3f"), (c.act_s, "act_s", ".2f"), (c.tps, "tps", ".1f")]
+        widths = (18, 16, 18, 18, 18)
+        out.append(f"{r.pair.id:<26}" + "".join(f"{f'{v:{fmt}} ({r.ratios[k]:.2f})':>{w}}"
+                                                for (v, k, fmt), w in zip(cells, widths)) + f"{r.ces:>8.3f}")
+        spread = ", ".join(f"{k} {lo:.3g}-{hi:.3g}" for k, (lo, hi) in c.spread.items() if k in ("ttft_s", "act_s", "tps"))
+        out.append(f"{'':<26}spread over {c.n_runs} runs: {spread}")
+    return out
+
+
+def _cross_lines(session: "GateSession") -> list[str]:
+    rows = session.cross_results
+    if not rows:
+        return []
+    settings = list(dict.fromkeys(s for r in rows for s in r.accuracies))
+    out = [f"cross-combination (mean accuracy over {len(rows[0].datasets)} datasets; dense counted as a setting)",
+           f"{'model':<20}" + "".join(f"{s[:12]:>13}" for s in settings) + f"{'CCS':>8}"]
+    for r in rows:
+        out.append(f"{r.model:<20}" + "".join(f"{r.accuracies[s]:>13.3f}" if s in r.accuracies else f"{'-':>13}"
+                                              for s in settings) + f"{r.ccs:>8.3f}")
+    return out
+
+
 def summary_lines(session: "GateSession") -> list[str]:
     """Rows are pairs (dense first), columns datasets: accuracy (CPS), then track CPS and verdict."""
     ev = session.evaluator
     results = ev.results
+    lines = _efficiency_lines(session) + _cross_lines(session)
     if not results:
-        return []
+        return lines + _notes(session) if lines else []
     from medcheck.datasets import dataset_ids
 
     present = {r.dataset.id for r in results}
@@ -80,7 +112,7 @@ def summary_lines(session: "GateSession") -> list[str]:
     short = {d: d.removeprefix("mmlu_")[:12] for d in ids}
     track = {o.pair_id: o for o in session.outcomes if o.kind == "track"}
     failed = {o.pair_id for o in session.outcomes if not o.verdict.passed}
-    lines = [f"protocol={ev.protocol} dtype={ev.dtype} device={ev.device} "
+    lines += [f"knowledge track: protocol={ev.protocol} dtype={ev.dtype} device={ev.device} "
              f"data={'real' if session.settings.data_dir else 'sample'} cells: accuracy (CPS)"]
     header = f"{'pair':<26}" + "".join(f"{short[d]:>15}" for d in ids) + f"{'track CPS':>11}  verdict"
     lines += [header, "-" * len(header)]
@@ -135,6 +167,8 @@ def payload(session: "GateSession") -> dict[str, Any]:
         "verdicts": [{"test": o.test_id, "kind": o.kind, "pair": o.pair_id, "subject": o.subject,
                       "value": round(o.value, 4), "passed": o.verdict.passed, "message": o.verdict.message,
                       "floor": o.verdict.floor.value, "rule": o.verdict.floor.rule} for o in session.outcomes],
+        "efficiency": [r.as_dict() for r in session.efficiency_results],
+        "cross": [r.as_dict() for r in session.cross_results],
         "errors": session.errors,
         "notes": _notes(session),
         "throughput": throughput(session),
@@ -144,7 +178,8 @@ def payload(session: "GateSession") -> dict[str, Any]:
 def write(session: "GateSession", report_dir: Path) -> Path:
     report_dir.mkdir(parents=True, exist_ok=True)
     tmp = report_dir / "report.json.tmp"
-    tmp.write_text(json.dumps(payload(session), indent=1, default=str))
+    text = json.dumps(payload(session), indent=1, default=str)
+    tmp.write_text(text)
     os.replace(tmp, report_dir / "report.json")
     with (report_dir / "samples.jsonl.tmp").open("w") as out:
         for run in session.evaluator.run_results():
@@ -152,4 +187,22 @@ def write(session: "GateSession", report_dir: Path) -> Path:
                 out.write(json.dumps({"pair": run.pair_id, "dataset": run.dataset_id, **rec.as_dict()}) + "\n")
     os.replace(report_dir / "samples.jsonl.tmp", report_dir / "samples.jsonl")
     (report_dir / "summary.txt").write_text("\n".join(summary_lines(session)) + "\n")
+    write_views(json.loads(text), report_dir)   # exactly what report.json holds, as `medcheck report` reads it
     return report_dir
+
+
+def write_views(data: dict[str, Any], report_dir: Path) -> None:
+    """dashboard.html, report.md and the CSVs; a failure goes to render-error.txt, never up to pytest."""
+    error = report_dir / "render-error.txt"
+    error.unlink(missing_ok=True)
+    try:
+        from medcheck.report import html
+
+        html.write(data, report_dir)
+    except Exception:
+        import traceback
+
+        for stale in ("dashboard.html", "report.md"):   # never leave an older run's views beside this report
+            (report_dir / stale).unlink(missing_ok=True)
+        error.write_text("dashboard.html / report.md / CSVs could not be rendered (report.json is complete; "
+                         "retry with `python -m medcheck report DIR`):\n\n" + traceback.format_exc())

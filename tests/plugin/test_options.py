@@ -171,3 +171,21 @@ def test_snapshots_record_compare_and_flag_a_change(gate):
     gate.run(*args, snapshot_update=False).result.assert_outcomes(passed=1)
     stored.write_text(stored.read_text().replace('"n": 4', '"n": 5'))
     gate.run(*args, snapshot_update=False).result.assert_outcomes(failed=1)
+
+
+def test_efficiency_track_records_measurements(gate):
+    run = gate.run("--medcheck-compression", "bnb-nf4", path="suites/efficiency")
+    props = run.cases()["test_ces[tiny/bnb-nf4]"]
+    for key in ("memory_bytes", "bits_per_weight", "ttft_s", "act_s", "tps", "ces", "device",
+                "dense_memory_bytes", "memory_bytes_ratio", "memory_kind"):
+        assert key in props, key
+    assert float(props["bits_per_weight"]) < float(props["dense_bits_per_weight"])
+    assert run.report()["efficiency"][0]["pair"] == "tiny/bnb-nf4"
+
+
+def test_cross_track_counts_dense_as_a_setting(gate):
+    run = gate.run("--medcheck-compression", "bnb-nf4,bnb-int8", "--medcheck-limit", "4", path="suites/cross")
+    props = run.cases()["test_ccs[tiny]"]
+    assert {"accuracy_dense", "accuracy_bnb-nf4", "accuracy_bnb-int8", "ccs"} <= set(props)
+    cross = run.report()["cross"][0]
+    assert set(cross["accuracies"]) == {"dense", "bnb-nf4", "bnb-int8"} and cross["model"] == "tiny"

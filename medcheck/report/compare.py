@@ -1,0 +1,143 @@
+"""Compare two runs' report.json: score, verdict, efficiency and CCS changes, A -> B.
+
+B is worse when a verdict that passed in A fails in B. A verdict of A that B lacks (a narrower
+`-k` run, or a test that errored) is reported but is not "worse": the errors section says why.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def load(run: Path) -> dict[str, Any]:
+    """report.json of a run dir (or the file itself); FileNotFoundError names the path."""
+    path = run / "report.json" if run.is_dir() else run
+    if not path.is_file():
+        raise FileNotFoundError(f"no report.json at {path}: pass a report dir written by a pytest run "
+                                "(--medcheck-report-dir, default reports/)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _num(x: Any, fmt: str = "{:.3f}") -> str:
+    return "-" if x is None else fmt.format(x)
+
+
+def _change(name: str, a: Any, b: Any, fmt: str = "{:.3f}") -> str:
+    if a is None or b is None:
+        return f"{name} {_num(a, fmt)} -> {_num(b, fmt)}"
+    if a == b:
+        return f"{name} {_num(a, fmt)} (same)"
+    return f"{name} {_num(a, fmt)} -> {_num(b, fmt)} ({b - a:+.3f})"
+
+
+def _context(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Differences that make the two runs not like for like."""
+    out = []
+    for key in ("protocol", "dtype", "device"):
+        va, vb = (a.get("runtime") or {}).get(key), (b.get("runtime") or {}).get(key)
+        if va != vb:
+            out.append(f"  {key}: {va} -> {vb}")
+    for key in ("limit", "data_dir"):
+        va, vb = (a.get("settings") or {}).get(key), (b.get("settings") or {}).get(key)
+        if va != vb:
+            out.append(f"  {key}: {va} -> {vb}")
+    da, db = a.get("datasets") or {}, b.get("datasets") or {}
+    for d in sorted(da.keys() & db.keys()):
+        if da[d].get("sha256") != db[d].get("sha256") or da[d].get("n") != db[d].get("n"):
+            out.append(f"  dataset {d}: n {da[d].get('n')} -> {db[d].get('n')}, "
+                       f"sha256 {str(da[d].get('sha256'))[:12]} -> {str(db[d].get('sha256'))[:12]}")
+    ma, mb = a.get("models") or {}, b.get("models") or {}
+    for m in sorted(ma.keys() & mb.keys()):
+        if ma[m].get("fingerprint") != mb[m].get("fingerprint"):
+            out.append(f"  model {m}: fingerprint {str(ma[m].get('fingerprint'))[:12]} -> "
+                       f"{str(mb[m].get('fingerprint'))[:12]}")
+    return ["runs differ in:"] + out if out else []
+
+
+def _scores(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    sa = {(s["pair"], s["dataset"]): s for s in a.get("scores") or []}
+    sb = {(s["pair"], s["dataset"]): s for s in b.get("scores") or []}
+    lines = []
+    for key in list(sa) + [k for k in sb if k not in sa]:
+        x, y = sa.get(key), sb.get(key)
+        where = f"  {key[0]} {key[1]}:"
+        if y is None:
+            lines.append(f"{where} only in A (accuracy {_num(x['accuracy'])}, CPS {_num(x.get('cps'))})")
+        elif x is None:
+            lines.append(f"{where} only in B (accuracy {_num(y['accuracy'])}, CPS {_num(y.get('cps'))})")
+        else:
+            lines.append(f"{where} {_change('accuracy', x['accuracy'], y['accuracy'])}, "
+                         f"{_change('CPS', x.get('cps'), y.get('cps'))}")
+    return ["scores (pair dataset):"] + lines if lines else []
+
+
+def _verdicts(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], bool]:
+    va = {v["test"]: v for v in a.get("verdicts") or []}
+    vb = {v["test"]: v for v in b.get("verdicts") or []}
+    lines, worse, same = [], False, 0
+    state = {True: "pass", False: "FAIL"}
+    for test in list(va) + [t for t in vb if t not in va]:
+        x, y = va.get(test), vb.get(test)
+        if y is None:
+            lines.append(f"  MISSING in B: {test} (was {state[bool(x['passed'])]}, {_num(x.get('value'))})")
+        elif x is None:
+            lines.append(f"  new in B: {test}: {state[bool(y['passed'])]}, {_num(y.get('value'))}")
+        elif bool(x["passed"]) != bool(y["passed"]):
+            got_worse = bool(x["passed"]) and not y["passed"]
+            worse |= got_worse
+            lines.append(f"  {'WORSE' if got_worse else 'better'}: {test}: {state[bool(x['passed'])]} -> "
+                         f"{state[bool(y['passed'])]}, {_change('value', x.get('value'), y.get('value'))}; "
+                         f"{y.get('message', '')}")
+        elif x.get("value") != y.get("value") or x.get("floor") != y.get("floor"):
+            floor = f", floor {x.get('floor')} -> {y.get('floor')}" if x.get("floor") != y.get("floor") else ""
+            lines.append(f"  {test}: {state[bool(y['passed'])]}, "
+                         f"{_change('value', x.get('value'), y.get('value'))}{floor}")
+        else:
+            same += 1
+    if same:
+        lines.append(f"  {same} verdict{'s' if same != 1 else ''} unchanged")
+    return (["verdicts:"] + lines if lines else []), worse
+
+
+def _efficiency(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    ea = {e["pair"]: e for e in a.get("efficiency") or []}
+    eb = {e["pair"]: e for e in b.get("efficiency") or []}
+    lines = []
+    for pair in list(ea) + [p for p in eb if p not in ea]:
+        x, y = ea.get(pair), eb.get(pair)
+        if x is None or y is None:
+            lines.append(f"  {pair}: only in {'A' if y is None else 'B'} (CES {_num((x or y).get('ces'))})")
+            continue
+        ra, rb = x.get("ratios") or {}, y.get("ratios") or {}
+        dims = [_change(d, ra.get(d), rb.get(d)) for d in list(ra) + [d for d in rb if d not in ra]]
+        lines.append(f"  {pair}: {_change('CES', x.get('ces'), y.get('ces'))}; ratios " + ", ".join(dims))
+    return ["efficiency (oriented ratios, > 1 = more efficient):"] + lines if lines else []
+
+
+def _cross(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    ca = {c["model"]: c for c in a.get("cross") or []}
+    cb = {c["model"]: c for c in b.get("cross") or []}
+    lines = [f"  {m}: {_change('CCS', (ca.get(m) or {}).get('ccs'), (cb.get(m) or {}).get('ccs'))}"
+             for m in list(ca) + [m for m in cb if m not in ca]]
+    return ["cross-combination:"] + lines if lines else []
+
+
+def _errors(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    ea, eb = a.get("errors") or {}, b.get("errors") or {}
+    lines = [f"  new in B: {k}: {str(v).splitlines()[0] if str(v) else ''}" for k, v in eb.items() if k not in ea]
+    lines += [f"  gone in B: {k}" for k in ea if k not in eb]
+    return ["errors:"] + lines if lines else []
+
+
+def compare(run_a: Path, run_b: Path) -> tuple[list[str], bool]:
+    """(lines, worse): worse is True when any verdict went from pass to fail."""
+    a, b = load(Path(run_a)), load(Path(run_b))
+    lines = [f"A: {run_a} (finished {a.get('finished', '?')})", f"B: {run_b} (finished {b.get('finished', '?')})"]
+    lines += _context(a, b) + _scores(a, b)
+    verdict_lines, worse = _verdicts(a, b)
+    lines += verdict_lines + _efficiency(a, b) + _cross(a, b) + _errors(a, b)
+    lines.append("B is WORSE than A: a verdict went from pass to fail" if worse
+                 else "no verdict went from pass to fail")
+    return lines, worse

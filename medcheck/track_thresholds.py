@@ -1,0 +1,109 @@
+"""Threshold files of the efficiency and cross-combination tracks (YAML numbers only).
+
+    # thresholds/efficiency.yaml
+    higher_is_better: {memory_bytes: false, bits_per_weight: false, ttft_s: false, act_s: false, tps: true}
+    measurement: {max_new_tokens: 32, repeats: 3, prompts: 4}
+    ces: {default: 0.5, compressions: {bnb-nf4: 1.0}}
+    ratios: {compressions: {bnb-nf4: {memory_bytes: 1.5}}}   # oriented ratio floors per dimension
+
+    # thresholds/cross.yaml
+    ccs: {default: 0.85, models: {smollm2-135m: 0.85}}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medcheck.errors import ConfigError
+from medcheck.thresholds import Floor, _names, _number
+
+DIMENSIONS = ("memory_bytes", "bits_per_weight", "ttft_s", "act_s", "tps")
+MEASUREMENT = {"max_new_tokens": (1, 4096), "repeats": (1, 100), "prompts": (1, 64)}
+
+
+def _read(path: Path, allowed: set[str]) -> dict[str, Any]:
+    where = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(where, "", "threshold file not found", "restore it from git") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(where, "", f"invalid YAML: {exc}", "fix the syntax at the line shown") from None
+    if not isinstance(data, dict):
+        raise ConfigError(where, "", "expected a mapping", f"top-level keys: {', '.join(sorted(allowed))}")
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(where, str(key), "unknown key", f"allowed: {', '.join(sorted(allowed))}")
+    return data
+
+
+def _floors(where: str, section: str, body: Any, kind: str, known: list[str], hi: float | None = None) -> None:
+    if not isinstance(body, dict) or "default" not in body:
+        raise ConfigError(where, section, "missing, not a mapping, or no default", f"add {section}: {{default: 1.0}}")
+    for key in body:
+        if key not in ("default", kind):
+            raise ConfigError(where, f"{section}.{key}", "unknown key", f"allowed: default, {kind}")
+    _number(where, f"{section}.default", body["default"], hi)
+    for name, value in _names(where, f"{section}.{kind}", body.get(kind, {}), kind[:-1], known).items():
+        _number(where, f"{section}.{kind}.{name}", value, hi)
+
+
+class EfficiencyThresholds:
+    def __init__(self, path: Path, compressions: list[str]) -> None:
+        where, self.path = str(path), Path(path)
+        data = _read(path, {"higher_is_better", "measurement", "ces", "ratios"})
+        directions = data.get("higher_is_better")
+        if not isinstance(directions, dict) or set(directions) != set(DIMENSIONS) or \
+                not all(isinstance(v, bool) for v in directions.values()):
+            raise ConfigError(where, "higher_is_better", f"needs true/false for each of {', '.join(DIMENSIONS)}",
+                              "e.g. higher_is_better: {memory_bytes: false, ..., tps: true}")
+        measurement = data.get("measurement", {})
+        for key, value in measurement.items():
+            if key not in MEASUREMENT:
+                raise ConfigError(where, f"measurement.{key}", "unknown key", f"allowed: {', '.join(MEASUREMENT)}")
+            lo, hi = MEASUREMENT[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise ConfigError(where, f"measurement.{key}", f"expected an integer in [{lo}, {hi}], got {value!r}",
+                                  "write a whole number")
+        known = [c for c in compressions if c != "dense"]
+        _floors(where, "ces", data.get("ces"), "compressions", known, hi=100.0)
+        ratios = data.get("ratios", {"compressions": {}})
+        for comp, dims in _names(where, "ratios.compressions", ratios.get("compressions", {}),
+                                 "compression", known).items():
+            for dim, value in _names(where, f"ratios.compressions.{comp}", dims, "dimension", list(DIMENSIONS)).items():
+                _number(where, f"ratios.compressions.{comp}.{dim}", value, 100.0)
+        self.data, self.directions = data, dict(directions)
+        self.measurement = {"max_new_tokens": 32, "repeats": 3, "prompts": 4, **measurement}
+
+    @property
+    def name(self) -> str:
+        return f"{self.path.parent.name}/{self.path.name}"
+
+    def ces(self, compression: str) -> Floor:
+        table = self.data["ces"].get("compressions", {})
+        if compression in table:
+            return Floor("CES", table[compression], f"{self.name}: ces.compressions.{compression}")
+        return Floor("CES", self.data["ces"]["default"], f"{self.name}: ces.default")
+
+    def ratio_floors(self, compression: str) -> list[Floor]:
+        dims = self.data.get("ratios", {}).get("compressions", {}).get(compression, {})
+        return [Floor(f"{dim} ratio", value, f"{self.name}: ratios.compressions.{compression}.{dim}")
+                for dim, value in dims.items()]
+
+
+class CrossThresholds:
+    def __init__(self, path: Path, models: list[str]) -> None:
+        self.path = Path(path)
+        data = _read(path, {"ccs"})
+        _floors(str(path), "ccs", data.get("ccs"), "models", models or ["<model>"])
+        self.data = data
+
+    def ccs(self, model: str) -> Floor:
+        name = f"{self.path.parent.name}/{self.path.name}"
+        table = self.data["ccs"].get("models", {})
+        if model in table:
+            return Floor("CCS", table[model], f"{name}: ccs.models.{model}")
+        return Floor("CCS", self.data["ccs"]["default"], f"{name}: ccs.default")

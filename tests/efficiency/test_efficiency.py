@@ -1,0 +1,167 @@
+"""medcheck.efficiency on a tiny random Llama and on a stub model with known sleeps.
+
+Only orderings and structure are asserted, never absolute speeds; the stub's sleeps give lower
+bounds that cannot flake.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+import threading
+import time
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from medcheck.efficiency import (DIMS, HIGHER_IS_BETTER, PROMPTS, Efficiency, FirstTokenStreamer,
+                                 ces_of, measure, ratios, render)
+
+NEW = 4
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model_dir):
+    return AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+def _load(path, dtype):
+    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype).eval()
+
+
+@pytest.fixture(scope="module")
+def tiny_eff(tiny_model_dir, tokenizer) -> Efficiency:
+    model = _load(tiny_model_dir, torch.float32)
+    return measure(model, tokenizer, max_new_tokens=NEW, repeats=3, warmup=1, prompts=PROMPTS[:1])
+
+
+def test_prompts_are_eight_questions_rendered_through_the_chat_template(tokenizer):
+    assert len(PROMPTS) == 8 and all(q.endswith("?") for q in PROMPTS)
+    assert tokenizer.chat_template and PROMPTS[0] in render(tokenizer, PROMPTS[0])
+    plain = dataclasses.make_dataclass("Plain", [("chat_template", object, None)])()
+    assert render(plain, "Why?") == "Question: Why?\nAnswer:"
+
+
+def test_measure_returns_positive_finite_numbers(tiny_eff):
+    e = tiny_eff
+    for dim in DIMS + ("weight_bytes",):
+        value = getattr(e, dim)
+        assert math.isfinite(value) and value > 0, dim
+    assert e.device == "cpu" and e.memory_kind.startswith("cpu: weight bytes + peak RSS increase")
+    assert e.n_runs == 3 and e.new_tokens == NEW
+    for dim in ("ttft_s", "act_s", "tps"):
+        assert len(e.samples[dim]) == e.n_runs
+        low, high = e.spread[dim]
+        assert low <= getattr(e, dim) <= high
+    json.dumps(e.as_dict())
+
+
+def test_ttft_is_below_act_in_every_run(tiny_eff):
+    assert tiny_eff.ttft_s < tiny_eff.act_s
+    assert all(t < a for t, a in zip(tiny_eff.samples["ttft_s"], tiny_eff.samples["act_s"]))
+
+
+def test_tps_is_generated_tokens_over_act(tiny_eff):
+    for tps, act in zip(tiny_eff.samples["tps"], tiny_eff.samples["act_s"]):
+        assert tps == pytest.approx(NEW / act, rel=1e-12)
+    assert tiny_eff.tps == pytest.approx(NEW / tiny_eff.act_s, rel=1e-12)   # 3 runs: an exact median
+
+
+def test_cpu_memory_counts_the_weights(tiny_eff):
+    assert tiny_eff.memory_bytes >= tiny_eff.weight_bytes
+
+
+def test_float32_reports_twice_the_bytes_and_bits_of_bfloat16(tiny_model_dir, tokenizer):
+    kwargs = dict(max_new_tokens=2, repeats=1, warmup=0, prompts=PROMPTS[:1])
+    f32 = measure(_load(tiny_model_dir, torch.float32), tokenizer, **kwargs)
+    bf16 = measure(_load(tiny_model_dir, torch.bfloat16), tokenizer, **kwargs)
+    assert f32.weight_bytes == 2 * bf16.weight_bytes
+    assert f32.bits_per_weight == pytest.approx(2 * bf16.bits_per_weight, rel=1e-3)
+    assert (f32.bits_per_weight, bf16.bits_per_weight) == pytest.approx((32.0, 16.0), rel=1e-3)
+
+
+class SleepyModel(torch.nn.Module):
+    """Stands in for a causal LM: a long 'prefill' before the first token, short steps after."""
+
+    PREFILL_S, STEP_S = 0.2, 0.05
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = torch.nn.Linear(4, 4)
+        self.sampled = []                        # per call: was the RSS sampler running?
+
+    def get_output_embeddings(self):
+        return None
+
+    def generate(self, input_ids, streamer, max_new_tokens, **_):
+        self.sampled.append(any(t.name == "medcheck-rss" for t in threading.enumerate()))
+        streamer.put(input_ids.cpu())            # as HF generate does, before any decoding
+        time.sleep(self.PREFILL_S)
+        tokens = []
+        for step in range(max_new_tokens):
+            if step:
+                time.sleep(self.STEP_S)
+            tokens.append(torch.tensor([7]))
+            streamer.put(tokens[-1])
+        streamer.end()
+        return torch.cat([input_ids, torch.stack(tokens, dim=1)], dim=1)
+
+
+def test_ttft_is_the_first_generated_token_not_the_prompt_nor_the_last(tokenizer):
+    steps = 5
+    e = measure(SleepyModel(), tokenizer, max_new_tokens=steps, repeats=1, warmup=0,
+                prompts=PROMPTS[:1])
+    assert e.new_tokens == steps
+    assert e.ttft_s >= SleepyModel.PREFILL_S                              # not the prompt's put()
+    assert e.act_s - e.ttft_s >= (steps - 1) * SleepyModel.STEP_S          # not a later token
+
+
+def test_memory_is_sampled_on_its_own_pass_never_during_timed_runs(tokenizer):
+    model = SleepyModel()
+    model.PREFILL_S = model.STEP_S = 0.0
+    e = measure(model, tokenizer, max_new_tokens=2, repeats=2, warmup=1, prompts=PROMPTS[:2])
+    assert e.n_runs == 4
+    assert model.sampled == [False, False, True, True, False, False, False, False]
+
+
+def test_streamer_skips_the_prompt_only_when_asked():
+    skip, keep = FirstTokenStreamer(skip_prompt=True), FirstTokenStreamer(skip_prompt=False)
+    prompt = torch.tensor([[1, 2, 3]])
+    for s in (skip, keep):
+        s.put(prompt)
+    assert skip.first is None and keep.first is not None
+    skip.put(torch.tensor([4]))
+    skip.end()
+    assert skip.first is not None and skip.tokens == 1 and skip.ended >= skip.first
+
+
+def _eff(**values) -> Efficiency:
+    base = dict(device="cpu", memory_kind="test", memory_bytes=1000, weight_bytes=800,
+                bits_per_weight=16.0, ttft_s=0.1, act_s=1.0, tps=32.0)
+    return Efficiency(**{**base, **values})
+
+
+def test_ratios_are_oriented_so_more_efficient_is_above_one():
+    dense = _eff()
+    r = ratios(dense, _eff(memory_bytes=500, tps=64.0, act_s=2.0, bits_per_weight=4.0), HIGHER_IS_BETTER)
+    assert r == pytest.approx({"memory_bytes": 2.0, "bits_per_weight": 4.0, "ttft_s": 1.0,
+                               "act_s": 0.5, "tps": 2.0})
+    assert ratios(dense, dense, HIGHER_IS_BETTER) == pytest.approx(dict.fromkeys(DIMS, 1.0))
+
+
+def test_ces_of_is_the_mean_of_the_ratios():
+    dense, cand = _eff(), _eff(memory_bytes=250, ttft_s=0.05, tps=40.0, bits_per_weight=4.5)
+    r = ratios(dense, cand, HIGHER_IS_BETTER)
+    assert ces_of(dense, cand, HIGHER_IS_BETTER) == pytest.approx(statistics.fmean(r.values()))
+    subset = {"memory_bytes": False, "tps": True}
+    assert ces_of(dense, cand, subset) == pytest.approx((4.0 + 40.0 / 32.0) / 2)
+
+
+def test_unknown_dimension_or_missing_direction_is_refused():
+    with pytest.raises(ValueError, match="subset of"):
+        ratios(_eff(), _eff(), {"memory": False})
+    with pytest.raises(ValueError, match="True/False"):
+        ces_of(_eff(), _eff(), {"tps": 1})

@@ -1,0 +1,108 @@
+"""medcheck/report/html.py: one self-contained page; and the report dir's rendering in write_views."""
+
+from __future__ import annotations
+
+import base64
+import re
+import subprocess
+import sys
+
+import pytest
+
+import medcheck.report
+from medcheck.report import html
+from tests.report.payloads import base, full
+
+IMG = re.compile(r'<img alt="([^"]+)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+@pytest.fixture(scope="module")
+def full_page() -> str:
+    return html.render(full())
+
+
+def _images(page: str) -> dict[str, bytes]:
+    return {alt: base64.b64decode(data) for alt, data in IMG.findall(page)}
+
+
+def test_page_is_self_contained_with_embedded_pngs(full_page):
+    page = full_page
+    assert page.startswith("<!DOCTYPE html>") and page.count("<html") == 1
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page.lower() and "<link rel=\"stylesheet\"" not in page
+    images = _images(page)
+    assert list(images) == ["Accuracy vs memory", "CPS per dataset and track", "Efficiency per dimension",
+                            "Load telemetry"]
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000 for png in images.values())
+    assert page.count("<img") == len(images)            # every image is a data URI
+    for table_id in ("knowledge", "efficiency", "cross"):
+        assert f'<table id="{table_id}">' in page
+    assert "not drawn" not in page
+
+
+def test_notes_come_first_and_settings_environment_errors_are_shown(full_page):
+    page = full_page
+    assert page.index("SAMPLE DATA") < page.index('<table id="knowledge">')
+    assert page.index("DEGENERATE") < page.index('<table id="knowledge">')
+    assert "GATE FAILED: 4 threshold breaches, 1 error" in page
+    assert "ValueError: boom" in page
+    for key in ("runtime", "environment", "settings", "torch_version", "load attempts", "RuntimeError: no CUDA"):
+        assert key in page
+
+
+def test_missing_data_skips_plots_and_says_so():
+    payload = base()                                     # no efficiency key: memory from load telemetry
+    page = html.render(payload)
+    assert "<b>Efficiency per dimension</b><p>not drawn: no efficiency track in this run" in page
+    assert "weight bytes from the load telemetry" in page
+    for run in payload["runs"]:
+        run["load"] = {"cached": True}
+    page = html.render(payload)
+    assert list(_images(page)) == ["CPS per dataset and track"]
+    assert "<b>Accuracy vs memory</b><p>not drawn: no memory measurement" in page
+    assert "<b>Load telemetry</b><p>not drawn: no model was loaded in this run" in page
+    empty = html.render({"pairs": [], "scores": [], "verdicts": [], "errors": {}})
+    assert "No scores were recorded" in empty and "<img" not in empty
+
+
+def test_payload_text_is_escaped():
+    payload = base()
+    payload["notes"].append("<script>alert(1)</script>")
+    page = html.render(payload)
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_without_matplotlib_the_tables_remain(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    page = html.render(full())
+    assert "matplotlib is not installed" in page and '<table id="knowledge">' in page and "<img" not in page
+
+
+def test_write_views_writes_everything_and_records_a_failure(tmp_path, monkeypatch):
+    medcheck.report.write_views(full(), tmp_path)
+    for name in ("dashboard.html", "report.md", "knowledge.csv", "cross.csv", "efficiency.csv"):
+        assert (tmp_path / name).stat().st_size > 0
+
+    def broken(payload, folder):
+        raise RuntimeError("renderer exploded")
+
+    monkeypatch.setattr(html, "write", broken)
+    medcheck.report.write_views(full(), tmp_path)           # must not raise
+    error = (tmp_path / "render-error.txt").read_text()
+    assert "RuntimeError: renderer exploded" in error and "python -m medcheck report" in error
+    assert not (tmp_path / "dashboard.html").exists()       # no stale dashboard beside the new report.json
+
+
+def test_imports_stay_light():
+    code = ("import sys, medcheck.report, medcheck.report.html, medcheck.report.tables, medcheck.report.compare; "
+            "print(','.join(m for m in ('matplotlib', 'torch', 'pytest') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("payload", [full, base])
+def test_write_returns_the_paths(tmp_path, payload):
+    paths = html.write(payload(), tmp_path)
+    assert paths[:2] == [tmp_path / "dashboard.html", tmp_path / "report.md"]
+    assert all(p.exists() for p in paths)
