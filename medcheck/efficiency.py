@@ -15,7 +15,6 @@ the raw samples beside them. Compare models measured in the same run on the same
 from __future__ import annotations
 
 import gc
-import math
 import statistics
 import threading
 import time
@@ -250,20 +249,13 @@ def _dims(higher_is_better: Mapping[str, bool]) -> list[str]:
     return [d for d in DIMS if d in higher_is_better]
 
 
-def _value(eff: Efficiency, dim: str) -> float:
-    value = float(getattr(eff, dim))
-    if not math.isfinite(value):
-        raise ValueError(f"{dim} is not finite: {value!r}")
-    return value
-
-
 def ratios(dense: Efficiency, candidate: Efficiency,
            higher_is_better: Mapping[str, bool] = HIGHER_IS_BETTER) -> dict[str, float]:
     """Per-dimension ratio, > 1 when the candidate is more efficient (as `metrics.ces` orients it).
 
     The dimensions are the keys of `higher_is_better` (a subset of `DIMS`).
     """
-    return {d: ces({("m", d): _value(dense, d)}, {("m", d): _value(candidate, d)},
+    return {d: ces({("m", d): getattr(dense, d)}, {("m", d): getattr(candidate, d)},
                    {d: higher_is_better[d]}) for d in _dims(higher_is_better)}
 
 
@@ -271,6 +263,6 @@ def ces_of(dense: Efficiency, candidate: Efficiency,
            higher_is_better: Mapping[str, bool] = HIGHER_IS_BETTER, model: str = "model") -> float:
     """CES of one model: `metrics.ces` over keys (model, dim) for the dims of `higher_is_better`."""
     dims = _dims(higher_is_better)
-    return ces({(model, d): _value(dense, d) for d in dims},
-               {(model, d): _value(candidate, d) for d in dims},
+    return ces({(model, d): getattr(dense, d) for d in dims},
+               {(model, d): getattr(candidate, d) for d in dims},
                {d: higher_is_better[d] for d in dims})

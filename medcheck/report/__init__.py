@@ -38,6 +38,10 @@ def _notes(session: "GateSession") -> list[str]:
                      "pass --medcheck-data-dir DIR for real results.")
     for run in ev.run_results():
         s = run.summary
+        chance = 1 / len(run.records[0].scores)
+        if run.compression == "dense" and s.ci95[0] <= chance <= s.ci95[1]:
+            notes.append(f"NEAR CHANCE: {run.pair_id} scores {s.accuracy:.1%} on {run.dataset_id} (n={s.n}, 95% CI "
+                         f"{s.ci95[0]:.1%}-{s.ci95[1]:.1%} holds chance {chance:.0%}): CPS there is mostly noise.")
         if s.degenerate:
             notes.append(f"DEGENERATE: {run.pair_id} answers {s.top_answer!r} to {s.top_share:.0%} of "
                          f"{run.dataset_id} items (gold {s.gold_share:.0%}): its accuracy says little.")

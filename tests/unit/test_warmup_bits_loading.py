@@ -76,7 +76,8 @@ def test_bits_of_nf4_are_about_four_and_a_half(tiny_model_dir):
                                 bnb_4bit_compute_dtype=torch.bfloat16)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.bfloat16, quantization_config=config)
     stats = weight_stats(model)
-    assert 4.0 < stats.linear_bits_per_weight < 5.0     # 4-bit codes + block scales
+    # 4-bit codes + block scales + per-layer code tables: the tables weigh more in 64-wide layers
+    assert 4.0 < stats.linear_bits_per_weight < 6.5
     assert stats.bits_per_weight < 16.0
 
 
