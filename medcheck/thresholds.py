@@ -15,6 +15,7 @@ Resolution, most specific first: cells (compression + dataset) > compressions > 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,9 +109,9 @@ def _names(where: str, key: str, value: Any, kind: str, known: list[str]) -> dic
     return value
 
 
-def load(path: Path, dataset_ids: list[str], compressions: list[str]) -> Thresholds:
-    """Read and validate a threshold file; any problem names the file, the key and the fix."""
-    where = str(path)
+def read_yaml(path: Path, allowed: Iterable[str]) -> dict[str, Any]:
+    """A threshold file's top-level mapping, with only the allowed keys, or a ConfigError."""
+    where, allowed = str(path), list(allowed)
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -118,10 +119,17 @@ def load(path: Path, dataset_ids: list[str], compressions: list[str]) -> Thresho
     except yaml.YAMLError as exc:
         raise ConfigError(where, "", f"invalid YAML: {exc}", "fix the syntax at the line shown") from None
     if not isinstance(data, dict):
-        raise ConfigError(where, "", "expected a mapping", f"top-level keys: {', '.join(SECTIONS)}")
+        raise ConfigError(where, "", "expected a mapping", f"top-level keys: {', '.join(allowed)}")
     for key in data:
-        if key not in SECTIONS:
-            raise ConfigError(where, str(key), "unknown key", f"allowed: {', '.join(SECTIONS)}")
+        if key not in allowed:
+            raise ConfigError(where, str(key), "unknown key", f"allowed: {', '.join(allowed)}")
+    return data
+
+
+def load(path: Path, dataset_ids: list[str], compressions: list[str]) -> Thresholds:
+    """Read and validate a threshold file; any problem names the file, the key and the fix."""
+    where = str(path)
+    data = read_yaml(path, SECTIONS)
     compressions = [c for c in compressions if c != "dense"]   # dense is the reference, never floored
     for section, allowed in SECTIONS.items():
         body = data.get(section)

@@ -15,29 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from medcheck.errors import ConfigError
-from medcheck.thresholds import Floor, _names, _number
+from medcheck.thresholds import Floor, _names, _number, read_yaml
 
 DIMENSIONS = ("memory_bytes", "bits_per_weight", "ttft_s", "act_s", "tps")
 MEASUREMENT = {"max_new_tokens": (1, 4096), "repeats": (1, 100), "prompts": (1, 64)}
 
 
 def _read(path: Path, allowed: set[str]) -> dict[str, Any]:
-    where = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(where, "", "threshold file not found", "restore it from git") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(where, "", f"invalid YAML: {exc}", "fix the syntax at the line shown") from None
-    if not isinstance(data, dict):
-        raise ConfigError(where, "", "expected a mapping", f"top-level keys: {', '.join(sorted(allowed))}")
-    for key in data:
-        if key not in allowed:
-            raise ConfigError(where, str(key), "unknown key", f"allowed: {', '.join(sorted(allowed))}")
-    return data
+    return read_yaml(path, sorted(allowed))
 
 
 def _floors(where: str, section: str, body: Any, kind: str, known: list[str], hi: float | None = None) -> None:
