@@ -75,8 +75,8 @@ class CrossResult:
         return metrics.ccs({self.model: dense}, {(self.model, s): a for s, a in self.accuracies.items()})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "datasets": list(self.datasets), "dense_accuracy": self.accuracies["dense"],
-                "accuracies": self.accuracies, "ccs": round(self.ccs, 4)}
+        return {"model": self.model, "datasets": list(self.datasets), "dense_accuracy": round(self.accuracies["dense"], 4),
+                "accuracies": {k: round(v, 4) for k, v in self.accuracies.items()}, "ccs": round(self.ccs, 4)}
 
 
 @dataclass
