@@ -35,7 +35,7 @@ class Progress:
     """Minimal progress sink; the pytest layer supplies one that writes past output capture."""
 
     def start(self, label: str, total: int) -> None: ...
-    def advance(self, items: int) -> None: ...
+    def advance(self, items: int, tokens: int = 0) -> None: ...
     def finish(self) -> None: ...
 
 
@@ -247,7 +247,7 @@ class Evaluator:
                     seconds += time.perf_counter() - t0
                     self.store.put(key, components, [r.as_dict() for r in records])
                     stored.update({r.item_id: r.as_dict() for r in records})
-                    bar.advance(len(chunk))
+                    bar.advance(len(chunk), sum(r.prompt_tokens for r in records))
             finally:
                 bar.finish()
         records = tuple(SampleRecord.from_dict(stored[item.id]) for item in dataset.items)
