@@ -1,4 +1,4 @@
-"""python -m medcheck setup | bench | report | compare: the command-line side of the gate."""
+"""python -m medcheck setup | bench | report | compare | power: the command-line side of the gate."""
 
 from __future__ import annotations
 
@@ -48,6 +48,17 @@ def _compare(args: argparse.Namespace) -> int:
     return 1 if worse else 0
 
 
+def _power(args: argparse.Namespace) -> int:
+    from medcheck.errors import MedcheckError
+    from medcheck.power import main as power_main
+
+    try:
+        return power_main(args.run_dir, runs=args.runs, seed=args.seed)
+    except (MedcheckError, FileNotFoundError) as exc:
+        print(f"medcheck power: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m medcheck")
     parser.add_argument("--cache-dir", type=Path, default=None, help="default $MEDCHECK_CACHE_DIR or ~/.cache/medcheck")
@@ -62,10 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     comp = sub.add_parser("compare", help="score and verdict changes from run A to run B (exit 1 when B is worse)")
     comp.add_argument("run_a", type=Path, metavar="RUN_A")
     comp.add_argument("run_b", type=Path, metavar="RUN_B")
+    power = sub.add_parser("power", help="false-alarm and detection rates of each test's rule, from RUN_DIR's records")
+    power.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    power.add_argument("--runs", type=int, default=500, help="simulated candidates per scenario (default 500)")
+    power.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     args.cache_dir = args.cache_dir or default_cache_dir()
-    if args.command in ("setup", "report", "compare"):
-        return {"setup": _setup, "report": _report, "compare": _compare}[args.command](args)
+    commands = {"setup": _setup, "report": _report, "compare": _compare, "power": _power}
+    if args.command in commands:
+        return commands[args.command](args)
     from medcheck.bench import run
 
     return run(args)

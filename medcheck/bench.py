@@ -2,16 +2,21 @@
 
     python -m medcheck bench --dataset pubmed_qa [--data-dir DIR] [--limit 40] [--repeats 3]
 
-Prints one row per compression with the median items/s and the ratio to dense measured in the
-same run (two shared cores swing; ratios measured together are what to compare).
+Models load exactly as the gate loads them (the evaluator's backend: recipes build into the
+cache dir once, fallback strategies, warm-up), so any compression name the gate accepts works
+here, `checkpoint:<path>` included. Prints one row per compression with the median items/s and
+the ratio to dense measured in the same run (two shared cores swing; compare ratios).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
+
+from medcheck.prompts import PROTOCOLS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,43 +26,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="embedded:smollm2-135m")
     parser.add_argument("--compression", action="append", default=None,
                         help="repeatable; default dense, bnb-nf4, bnb-int8")
-    parser.add_argument("--protocol", default="option-text", choices=["letter", "option-text"])
+    parser.add_argument("--protocol", default="option-text", choices=list(PROTOCOLS))
     parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--backend", default="hf")
     parser.add_argument("--batch-tokens", type=int, default=8192)
     parser.add_argument("--repeats", type=int, default=3)
 
 
-def run(args: argparse.Namespace) -> int:
-    from transformers import AutoTokenizer
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
+
+def run(args: argparse.Namespace) -> int:
     from medcheck import datasets
-    from medcheck.backends.hf import HFBackend
-    from medcheck.compression import RECIPES, LoadOptions
-    from medcheck.evaluate import resolve_runtime
-    from medcheck.models import resolve
+    from medcheck.compression import DENSE, check_name
+    from medcheck.errors import MedcheckError
+    from medcheck.evaluate import Evaluator
+    from medcheck.pairs import PairsFile
     from medcheck.prompts import requests_for
     from medcheck.settings import Settings
+    from medcheck.store import ResultStore
 
-    dtype, device = resolve_runtime(Settings(dtype=args.dtype))
-    data = datasets.load(args.dataset, args.data_dir, args.limit)
-    model = resolve(args.model, args.cache_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model.path)
+    names = args.compression or [DENSE, "bnb-nf4", "bnb-int8"]
+    try:
+        for name in names:
+            check_name(name)
+        settings = Settings(dtype=args.dtype, device=args.device, backend=args.backend, cache_dir=args.cache_dir,
+                            batch_tokens=args.batch_tokens, data_dir=args.data_dir, limit=args.limit)
+        data = datasets.load(args.dataset, args.data_dir, args.limit)
+    except (MedcheckError, ValueError) as exc:
+        print(f"medcheck bench: {exc}", file=sys.stderr)
+        return 2
+    pairs = PairsFile("<bench>", args.protocol, {"model": args.model}, tuple(n for n in names if n != DENSE))
+    evaluator = Evaluator(settings, pairs, ResultStore(None))
     requests = [r for item in data.items for r in requests_for(item, args.protocol, data.prompt_style)]
-    tokens = sum(len(tokenizer(r.context).input_ids) for r in requests[:: len(data.items[0].options)])
-    print(f"{data.id} ({data.source}, n={data.n}, mean prompt {tokens / data.n:.0f} tokens), protocol "
-          f"{args.protocol}, {dtype} on {device}, {args.repeats} repeats after one warm-up")
-    rows = []
-    for name in args.compression or ["dense", "bnb-nf4", "bnb-int8"]:
-        loaded = RECIPES[name].load(model.path, LoadOptions(dtype=dtype, device=device))
-        backend = HFBackend(loaded, tokenizer, batch_tokens=args.batch_tokens)
-        backend.loglikelihood(requests[: 4 * len(data.items[0].options)])   # warm-up
+    print(f"{data.id} ({data.source}, n={data.n}), protocol {args.protocol}, {evaluator.dtype} on "
+          f"{evaluator.device}, backend {evaluator.engine.name}, {args.repeats} repeats after one warm-up", flush=True)
+    rows: list[tuple[str, float]] = []
+    for name in names:
+        _say(f"medcheck bench: loading {name} (a recipe builds once into the cache dir) ...")
+        t0 = time.perf_counter()
+        try:
+            backend = evaluator.backend("model", name)
+        except Exception as exc:   # one broken compression must not hide the others' numbers
+            print(f"  {name:<14} could not load: {exc}", flush=True)
+            continue
+        _say(f"medcheck bench: {name} loaded in {time.perf_counter() - t0:.1f} s; warm-up ...")
+        backend.loglikelihood(requests[: 4 * len(data.items[0].options)])
         rates = []
-        for _ in range(args.repeats):
+        for k in range(args.repeats):
             t0 = time.perf_counter()
             backend.loglikelihood(requests)
             rates.append(data.n / (time.perf_counter() - t0))
-        rows.append((name, statistics.median(rates), min(rates), max(rates)))
-        backend.close()
-        print(f"  {name:<10} {rows[-1][1]:7.2f} items/s (min {rows[-1][2]:.2f}, max {rows[-1][3]:.2f})"
-              f"  x{rows[-1][1] / rows[0][1]:.2f} of {rows[0][0]}", flush=True)
-    return 0
+            _say(f"medcheck bench: {name} repeat {k + 1}/{args.repeats}: {rates[-1]:.2f} items/s")
+        median = statistics.median(rates)
+        rows.append((name, median))
+        bits = evaluator.load_info.get(("model", name), {}).get("bits_per_weight")
+        print(f"  {name:<14} {median:7.2f} items/s (min {min(rates):.2f}, max {max(rates):.2f})"
+              f"  x{median / rows[0][1]:.2f} of {rows[0][0]}" + (f"  {bits:.2f} bits/weight" if bits else ""),
+              flush=True)
+    evaluator.release()
+    return 0 if len(rows) == len(names) else 1

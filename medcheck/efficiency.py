@@ -1,10 +1,11 @@
 """Efficiency of a loaded model (CMedBench Track 5): memory, bits, TTFT, ACT, TPS -> CES.
 
-Every timed run is one greedy generation of exactly `max_new_tokens` tokens (eos suppressed by
-`min_new_tokens`) for one prompt, batch size 1, under `torch.inference_mode`:
+Measured through the backend's interface only (`generate` with a streaming hook, `footprint`,
+`peak_memory`), so every engine is measured the same way. Every timed run is one greedy
+generation of exactly `max_new_tokens` tokens (eos suppressed by `min_new_tokens`) for one
+prompt, batch size 1:
 
-* TTFT: from the call of `generate` to the first *generated* token reaching the streamer. HF
-  `generate` first hands the prompt to `streamer.put()`; that call is skipped (skip_prompt).
+* TTFT: from the call of `generate` to the first *generated* token reaching the streaming hook.
 * ACT: wall time of the whole `generate` call.
 * TPS: generated tokens / ACT (end to end, prefill included).
 
@@ -14,16 +15,14 @@ the raw samples beside them. Compare models measured in the same run on the same
 
 from __future__ import annotations
 
-import gc
 import statistics
-import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medcheck.bits import weight_stats
+from medcheck.backends import Backend, GenerationRequest
 from medcheck.metrics import ces
 
 PROMPTS: list[str] = [
@@ -33,7 +32,6 @@ PROMPTS: list[str] = [
 DIMS = ("memory_bytes", "bits_per_weight", "ttft_s", "act_s", "tps")
 HIGHER_IS_BETTER: dict[str, bool] = {"memory_bytes": False, "bits_per_weight": False,
                                      "ttft_s": False, "act_s": False, "tps": True}
-SAMPLE_EVERY_S = 0.005   # RSS sampling period on the CPU
 
 
 @dataclass(frozen=True)
@@ -72,169 +70,54 @@ class Efficiency:
         return out
 
 
-class FirstTokenStreamer:
-    """A `generate` streamer that records when the first generated token arrives.
-
-    `generate` calls put(prompt ids) once before decoding: with `skip_prompt` that call only
-    arms the streamer. The next put() is the first new token; `first` is its perf_counter time.
-    """
-
-    def __init__(self, skip_prompt: bool = True) -> None:
-        self._prompt_pending = skip_prompt
-        self.first: float | None = None
-        self.tokens = 0
-        self.ended: float | None = None
-
-    def put(self, value: Any) -> None:
-        now = time.perf_counter()
-        if self._prompt_pending:
-            self._prompt_pending = False
-            return
-        if self.first is None:
-            self.first = now
-        self.tokens += int(value.numel()) if hasattr(value, "numel") else 1
-
-    def end(self) -> None:
-        self.ended = time.perf_counter()
-
-
-class _RssSampler:
-    """Peak resident set of this process, sampled in a daemon thread until stopped."""
-
-    def __init__(self, every_s: float = SAMPLE_EVERY_S) -> None:
-        import psutil
-
-        self._process = psutil.Process()
-        self._every = every_s
-        self._stop = threading.Event()
-        self.baseline = self.peak = self._process.memory_info().rss
-        self._thread = threading.Thread(target=self._run, name="medcheck-rss", daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._every):
-            self.peak = max(self.peak, self._process.memory_info().rss)
-
-    def __enter__(self) -> _RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._process.memory_info().rss)
-
-    @property
-    def increase(self) -> int:
-        return max(0, self.peak - self.baseline)
-
-
-def _trim_heap() -> None:
-    """Hand freed heap pages back to the OS (glibc), so RSS growth is not hidden by earlier runs."""
-    import ctypes
-    import ctypes.util
-
-    gc.collect()
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):   # not glibc: the baseline keeps what the allocator holds
-        pass
-
-
-def render(tokenizer: Any, question: str) -> str:
-    """The question through the tokenizer's chat template, else a plain Question/Answer prompt."""
-    if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template([{"role": "user", "content": question}],
-                                             add_generation_prompt=True, tokenize=False)
-    return f"Question: {question}\nAnswer:"
-
-
-def _device(model: Any) -> Any:
-    try:
-        return next(model.parameters()).device
-    except (StopIteration, AttributeError):
-        import torch
-
-        return torch.device("cpu")
-
-
-def _one_run(model: Any, inputs: Mapping[str, Any], max_new_tokens: int, pad_id: int | None,
-             seed: int, cuda: bool) -> tuple[float, float, int]:
-    """(ttft, act, generated tokens) of one greedy generation."""
-    import torch
-
-    torch.manual_seed(seed)
-    streamer = FirstTokenStreamer(skip_prompt=True)
-    if cuda:
-        torch.cuda.synchronize()
+def _one_run(backend: Backend, prompt: str, max_new_tokens: int, seed: int) -> tuple[float, float, int]:
+    """(ttft, act, generated tokens) of one greedy generation of exactly `max_new_tokens`."""
+    request = GenerationRequest(prompt, max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens, seed=seed)
+    first: list[float] = []
     start = time.perf_counter()
-    out = model.generate(**inputs, streamer=streamer, max_new_tokens=max_new_tokens,
-                         min_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad_id)
-    if cuda:
-        torch.cuda.synchronize()
+    (out,) = backend.generate([request], on_token=lambda _i, t: first.append(t) if not first else None)
     stop = time.perf_counter()
-    new = int(out.shape[-1] - inputs["input_ids"].shape[-1])
-    if streamer.first is None or new < 1:
+    if not first or out.new_tokens < 1:
         raise RuntimeError("generate produced no new token; TTFT is undefined")
-    return streamer.first - start, stop - start, new
+    return first[0] - start, stop - start, out.new_tokens
 
 
-def _pass(generate: list[Any]) -> list[tuple[float, float, int]]:
-    """Every prompt's generation once, in order."""
-    return [run() for run in generate]
+def measure(backend: Backend, *, max_new_tokens: int = 32, repeats: int = 3, warmup: int = 1,
+            prompts: list[str] | None = None, seed: int = 1234,
+            progress: Callable[[int, int], None] | None = None) -> Efficiency:
+    """Measure memory, bits and latency through `backend` (batch 1); see `Efficiency`.
 
-
-def _memory_pass(generate: list[Any], device: Any, weight_bytes: int) -> tuple[int, str]:
-    """(memory_bytes, memory_kind) over one untimed pass of every prompt; see `Efficiency`."""
-    import torch
-
-    _trim_heap()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        earlier = torch.cuda.max_memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        _pass(generate)
-        return int(torch.cuda.max_memory_allocated(device)), (
-            f"cuda: peak allocated during generation; earlier peak {earlier} bytes "
-            "(since the last reset: the load peak when measured straight after loading)")
-    with _RssSampler() as sampler:
-        _pass(generate)
-    return weight_bytes + sampler.increase, (
-        f"cpu: weight bytes + peak RSS increase during generation "
-        f"({sampler.increase} bytes, psutil every {SAMPLE_EVERY_S * 1000:g} ms)")
-
-
-def measure(model: Any, tokenizer: Any, *, max_new_tokens: int = 32, repeats: int = 3,
-            warmup: int = 1, prompts: list[str] | None = None, seed: int = 1234) -> Efficiency:
-    """Measure memory, bits and latency of `model` (batch 1); see `Efficiency` for definitions.
-
-    `prompts` are questions (default `PROMPTS`), rendered with `render`. Every pass runs each
-    prompt once: `warmup` untimed passes, one memory pass, then `repeats` timed passes.
+    `prompts` are questions (default `PROMPTS`), rendered with the backend's chat template. Every
+    pass runs each prompt once: `warmup` untimed passes, one memory pass, then `repeats` timed
+    passes. `progress(done, total)` is called after every generation.
     """
-    import torch
-
     if max_new_tokens < 2 or repeats < 1 or warmup < 0:
         raise ValueError("need max_new_tokens >= 2 (TTFT < ACT), repeats >= 1, warmup >= 0")
     questions = list(PROMPTS if prompts is None else prompts)
     if not questions:
         raise ValueError("no prompts to measure")
-    device = _device(model)
-    cuda = device.type == "cuda"
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    encoded = [tokenizer(render(tokenizer, q), return_tensors="pt", add_special_tokens=False).to(device)
-               for q in questions]
-    stats = weight_stats(model)
-    generate = [lambda j=j, x=x: _one_run(model, x, max_new_tokens, pad_id, seed + j, cuda)
-                for j, x in enumerate(encoded)]
-    with torch.inference_mode():
-        for _ in range(warmup):
-            _pass(generate)
-        memory, kind = _memory_pass(generate, device, stats.weight_bytes)
-        runs = [run for _ in range(repeats) for run in _pass(generate)]
+    rendered = [backend.chat(q)[0] for q in questions]
+    total, done = len(rendered) * (warmup + 1 + repeats), [0]
+
+    def one_pass() -> list[tuple[float, float, int]]:
+        runs = []
+        for j, prompt in enumerate(rendered):
+            runs.append(_one_run(backend, prompt, max_new_tokens, seed + j))
+            done[0] += 1
+            if progress:
+                progress(done[0], total)
+        return runs
+
+    footprint = backend.footprint()
+    for _ in range(warmup):
+        one_pass()
+    memory, kind = backend.peak_memory(one_pass)
+    runs = [run for _ in range(repeats) for run in one_pass()]
     samples = {"ttft_s": [r[0] for r in runs], "act_s": [r[1] for r in runs],
                "tps": [r[2] / r[1] for r in runs]}
     return Efficiency(
-        device=device.type, memory_kind=kind, memory_bytes=memory, weight_bytes=stats.weight_bytes,
-        bits_per_weight=stats.bits_per_weight,
+        device=footprint.device, memory_kind=kind, memory_bytes=memory, weight_bytes=footprint.weight_bytes,
+        bits_per_weight=footprint.bits_per_weight,
         ttft_s=statistics.median(samples["ttft_s"]), act_s=statistics.median(samples["act_s"]),
         tps=statistics.median(samples["tps"]),
         spread={k: (min(v), max(v)) for k, v in samples.items()}, samples=samples,

@@ -1,7 +1,8 @@
 """The evaluator: dataset x (model, compression) -> per-sample records, via the results store.
 
-On a miss it loads the model once and scores every dataset the run needs from it, committing
-records in chunks; the dense reference is scored once and shared by all of its candidates.
+On a miss it loads the model once through the settings' backend and scores every dataset the run
+needs from it, committing records in chunks; the dense reference is scored once and shared by
+all of its candidates. Loading, inference and engine objects belong to the backend.
 """
 
 from __future__ import annotations
@@ -9,22 +10,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import medcheck
-from medcheck import datasets, metrics
+from medcheck import datasets
+from medcheck.backends import BACKENDS, Backend, BackendClass
 from medcheck.compression import DENSE, LoadOptions
 from medcheck.compression import get as compression_get
-from medcheck.compression import strategies as compression_strategies
-from medcheck.datasets.types import Dataset
+from medcheck.datasets.types import ChoiceItem, Dataset
+from medcheck.memo import Memo
 from medcheck.models import ResolvedModel, resolve
 from medcheck.pairs import Pair, PairsFile
 from medcheck.prompts import PROMPT_VERSION, requests_for
-from medcheck.scoring.choice import SampleRecord, Summary, score_item, summarize
+from medcheck.results import PairResult, RunResult
+from medcheck.scoring.choice import SampleRecord, score_item, summarize
 from medcheck.settings import Settings
 from medcheck.store import ResultStore, cache_key
 
@@ -39,103 +40,27 @@ class Progress:
     def finish(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """One (model, compression) on one dataset."""
-    model: str
-    compression: str
-    dataset_id: str
-    records: tuple[SampleRecord, ...]
-    summary: Summary
-    fingerprint: str
-    cache_key: str
-    cached_items: int
-    seconds: float                  # scoring time of the items scored in this run
-    load: dict[str, Any] = field(default_factory=dict)
-    backend: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def pair_id(self) -> str:
-        return f"{self.model}/{self.compression}"
-
-    @property
-    def items_per_s(self) -> float | None:
-        scored = len(self.records) - self.cached_items
-        return scored / self.seconds if scored and self.seconds > 0 else None
-
-
-@dataclass(frozen=True)
-class PairResult:
-    pair: Pair
-    dataset: Dataset
-    protocol: str
-    dense: RunResult
-    candidate: RunResult
-
-    @property
-    def cps(self) -> float:
-        key = self.dataset.id
-        if self.dense.summary.accuracy == 0:
-            raise ValueError(f"CPS is undefined on {key}: the dense model {self.pair.model} scored 0 of "
-                             f"{self.dataset.n} items, so it cannot serve as the reference")
-        return metrics.cps({key: self.dense.summary.accuracy}, {key: self.candidate.summary.accuracy})
-
-    @property
-    def cps_or_none(self) -> float | None:
-        """CPS, or None where the dense accuracy is 0 and CPS is undefined."""
-        return self.cps if self.dense.summary.accuracy > 0 else None
-
-    def collapse(self) -> str | None:
-        """Why the candidate collapsed while its dense model did not, if it did."""
-        c, d = self.candidate.summary, self.dense.summary
-        if c.degenerate and not d.degenerate:
-            return (f"{self.pair.id} collapsed on {self.dataset.id}: answers {c.top_answer!r} for "
-                    f"{c.top_share:.0%} of items (gold {c.gold_share:.0%}); the dense model does not")
-        return None
-
-    def scores(self) -> dict[str, float | int]:
-        """Rounded scores for snapshots."""
-        return {"n": self.dataset.n, "dense_accuracy": round(self.dense.summary.accuracy, 4),
-                "accuracy": round(self.candidate.summary.accuracy, 4),
-                "cps": None if self.cps_or_none is None else round(self.cps_or_none, 4)}
-
-
-def resolve_runtime(settings: Settings) -> tuple[str, str]:
-    """(dtype, device): bfloat16 where the hardware runs it fast, else float32."""
-    import torch
-
-    device = settings.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = settings.dtype
-    if dtype == "auto":
-        if device == "cuda":
-            dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-        else:
-            cpu = getattr(torch, "cpu", None)
-            fast = any(getattr(cpu, name, lambda: False)() for name in
-                       ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
-            dtype = "bfloat16" if fast else "float32"
-    return dtype, device
-
-
 class Evaluator:
     def __init__(self, settings: Settings, pairs: PairsFile, store: ResultStore,
                  progress: Callable[[], Progress] = Progress) -> None:
-        self.settings, self.pairs, self.store, self._progress = settings, pairs, store, progress
+        self.settings = settings
+        self.pairs = pairs
+        self.store = store
+        self._progress = progress
         self.protocol = pairs.protocol
-        self._datasets: dict[str, Dataset | Exception] = {}
-        self._models: dict[str, ResolvedModel | Exception] = {}
-        self._runs: dict[tuple[str, str, str], RunResult | Exception] = {}
+        self.engine: BackendClass = BACKENDS[settings.backend]
+        self._datasets: Memo[str, Dataset] = Memo()
+        self._models: Memo[str, ResolvedModel] = Memo()
+        self._runs: Memo[tuple[str, str, str], RunResult] = Memo()
+        self._loads: Memo[tuple[str, str], Backend] = Memo()
         self._planned: dict[tuple[str, str], list[str]] = {}
-        self._loaded: tuple[tuple[str, str], Any] | None = None
-        self._load_info: dict[tuple[str, str], dict[str, Any]] = {}
-        self._load_errors: dict[tuple[str, str], Exception] = {}
+        self._loaded: tuple[tuple[str, str], Backend] | None = None
+        self.load_info: dict[tuple[str, str], dict[str, Any]] = {}
         self.results: list[PairResult] = []
 
     @functools.cached_property
     def runtime(self) -> tuple[str, str]:
-        return resolve_runtime(self.settings)   # imports torch: only once something is scored
+        return self.engine.runtime(self.settings.dtype, self.settings.device)   # imports the engine lazily
 
     @property
     def dtype(self) -> str:
@@ -154,74 +79,49 @@ class Evaluator:
                 if dataset_id not in todo:
                     todo.append(dataset_id)
 
-    # -- lookups --------------------------------------------------------------------------
+    # -- lookups (remembered, failures included) ---------------------------------------------
     def dataset(self, dataset_id: str) -> Dataset:
-        if dataset_id not in self._datasets:
-            try:
-                self._datasets[dataset_id] = datasets.load(dataset_id, self.settings.data_dir,
-                                                           self.settings.limit, self.settings.seed)
-            except Exception as exc:   # remembered: every test of this dataset reports it
-                self._datasets[dataset_id] = exc
-        value = self._datasets[dataset_id]
-        if isinstance(value, Exception):
-            raise value
-        return value
+        s = self.settings
+        return self._datasets.get(dataset_id, lambda: datasets.load(dataset_id, s.data_dir, s.limit, s.seed))
 
     def loaded_datasets(self) -> list[Dataset]:
-        return [d for d in self._datasets.values() if isinstance(d, Dataset)]
+        return list(self._datasets.values())
 
     def model(self, name: str) -> ResolvedModel:
-        if name not in self._models:
-            try:
-                self._models[name] = resolve(self.pairs.models[name], self.settings.cache_dir,
-                                             allow_network=self.settings.allow_network)
-            except Exception as exc:
-                self._models[name] = exc
-        value = self._models[name]
-        if isinstance(value, Exception):
-            raise value
-        return value
+        return self._models.get(name, lambda: resolve(self.pairs.models[name], self.settings.cache_dir,
+                                                      allow_network=self.settings.allow_network))
 
     def resolved_models(self) -> dict[str, ResolvedModel]:
-        return {k: v for k, v in self._models.items() if isinstance(v, ResolvedModel)}
+        return dict(self._models.items())
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate(self, pair: Pair, dataset_id: str) -> PairResult:
         dataset = self.dataset(dataset_id)
         dense = self.run(pair.model, DENSE, dataset_id)
         candidate = self.run(pair.model, pair.compression, dataset_id)
-        result = PairResult(pair, dataset, self.protocol, dense, candidate)
+        result = PairResult(pair, dataset, dense, candidate)
         if all((r.pair, r.dataset.id) != (pair, dataset_id) for r in self.results):
             self.results.append(result)
         return result
 
     def run(self, model: str, compression: str, dataset_id: str) -> RunResult:
-        key = (model, compression, dataset_id)
-        if key not in self._runs:
+        if (model, compression, dataset_id) not in self._runs:
             planned = self._planned.get((model, compression), [])
             for other in [dataset_id] + [d for d in planned if d != dataset_id]:
-                if (model, compression, other) in self._runs:
-                    continue
-                try:
-                    self._runs[(model, compression, other)] = self._run_one(model, compression, other)
-                except Exception as exc:
-                    self._runs[(model, compression, other)] = exc
-            self._release()
-        value = self._runs[key]
-        if isinstance(value, Exception):
-            raise value
-        return value
+                self._runs.put((model, compression, other), lambda o=other: self._run_one(model, compression, o))
+            self.release()
+        return self._runs.value((model, compression, dataset_id))
 
     def run_results(self) -> list[RunResult]:
-        return [r for r in self._runs.values() if isinstance(r, RunResult)]
+        return list(self._runs.values())
 
     def components(self, model: ResolvedModel, compression: str, dataset: Dataset) -> dict[str, Any]:
-        """Everything that shapes a record: the cache key and the report's provenance."""
+        """Provenance of a record: every field enters the store key and the report."""
         return {"medcheck": medcheck.__version__, "model_fingerprint": model.fingerprint,
                 "compression": compression_get(compression).describe(), "dataset": dataset.id,
                 "dataset_sha256": dataset.sha256, "loader_version": dataset.loader_version,
                 "protocol": self.protocol, "prompt_version": PROMPT_VERSION, "dtype": self.dtype,
-                "backend": "hf"}
+                "backend": self.engine.name, "backend_version": self.engine.version()}
 
     def _run_one(self, model_name: str, compression: str, dataset_id: str) -> RunResult:
         dataset = self.dataset(dataset_id)
@@ -235,7 +135,7 @@ class Evaluator:
         seconds = 0.0
         backend_info: dict[str, Any] = {}
         if missing:
-            backend = self._backend(model_name, model, compression)
+            backend = self.backend(model_name, compression)
             backend_info = backend.describe()
             bar = self._progress()
             bar.start(f"{model_name}/{compression} {dataset_id}", len(missing))
@@ -253,13 +153,12 @@ class Evaluator:
         records = tuple(SampleRecord.from_dict(stored[item.id]) for item in dataset.items)
         return RunResult(model_name, compression, dataset_id, records, summarize(records), fingerprint, key,
                          cached_items=len(dataset.items) - len(missing), seconds=seconds,
-                         load=self._load_info.get((model_name, compression), {"cached": True}),
+                         load=self.load_info.get((model_name, compression), {"cached": True}),
                          backend=backend_info)
 
-    def _score(self, backend: Any, dataset: Dataset, items: list[Any]) -> list[SampleRecord]:
+    def _score(self, backend: Backend, dataset: Dataset, items: list[ChoiceItem]) -> list[SampleRecord]:
         per_item = [requests_for(item, self.protocol, dataset.prompt_style) for item in items]
-        flat = [r for reqs in per_item for r in reqs]
-        logliks = backend.loglikelihood(flat)
+        logliks = backend.loglikelihood([r for reqs in per_item for r in reqs])
         out, at = [], 0
         for item, reqs in zip(items, per_item):
             chunk = logliks[at:at + len(reqs)]
@@ -267,64 +166,26 @@ class Evaluator:
             out.append(score_item(item, chunk, [len(r.continuation) for r in reqs]))
         return out
 
-    def _backend(self, model_name: str, model: ResolvedModel, compression: str) -> Any:
+    # -- loading: one model in memory at a time ------------------------------------------------
+    def backend(self, model_name: str, compression: str) -> Backend:
+        """The loaded backend of a (model, compression); loads it (once) if needed."""
         key = (model_name, compression)
         if self._loaded and self._loaded[0] == key:
             return self._loaded[1]
-        if key in self._load_errors:
-            raise self._load_errors[key]
-        self._release()
-        try:
-            backend = self._load(model_name, model, compression)
-        except Exception as exc:
-            self._load_errors[key] = exc
-            raise
+        if key not in self._loads:
+            self.release()
+        backend = self._loads.get(key, lambda: self._load(model_name, compression))
         self._loaded = (key, backend)
         return backend
 
-    def _load(self, model_name: str, model: ResolvedModel, compression: str) -> Any:
-        """Load through the recipe's strategies, then warm up; record everything."""
-        from transformers import AutoTokenizer
-
-        from medcheck.backends import BACKENDS
-        from medcheck.bits import weight_stats
-        from medcheck.errors import ModelLoadError
-        from medcheck.loading import load_with_fallbacks
-        from medcheck.warmup import warm_up
-
-        options = self.load_options(model_name, model)
-        recipe = compression_get(compression)
-        label = f"{model_name}/{compression}"
-        print(f"medcheck: loading {label} ({self.dtype}, {self.device})", file=sys.stderr)
-        t0 = time.perf_counter()
-        tokenizer_source = getattr(recipe, "tokenizer_source", lambda base: base)(model.path)
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, trust_remote_code=options.trust_remote_code)
-        if tokenizer_source != model.path:
-            base_vocab = AutoTokenizer.from_pretrained(model.path).get_vocab()
-            if tokenizer.get_vocab() != base_vocab:
-                raise ModelLoadError(f"{label}: the checkpoint's tokenizer vocabulary differs from {model_name}'s")
-        loaded, attempts = load_with_fallbacks(label, compression_strategies(recipe, model.path, options))
-        info: dict[str, Any] = {"seconds": round(time.perf_counter() - t0, 2), "strategy": attempts[-1].strategy,
-                                "fallback": len(attempts) > 1, "attempts": [a.as_dict() for a in attempts],
-                                "dtype": str(loaded.dtype).removeprefix("torch."), "device": self.device,
-                                **weight_stats(loaded).as_dict()}
-        marker = getattr(recipe, "built_marker", None)
-        if marker:
-            info["build"] = marker(model.path, options)
-        report = warm_up(loaded, tokenizer)
-        info["warmup"] = report.as_dict()
-        self._load_info[(model_name, compression)] = info
-        if not report.ok:
-            dense_ok = self._load_info.get((model_name, DENSE), {}).get("warmup", {}).get("ok", True)
-            if compression != DENSE and dense_ok:
-                raise ModelLoadError(f"{label} is broken: warm-up {report.reason} "
-                                     f"(output {report.output!r}); the dense model passes the warm-up")
-            print(f"medcheck: warning: {label} warm-up: {report.reason}", file=sys.stderr)
-        return BACKENDS["hf"](loaded, tokenizer, batch_tokens=self.settings.batch_tokens, label=label)
-
-    def backend(self, model_name: str, compression: str) -> Any:
-        """The loaded backend of a (model, compression), for measurements beyond scoring."""
-        return self._backend(model_name, self.model(model_name), compression)
+    def _load(self, model_name: str, compression: str) -> Backend:
+        model = self.model(model_name)
+        dense_ok = self.load_info.get((model_name, DENSE), {}).get("warmup", {}).get("ok", True)
+        loaded = self.engine.load(f"{model_name}/{compression}", model, compression,
+                                  self.load_options(model_name, model),
+                                  batch_tokens=self.settings.batch_tokens, dense_warmup_ok=dense_ok)
+        self.load_info[(model_name, compression)] = loaded.info
+        return loaded.backend
 
     def load_options(self, model_name: str, model: ResolvedModel) -> LoadOptions:
         return LoadOptions(dtype=self.dtype, device=self.device, allow_pickle=self.settings.allow_pickle,
@@ -332,10 +193,11 @@ class Evaluator:
                            cache_dir=self.settings.cache_dir, base_fingerprint=model.fingerprint,
                            seed=self.settings.seed)
 
-    def load_info(self, model_name: str, compression: str) -> dict[str, Any]:
-        return self._load_info.get((model_name, compression), {})
-
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Close the loaded model; a later request for it loads it again."""
         if self._loaded:
-            self._loaded[1].close()
+            key, backend = self._loaded
+            backend.close()
+            self._loads.forget(key)
             self._loaded = None
+

@@ -48,7 +48,7 @@ class Settings:
     pairs_file: Path | None = None
     models: tuple[str, ...] = ()         # narrow to these model names (or add specs)
     compressions: tuple[str, ...] = ()   # narrow to / override with these compressions
-    progress: bool = True
+    backend: str = "hf"                   # inference engine (medcheck.backends.BACKENDS)
 
     def __post_init__(self) -> None:
         where = "settings"
@@ -59,6 +59,9 @@ class Settings:
                               "pass --medcheck-limit N with N >= 1, or leave it out for all items")
         if self.protocol is not None and self.protocol not in PROTOCOLS:
             raise suggest("protocol", self.protocol, list(PROTOCOLS))
+        from medcheck.backends import BACKENDS
+
+        BACKENDS.check(self.backend)
         if self.dtype not in DTYPES:
             raise suggest("dtype", self.dtype, list(DTYPES))
         if self.device not in DEVICES:
@@ -69,7 +72,8 @@ class Settings:
         if self.data_dir is not None and not Path(self.data_dir).is_dir():
             raise ConfigError(where, "data_dir", f"{self.data_dir} is not a directory",
                               "pass --medcheck-data-dir DIR (or MEDCHECK_DATA_DIR) naming a folder "
-                              "that holds mmlu/, medqa/, pubmed_qa/ in their release layouts")
+                              "that holds the benchmarks' folders (mmlu/, medqa/, medmcqa/, ...) in their "
+                              "release layouts")
 
     @classmethod
     def from_profile(cls, profile: str = "full", **overrides: Any) -> "Settings":
@@ -77,9 +81,6 @@ class Settings:
             raise suggest("profile", profile, list(PROFILES))
         values = {**PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None}}
         return cls(profile=profile, **values)
-
-    def replace(self, **changes: Any) -> "Settings":
-        return dataclasses.replace(self, **changes)
 
     def as_record(self) -> dict[str, Any]:
         """JSON-ready view for reports."""

@@ -9,8 +9,15 @@
     track_cps:                 # CPS over all datasets of the track, per pair
       default: 0.92
       compressions: {}
+    decision:                  # how an interval is held against a floor (medcheck.decision)
+      mode: catch-damage       # prove-safe | catch-damage | point
+      confidence: 0.95
+      inconclusive_fails: false
+      compressions: {bnb-int8: {mode: prove-safe}}
 
-Resolution, most specific first: cells (compression + dataset) > compressions > datasets > default.
+Floors resolve most specific first: cells (compression + dataset) > compressions > datasets >
+default. A section may hold its own `decision:`; rules resolve compression override > section >
+file.
 """
 
 from __future__ import annotations
@@ -26,8 +33,9 @@ from medcheck.errors import ConfigError
 from medcheck.registry import UnknownNameError, suggest
 
 FLOOR_RANGE = (0.0, 2.0)   # CPS is log2(1 + ratio): 1.0 is parity; a floor past 2 is a typo
-SECTIONS = {"cps": {"default", "datasets", "compressions", "cells"},
-            "track_cps": {"default", "compressions"}}
+SECTIONS = {"cps": {"default", "datasets", "compressions", "cells", "decision"},
+            "track_cps": {"default", "compressions", "decision"}}
+RULE_KEYS = ("mode", "confidence", "inconclusive_fails", "suspicious_gain")
 
 
 @dataclass(frozen=True)
@@ -45,16 +53,48 @@ class Floor:
 
 @dataclass(frozen=True)
 class Verdict:
-    passed: bool
+    passed: bool                 # False fails the test (and the run)
     message: str
     floor: Floor
+    outcome: str = ""            # pass | fail | inconclusive
+    decision: Any = None         # medcheck.decision.Decision where per-item statistics exist
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", "pass" if self.passed else "fail")
+
+    def properties(self) -> list[tuple[str, Any]]:
+        props: list[tuple[str, Any]] = [("outcome", self.outcome)]
+        if self.decision is not None:
+            props += [(k, v) for k, v in self.decision.properties() if k != "outcome"]
+        else:
+            props.append(("decision_rule", "point"))
+        return props
 
 
 def check(floor: Floor, current: float, n: int, reasons: list[str] | None = None) -> Verdict:
+    """The point rule: the value against the floor, plus any further reasons to fail."""
     problems = [m for m in [floor.fails(current, n), *(reasons or [])] if m]
     if problems:
         return Verdict(False, "; ".join(problems), floor)
     return Verdict(True, f"{floor.metric} {current:.3f} >= {floor.value:.3f} ({floor.rule}), n={n}", floor)
+
+
+def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
+    """A result against its floor: paired statistics under `rule` where the result has per-item
+    scores, the point rule otherwise. Other reasons (a collapsed model) fail in every mode."""
+    value = result.value   # raises with the reason where the score is undefined (a dense accuracy of 0)
+    paired = result.paired()
+    reasons = result.reasons()
+    if rule is None or paired is None or rule.mode == "point":
+        return check(floor, value, result.n, reasons)
+    from medcheck.decision import decide_cps
+
+    decision = decide_cps(paired, floor.value, rule, seed=seed)
+    message = f"{floor.metric} {decision.message.removeprefix('CPS ')} ({floor.rule}), n={result.n}"
+    if reasons:
+        return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision)
+    return Verdict(not decision.fails_run, message, floor, decision.outcome, decision)
 
 
 class Thresholds:
@@ -74,6 +114,23 @@ class Thresholds:
                 suffix = f"{compression}.{dataset}" if key == "cells" else lookup
                 return Floor("CPS", table[lookup], f"{self.name}: cps.{key}.{suffix}")
         return Floor("CPS", section["default"], f"{self.name}: cps.default")
+
+    def rule(self, section: str, compression: str) -> Any:
+        """The decision rule of a section for a compression: file < section < compression override."""
+        from medcheck.decision import rule_from_yaml
+
+        merged: dict[str, Any] = {}
+        where = []
+        for key, body in (("decision", self.data.get("decision", {})),
+                          (f"{section}.decision", self.data[section].get("decision", {}))):
+            merged.update({k: v for k, v in body.items() if k != "compressions"})
+            override = body.get("compressions", {}).get(compression)
+            if override:
+                merged.update(override)
+                where.append(f"{key}.compressions.{compression}")
+            elif body:
+                where.append(key)
+        return rule_from_yaml(str(self.path), where[-1] if where else "decision", merged)
 
     def track_cps(self, track: str, compression: str) -> Floor:
         section = self.data["track_cps"]
@@ -129,7 +186,7 @@ def read_yaml(path: Path, allowed: Iterable[str]) -> dict[str, Any]:
 def load(path: Path, dataset_ids: list[str], compressions: list[str]) -> Thresholds:
     """Read and validate a threshold file; any problem names the file, the key and the fix."""
     where = str(path)
-    data = read_yaml(path, SECTIONS)
+    data = read_yaml(path, [*SECTIONS, "decision"])
     compressions = [c for c in compressions if c != "dense"]   # dense is the reference, never floored
     for section, allowed in SECTIONS.items():
         body = data.get(section)
@@ -150,4 +207,25 @@ def load(path: Path, dataset_ids: list[str], compressions: list[str]) -> Thresho
             for comp, cells in _names(where, "cps.cells", body.get("cells", {}), "compression", compressions).items():
                 for name, value in _names(where, f"cps.cells.{comp}", cells, "dataset", dataset_ids).items():
                     _number(where, f"cps.cells.{comp}.{name}", value)
+    _decisions(where, data, compressions)
     return Thresholds(Path(path), data)
+
+
+def _decisions(where: str, data: dict[str, Any], compressions: list[str]) -> None:
+    """Validate every `decision:` block now, so a typo stops the run before anything is scored."""
+    from medcheck.decision import rule_from_yaml
+
+    for key, body in [("decision", data.get("decision", {})),
+                      *((f"{s}.decision", data[s].get("decision", {})) for s in SECTIONS)]:
+        if not isinstance(body, dict):
+            raise ConfigError(where, key, "expected a mapping", "e.g. decision: {mode: catch-damage, confidence: 0.95}")
+        for name in body:
+            if name not in (*RULE_KEYS, "compressions"):
+                raise ConfigError(where, f"{key}.{name}", "unknown key", f"allowed: {', '.join(RULE_KEYS)}, compressions")
+        rule_from_yaml(where, key, {k: v for k, v in body.items() if k != "compressions"})
+        for comp, override in _names(where, f"{key}.compressions", body.get("compressions", {}),
+                                     "compression", compressions).items():
+            if not isinstance(override, dict) or any(k not in RULE_KEYS for k in override):
+                raise ConfigError(where, f"{key}.compressions.{comp}", "expected a mapping of rule keys",
+                                  f"allowed: {', '.join(RULE_KEYS)}")
+            rule_from_yaml(where, f"{key}.compressions.{comp}", override)

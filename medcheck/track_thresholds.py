@@ -74,9 +74,10 @@ class EfficiencyThresholds:
             return Floor("CES", table[compression], f"{self.name}: ces.compressions.{compression}")
         return Floor("CES", self.data["ces"]["default"], f"{self.name}: ces.default")
 
-    def ratio_floors(self, compression: str) -> list[Floor]:
+    def ratio_floors(self, compression: str) -> list[tuple[str, Floor]]:
+        """(dimension, floor) for each per-dimension ratio floor of `compression`."""
         dims = self.data.get("ratios", {}).get("compressions", {}).get(compression, {})
-        return [Floor(f"{dim} ratio", value, f"{self.name}: ratios.compressions.{compression}.{dim}")
+        return [(dim, Floor(f"{dim} ratio", value, f"{self.name}: ratios.compressions.{compression}.{dim}"))
                 for dim, value in dims.items()]
 
 

@@ -8,14 +8,18 @@ projection runs only at the positions that are scored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from medcheck.backends import LogLik, Progress
+from medcheck.backends import Footprint, Generation, GenerationRequest, Loaded, LogLik, OnToken
 from medcheck.prompts import Request
+
+if TYPE_CHECKING:
+    from medcheck.compression import LoadOptions
+    from medcheck.models import ResolvedModel
 
 PACKED_ATTENTION = ("sdpa", "eager")   # implementations that honour a custom 4D mask
 
@@ -40,7 +44,29 @@ class _Group:
 
 
 class HFBackend:
+    """transformers: loading through the recipe's strategies, packed scoring, batched generation."""
+
     name = "hf"
+
+    @staticmethod
+    def version() -> str:
+        from importlib.metadata import version
+
+        return f"transformers {version('transformers')}, torch {version('torch')}"
+
+    @staticmethod
+    def runtime(dtype: str, device: str) -> tuple[str, str]:
+        from medcheck.backends.hf_load import resolve_runtime
+
+        return resolve_runtime(dtype, device)
+
+    @classmethod
+    def load(cls, label: str, model: ResolvedModel, compression: str, options: LoadOptions, *,
+             batch_tokens: int = 8192, dense_warmup_ok: bool = True) -> Loaded:
+        from medcheck.backends.hf_load import load_model
+
+        loaded, tokenizer, info = load_model(label, model, compression, options, dense_warmup_ok)
+        return Loaded(cls(loaded, tokenizer, batch_tokens=batch_tokens, label=label), info)
 
     def __init__(self, model: Any, tokenizer: Any, *, batch_tokens: int = 8192,
                  label: str = "", max_length: int | None = None) -> None:
@@ -85,7 +111,8 @@ class HFBackend:
         return groups
 
     # -- scoring --------------------------------------------------------------------------------
-    def loglikelihood(self, requests: Sequence[Request], progress: Progress | None = None) -> list[LogLik]:
+    def loglikelihood(self, requests: Sequence[Request],
+                      progress: Callable[[int], None] | None = None) -> list[LogLik]:
         results: list[LogLik | None] = [None] * len(requests)
         groups = sorted(self._group(requests), key=lambda g: -len(g.packed()[0]))
         start = 0
@@ -155,6 +182,28 @@ class HFBackend:
             greedy[owner] = greedy.get(owner, True) and bool(g)
         return [[LogLik(sum(sums[(row, j)]), greedy[(row, j)], len(cont), len(group.context))
                  for j, cont in enumerate(group.continuations)] for row, group in enumerate(batch)]
+
+    # -- generation and what the efficiency track measures ------------------------------------
+    def generate(self, requests: Sequence[GenerationRequest], on_token: OnToken | None = None) -> list[Generation]:
+        from medcheck.backends.hf_generate import generate
+
+        return generate(self.model, self.tokenizer, requests, on_token)
+
+    def chat(self, user: str) -> tuple[str, bool]:
+        from medcheck.backends.hf_generate import chat
+
+        return chat(self.tokenizer, user)
+
+    def footprint(self) -> Footprint:
+        from medcheck.bits import weight_stats
+
+        stats = weight_stats(self.model)
+        return Footprint(self.device.type, stats.weight_bytes, stats.bits_per_weight, stats.as_dict())
+
+    def peak_memory(self, run: Callable[[], object]) -> tuple[int, str]:
+        from medcheck.backends.memory import peak_memory
+
+        return peak_memory(run, self.device, self.footprint().weight_bytes)
 
     def describe(self) -> dict[str, object]:
         import transformers

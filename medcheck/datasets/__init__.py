@@ -23,14 +23,24 @@ _MODULES = {
         "medical_genetics", "professional_medicine")},
     "medqa": "medcheck.datasets.medqa",
     "pubmed_qa": "medcheck.datasets.pubmed_qa",
+    **{f"medexqa_{s}": "medcheck.datasets.medexqa" for s in (
+        "biomedical_engineer", "clinical_laboratory_scientist", "clinical_psychologist",
+        "occupational_therapist", "speech_pathologist")},
+    "medmcqa": "medcheck.datasets.medmcqa",
+    "careqa": "medcheck.datasets.careqa",
+    "medbullets_op4": "medcheck.datasets.medbullets",
+    "medbullets_op5": "medcheck.datasets.medbullets",
+    "jmed": "medcheck.datasets.jmed",
+    "medxpertqa_reasoning": "medcheck.datasets.medxpertqa",
+    "medxpertqa_understanding": "medcheck.datasets.medxpertqa",
 }
-TRACKS: dict[str, tuple[str, ...]] = {"knowledge": tuple(_MODULES)}
 MMLU_IDS = tuple(k for k in _MODULES if k.startswith("mmlu_"))
 
 
 class DatasetInfo(Protocol):
     id: str
-    track: str
+    track: str                  # the track whose score counts this dataset (knowledge, application, ...)
+    dimension: str              # CMedBench's dimension: GMK / AMK / BLC (knowledge), AME / CDA / EUR
     loader_version: int
     relative_path: str
     prompt_style: str
@@ -38,8 +48,26 @@ class DatasetInfo(Protocol):
     def load(self, root: Path) -> list[ChoiceItem]: ...
 
 
+def register(dataset_id: str, module: str) -> None:
+    """Add a dataset defined in `module` (its DATASETS mapping) without editing this file."""
+    _MODULES[dataset_id] = module
+
+
 def dataset_ids() -> list[str]:
     return list(_MODULES)
+
+
+def by_track(track: str) -> tuple[str, ...]:
+    """Dataset ids whose module declares `track`, in registry order."""
+    return tuple(d for d in _MODULES if info(d).track == track)
+
+
+def dimensions(track: str) -> dict[str, tuple[str, ...]]:
+    """CMedBench dimension -> dataset ids of a track."""
+    out: dict[str, list[str]] = {}
+    for d in by_track(track):
+        out.setdefault(info(d).dimension, []).append(d)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def info(dataset_id: str) -> DatasetInfo:

@@ -25,6 +25,7 @@ LETTERS = ("A", "B", "C", "D")
 class MedQA:
     id = ID
     track = TRACK
+    dimension = "AMK"             # CMedBench: advanced medical knowledge (licensing exam)
     loader_version = LOADER_VERSION
     relative_path = RELATIVE
     prompt_style = "qa"

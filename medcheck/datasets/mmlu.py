@@ -25,6 +25,7 @@ LETTERS = ("A", "B", "C", "D")
 class MMLUSubject:
     subject: str
     track: str = TRACK
+    dimension: str = "GMK"        # CMedBench: general medical knowledge
     loader_version: int = LOADER_VERSION
     prompt_style: str = "mmlu"
 

@@ -32,6 +32,7 @@ def _read_json(path: Path) -> Any:
 class PubMedQA:
     id = ID
     track = TRACK
+    dimension = "BLC"             # CMedBench: biomedical literature comprehension
     loader_version = LOADER_VERSION
     relative_path = "pubmed_qa/ori_pqal.json"
     prompt_style = "abstract"

@@ -25,7 +25,8 @@ DIMENSIONS = (("memory_bytes", "memory (MB)", "memory_mb", MB, "{:.1f}", False),
               ("ttft_s", "TTFT (s)", "ttft_s", 1, "{:.3f}", False),
               ("act_s", "ACT (s)", "act_s", 1, "{:.3f}", False),
               ("tps", "TPS", "tps", 1, "{:.1f}", True))
-CSV_NAMES = ("knowledge", "cross", "efficiency")
+CSV_NAMES = ("knowledge", "application", "cross", "efficiency")
+CHOICE_TRACKS = ("knowledge", "application")   # tracks scored item by item: one table each
 
 # A cell is None, a str, a number, or (value, parenthesised value or None, marks).
 Cell = Any
@@ -79,9 +80,15 @@ def pair_parts(pair_id: str) -> tuple[str, str]:
     return (model, compression) if model else (pair_id, "")
 
 
-def datasets_of(payload: dict[str, Any]) -> list[str]:
-    """Scored datasets, in the payload's dataset order."""
-    scored = dict.fromkeys(s["dataset"] for s in payload.get("scores") or [])
+def track_of(payload: dict[str, Any], score: dict[str, Any]) -> str:
+    """A score's track (records before schema 2 had only the knowledge track)."""
+    return score.get("track") or "knowledge"
+
+
+def datasets_of(payload: dict[str, Any], track: str | None = None) -> list[str]:
+    """Scored datasets (of one track, if given), in the payload's dataset order."""
+    scored = dict.fromkeys(s["dataset"] for s in payload.get("scores") or []
+                           if track is None or track_of(payload, s) == track)
     order = [d for d in payload.get("datasets") or {} if d in scored]
     return order + [d for d in scored if d not in order]
 
@@ -106,16 +113,17 @@ def verdicts(payload: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [v for v in payload.get("verdicts") or [] if v.get("kind") == kind]
 
 
-def track_cps(payload: dict[str, Any]) -> tuple[list[str], dict[tuple[str, str], float], bool]:
+def track_cps(payload: dict[str, Any], track: str = "knowledge") -> tuple[list[str], dict[tuple[str, str], float], bool]:
     """(track names, {(pair, track): CPS}, computed): from track verdicts, else metrics.cps over the scores."""
-    found = verdicts(payload, "track")
+    found = [v for v in verdicts(payload, "track") if v["subject"] == track]
     if found:
         names = list(dict.fromkeys(v["subject"] for v in found))
         return names, {(v["pair"], v["subject"]): v["value"] for v in found}, False
     acc, values = accuracies(payload), {}
+    mine = set(datasets_of(payload, track))
     for pair in pairs_of(payload):
         dense = acc[f"{pair_parts(pair)[0]}/{DENSE}"]
-        keys = [d for d in acc[pair] if dense.get(d, 0) > 0]
+        keys = [d for d in acc[pair] if dense.get(d, 0) > 0 and d in mine]
         if keys:
             values[(pair, "track")] = metrics.cps({d: dense[d] for d in keys}, {d: acc[pair][d] for d in keys})
     return ["track"], values, True
@@ -149,6 +157,9 @@ def _verdict(vs: list[dict[str, Any]], errored: bool) -> str:
     failed = [v["subject"] for v in vs if not v.get("passed")]
     if failed:
         return "FAIL: " + ", ".join(dict.fromkeys(_short(f) for f in failed))
+    undecided = [v["subject"] for v in vs if v.get("outcome") == "inconclusive"]
+    if undecided:
+        return "inconclusive: " + ", ".join(dict.fromkeys(_short(f) for f in undecided))
     return "ERROR" if errored else "pass" if vs else "-"
 
 
@@ -162,17 +173,31 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 # -- the tables --------------------------------------------------------------------------------
 def knowledge(payload: dict[str, Any]) -> Table | None:
-    ids = datasets_of(payload)
+    return choice_table(payload, "knowledge")
+
+
+def application(payload: dict[str, Any]) -> Table | None:
+    return choice_table(payload, "application")
+
+
+def choice_table(payload: dict[str, Any], track: str) -> Table | None:
+    """Rows model / method, columns the track's datasets: accuracy (CPS), CPS per dimension, track CPS."""
+    ids = datasets_of(payload, track)
     if not ids:
         return None
     acc = accuracies(payload)
     cps = {(s["pair"], s["dataset"]): s.get("cps") for s in payload.get("scores") or []}
     runs = {(r["pair"], r["dataset"]): r for r in payload.get("runs") or []}
-    tracks, track_values, computed = track_cps(payload)
-    checks = [v for v in payload.get("verdicts") or [] if v.get("kind") in ("dataset", "track")]
+    tracks, track_values, computed = track_cps(payload, track)
+    info = (payload.get("tracks") or {}).get(track) or {}
+    dims = [d for d, members in (info.get("dimensions") or {}).items() if set(members) & set(ids)]
+    dim_cps = info.get("dimension_cps") or {}
+    checks = [v for v in payload.get("verdicts") or [] if v.get("kind") in ("dataset", "track")
+              and (v["subject"] in ids or v["subject"] == track)]
     errored = _error_pairs(payload)
     columns = [Column("model", "model", "{}"), Column("method", "method", "{}")]
     columns += [Column(_short(d), d, second=f"{d}_cps") for d in ids]
+    columns += [Column(f"{dim} CPS", f"{dim}_cps") for dim in dims]
     columns += [Column(f"{t} CPS" + (" (computed)" if computed else ""), f"{t}_cps") for t in tracks]
     columns.append(Column("verdict", "verdict", "{}"))
     rows: list[list[Cell]] = []
@@ -189,7 +214,7 @@ def knowledge(payload: dict[str, Any]) -> Table | None:
     for model in dict.fromkeys(pair_parts(p)[0] for p in pairs):
         dense_id = f"{model}/{DENSE}"
         rows.append([model, DENSE, *[(acc[dense_id].get(d), None, mark(dense_id, d)) if d in acc[dense_id]
-                                     else None for d in ids], *[1.0] * len(tracks), "reference"])
+                                     else None for d in ids], *[1.0] * (len(dims) + len(tracks)), "reference"])
         for pair in [p for p in pairs if pair_parts(p)[0] == model]:
             method = pair_parts(pair)[1]
             if any((runs.get((pair, d)) or {}).get("load", {}).get("fallback") for d in ids):
@@ -198,9 +223,10 @@ def knowledge(payload: dict[str, Any]) -> Table | None:
             failed = {v["subject"] for v in mine if not v.get("passed")}
             row = [model, method]
             row += [(acc[pair][d], cps.get((pair, d)), mark(pair, d)) if d in acc[pair] else None for d in ids]
+            row += [(dim_cps.get(pair) or {}).get(dim) for dim in dims]
             row += [track_values.get((pair, t)) for t in tracks]
             row.append(_verdict(mine, pair in errored))
-            bad |= {(len(rows), j) for j, key in enumerate(ids + tracks, start=2) if key in failed}
+            bad |= {(len(rows), j) for j, key in enumerate(ids + dims + tracks, start=2) if key in failed}
             rows.append(row)
     notes = ["cells: accuracy (CPS); CPS = log2(1 + accuracy / dense accuracy), 1.000 = parity"]
     if computed:
@@ -211,7 +237,10 @@ def knowledge(payload: dict[str, Any]) -> Table | None:
         notes.append("! degenerate: one answer to almost every item; that accuracy says little")
     if marks["*"]:
         notes.append("* loaded by a fallback strategy (see the load telemetry)")
-    return Table("knowledge", "Knowledge track: accuracy (CPS) per dataset", columns, rows, notes, bad)
+    if dims:
+        notes.append(f"{', '.join(dims)} CPS: over the datasets of each CMedBench dimension, as in its Tables 1-2")
+    title = info.get("title") or f"{track.capitalize()} track"
+    return Table(track, f"{title}: accuracy (CPS) per dataset", columns, rows, notes, bad)
 
 
 def cross(payload: dict[str, Any]) -> Table | None:
@@ -264,7 +293,23 @@ def efficiency(payload: dict[str, Any]) -> Table | None:
 
 
 def tables(payload: dict[str, Any]) -> list[Table]:
-    return [t for t in (knowledge(payload), efficiency(payload), cross(payload)) if t is not None]
+    found = [choice_table(payload, t) for t in CHOICE_TRACKS] + [efficiency(payload), cross(payload)]
+    return [t for t in found if t is not None]
+
+
+def text_table(table: Table) -> list[str]:
+    """A fixed-width rendering for the terminal and summary.txt (failed cells marked with !!)."""
+    cells = [[c.title for c in table.columns]]
+    cells += [[table.text(i, j) + (" !!" if (i, j) in table.bad else "") for j in range(len(table.columns))]
+              for i in range(len(table.rows))]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(table.columns))]
+    lines = [table.title]
+    for k, row in enumerate(cells):
+        lines.append("  ".join(c.ljust(w) if table.columns[j].fmt == "{}" else c.rjust(w)
+                               for j, (c, w) in enumerate(zip(row, widths))).rstrip())
+        if k == 0:
+            lines.append("-" * len(lines[-1]))
+    return lines + [f"  {n}" for n in table.notes]
 
 
 # -- output ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""medcheck.efficiency on a tiny random Llama and on a stub model with known sleeps.
+"""medcheck.efficiency through the backend interface: the hf backend on a tiny random Llama, and a
+backend with known sleeps (an engine stand-in: the interface is all efficiency may touch).
 
 Only orderings and structure are asserted, never absolute speeds; the stub's sleeps give lower
 bounds that cannot flake.
@@ -17,8 +18,10 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from medcheck.efficiency import (DIMS, HIGHER_IS_BETTER, PROMPTS, Efficiency, FirstTokenStreamer,
-                                 ces_of, measure, ratios, render)
+from medcheck.backends import Footprint, Generation
+from medcheck.backends.hf import HFBackend
+from medcheck.backends.memory import RssSampler, peak_memory
+from medcheck.efficiency import DIMS, HIGHER_IS_BETTER, PROMPTS, Efficiency, ces_of, measure, ratios
 
 NEW = 4
 
@@ -28,21 +31,23 @@ def tokenizer(tiny_model_dir):
     return AutoTokenizer.from_pretrained(tiny_model_dir)
 
 
-def _load(path, dtype):
-    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype).eval()
+def _load(path, dtype, tokenizer) -> HFBackend:
+    return HFBackend(AutoModelForCausalLM.from_pretrained(path, dtype=dtype).eval(), tokenizer)
 
 
 @pytest.fixture(scope="module")
 def tiny_eff(tiny_model_dir, tokenizer) -> Efficiency:
-    model = _load(tiny_model_dir, torch.float32)
-    return measure(model, tokenizer, max_new_tokens=NEW, repeats=3, warmup=1, prompts=PROMPTS[:1])
+    return measure(_load(tiny_model_dir, torch.float32, tokenizer), max_new_tokens=NEW, repeats=3, warmup=1,
+                   prompts=PROMPTS[:1])
 
 
-def test_prompts_are_eight_questions_rendered_through_the_chat_template(tokenizer):
+def test_prompts_are_eight_questions_rendered_through_the_chat_template(tiny_model_dir, tokenizer):
     assert len(PROMPTS) == 8 and all(q.endswith("?") for q in PROMPTS)
-    assert tokenizer.chat_template and PROMPTS[0] in render(tokenizer, PROMPTS[0])
-    plain = dataclasses.make_dataclass("Plain", [("chat_template", object, None)])()
-    assert render(plain, "Why?") == "Question: Why?\nAnswer:"
+    backend = _load(tiny_model_dir, torch.float32, tokenizer)
+    text, templated = backend.chat(PROMPTS[0])
+    assert templated and PROMPTS[0] in text
+    backend.tokenizer = dataclasses.make_dataclass("Plain", [("chat_template", object, None)])()
+    assert backend.chat("Why?") == ("Question: Why?\nAnswer:", False)
 
 
 def test_measure_returns_positive_finite_numbers(tiny_eff):
@@ -76,66 +81,77 @@ def test_cpu_memory_counts_the_weights(tiny_eff):
 
 def test_float32_reports_twice_the_bytes_and_bits_of_bfloat16(tiny_model_dir, tokenizer):
     kwargs = dict(max_new_tokens=2, repeats=1, warmup=0, prompts=PROMPTS[:1])
-    f32 = measure(_load(tiny_model_dir, torch.float32), tokenizer, **kwargs)
-    bf16 = measure(_load(tiny_model_dir, torch.bfloat16), tokenizer, **kwargs)
+    f32 = measure(_load(tiny_model_dir, torch.float32, tokenizer), **kwargs)
+    bf16 = measure(_load(tiny_model_dir, torch.bfloat16, tokenizer), **kwargs)
     assert f32.weight_bytes == 2 * bf16.weight_bytes
     assert f32.bits_per_weight == pytest.approx(2 * bf16.bits_per_weight, rel=1e-3)
     assert (f32.bits_per_weight, bf16.bits_per_weight) == pytest.approx((32.0, 16.0), rel=1e-3)
 
 
-class SleepyModel(torch.nn.Module):
-    """Stands in for a causal LM: a long 'prefill' before the first token, short steps after."""
+class SleepyBackend:
+    """An engine stand-in with known timing: a long 'prefill' before the first token, short steps
+    after. It streams through `on_token` as every backend must."""
 
+    name = "sleepy"
     PREFILL_S, STEP_S = 0.2, 0.05
 
     def __init__(self) -> None:
-        super().__init__()
-        self.proj = torch.nn.Linear(4, 4)
-        self.sampled = []                        # per call: was the RSS sampler running?
+        self.sampled: list[bool] = []            # per call: was the RSS sampler running?
 
-    def get_output_embeddings(self):
-        return None
+    def generate(self, requests, on_token=None):
+        out = []
+        for i, r in enumerate(requests):
+            self.sampled.append(any(t.name == "medcheck-rss" for t in threading.enumerate()))
+            t0 = time.perf_counter()
+            time.sleep(self.PREFILL_S)
+            for step in range(r.max_new_tokens):
+                if step:
+                    time.sleep(self.STEP_S)
+                if on_token:
+                    on_token(i, time.perf_counter())
+            out.append(Generation("x" * r.max_new_tokens, r.max_new_tokens, 3, "length", time.perf_counter() - t0))
+        return out
 
-    def generate(self, input_ids, streamer, max_new_tokens, **_):
-        self.sampled.append(any(t.name == "medcheck-rss" for t in threading.enumerate()))
-        streamer.put(input_ids.cpu())            # as HF generate does, before any decoding
-        time.sleep(self.PREFILL_S)
-        tokens = []
-        for step in range(max_new_tokens):
-            if step:
-                time.sleep(self.STEP_S)
-            tokens.append(torch.tensor([7]))
-            streamer.put(tokens[-1])
-        streamer.end()
-        return torch.cat([input_ids, torch.stack(tokens, dim=1)], dim=1)
+    def chat(self, user):
+        return user, False
+
+    def footprint(self):
+        return Footprint("cpu", 1000, 16.0)
+
+    def peak_memory(self, run):
+        return peak_memory(run, torch.device("cpu"), 1000)
 
 
-def test_ttft_is_the_first_generated_token_not_the_prompt_nor_the_last(tokenizer):
+def test_ttft_is_the_first_generated_token_not_the_prompt_nor_the_last():
     steps = 5
-    e = measure(SleepyModel(), tokenizer, max_new_tokens=steps, repeats=1, warmup=0,
-                prompts=PROMPTS[:1])
+    e = measure(SleepyBackend(), max_new_tokens=steps, repeats=1, warmup=0, prompts=PROMPTS[:1])
     assert e.new_tokens == steps
-    assert e.ttft_s >= SleepyModel.PREFILL_S                              # not the prompt's put()
-    assert e.act_s - e.ttft_s >= (steps - 1) * SleepyModel.STEP_S          # not a later token
+    assert e.ttft_s >= SleepyBackend.PREFILL_S                            # not the call's start
+    assert e.act_s - e.ttft_s >= (steps - 1) * SleepyBackend.STEP_S        # not a later token
 
 
-def test_memory_is_sampled_on_its_own_pass_never_during_timed_runs(tokenizer):
-    model = SleepyModel()
-    model.PREFILL_S = model.STEP_S = 0.0
-    e = measure(model, tokenizer, max_new_tokens=2, repeats=2, warmup=1, prompts=PROMPTS[:2])
+def test_memory_is_sampled_on_its_own_pass_never_during_timed_runs():
+    backend = SleepyBackend()
+    backend.PREFILL_S = backend.STEP_S = 0.0
+    e = measure(backend, max_new_tokens=2, repeats=2, warmup=1, prompts=PROMPTS[:2])
     assert e.n_runs == 4
-    assert model.sampled == [False, False, True, True, False, False, False, False]
+    assert backend.sampled == [False, False, True, True, False, False, False, False]
 
 
-def test_streamer_skips_the_prompt_only_when_asked():
-    skip, keep = FirstTokenStreamer(skip_prompt=True), FirstTokenStreamer(skip_prompt=False)
-    prompt = torch.tensor([[1, 2, 3]])
-    for s in (skip, keep):
-        s.put(prompt)
-    assert skip.first is None and keep.first is not None
-    skip.put(torch.tensor([4]))
-    skip.end()
-    assert skip.first is not None and skip.tokens == 1 and skip.ended >= skip.first
+def test_progress_is_reported_for_every_generation():
+    backend = SleepyBackend()
+    backend.PREFILL_S = backend.STEP_S = 0.0
+    seen = []
+    measure(backend, max_new_tokens=2, repeats=2, warmup=1, prompts=PROMPTS[:3], progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(k, 12) for k in range(1, 13)]
+
+
+def test_rss_sampler_sees_memory_grown_inside_the_run():
+    with RssSampler() as sampler:
+        block = bytearray(64 * 2**20)
+        time.sleep(0.05)
+    del block
+    assert sampler.increase >= 32 * 2**20
 
 
 def _eff(**values) -> Efficiency:

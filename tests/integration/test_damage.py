@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not (SHARED_DATA / "mmlu").is_dir(), reason="rea
 
 @pytest.fixture(scope="module")
 def outcomes(embedded_dir):
-    settings = Settings(data_dir=SHARED_DATA, limit=30, cache_dir=USER_CACHE, progress=False)
+    settings = Settings(data_dir=SHARED_DATA, limit=30, cache_dir=USER_CACHE)
     pairs = PairsFile("test", "option-text", {"smollm2-135m": "embedded:smollm2-135m"}, ("shortgpt-25", "bnb-int8"))
     evaluator = Evaluator(settings, pairs, ResultStore(USER_CACHE / "results.sqlite"))
     out = {}

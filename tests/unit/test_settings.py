@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from medcheck.errors import ConfigError
+from medcheck.errors import ConfigError, MedcheckError
 from medcheck.registry import UnknownNameError
 from medcheck.settings import PROFILES, Settings, default_cache_dir
 
@@ -81,12 +81,9 @@ def test_frozen() -> None:
     assert settings.limit == 10
 
 
-def test_replace_returns_a_new_validated_object() -> None:
-    settings = Settings.from_profile("smoke")
-    changed = settings.replace(limit=5)
-    assert changed.limit == 5 and settings.limit == 10
-    with pytest.raises(ConfigError):
-        settings.replace(limit=0)
+def test_unknown_backend_suggests() -> None:
+    with pytest.raises(MedcheckError, match="did you mean hf"):
+        Settings(backend="hff")
 
 
 def test_as_record_is_json_ready(tmp_path: Path) -> None:

@@ -1,0 +1,101 @@
+"""JMED, real-world clinical questions with up to 21 options (Citrus, JD Health; arXiv 2502.18274).
+
+Release: huggingface.co/datasets/jdh-algo/JMED, `JMED.jsonl` (1,000 items, options A..U),
+read here as `<data dir>/jmed/JMED.jsonl`; licence: see its dataset card. The release is on a
+model hub only and could not be inspected here, so this loader reads an ASSUMED layout, one
+JSON object a line:
+  question  the stem (text)
+  options   a dict letter -> text with contiguous letters from A (2 to 21 options, A..U);
+            a plain list of texts is read as A, B, ... in order
+  answer    the correct letter; `answer_idx` is accepted instead (and wins if both are present)
+  id        optional; without it items are numbered jmed-00000, ...
+Bump LOADER_VERSION if the real file turns out to differ.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+from typing import Any
+
+from medcheck.datasets.types import ChoiceItem, require_file
+from medcheck.errors import DatasetError
+
+ID = "jmed"
+TRACK = "application"
+LOADER_VERSION = 1
+RELATIVE = "jmed/JMED.jsonl"
+LETTERS = tuple(string.ascii_uppercase[:21])   # A..U
+EXPECTED = 'question, options {"A": ..., up to "U"}, answer (a letter) or answer_idx, optional id'
+
+
+class JMED:
+    id = ID
+    track = TRACK
+    dimension = "CDA"             # CMedBench: clinical decision and application (real consultations)
+    loader_version = LOADER_VERSION
+    relative_path = RELATIVE
+    prompt_style = "qa"
+
+    def load(self, root: Path) -> list[ChoiceItem]:
+        path = require_file(root, RELATIVE, ID)
+        items: list[ChoiceItem] = []
+        seen: dict[str, int] = {}
+        with path.open(encoding="utf-8") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                item = _item(path, line_no, line, len(items))
+                if item.id in seen:
+                    raise DatasetError(path, f"duplicate id (first on line {seen[item.id]})", line=line_no, key="id")
+                seen[item.id] = line_no
+                items.append(item)
+        if not items:
+            raise DatasetError(path, "no questions found")
+        return items
+
+
+def _options(path: Path, line_no: int, options: Any) -> dict[str, str]:
+    if isinstance(options, list):
+        options = dict(zip(LETTERS, options)) if len(options) <= len(LETTERS) else options
+    if not isinstance(options, dict) or not 2 <= len(options) <= len(LETTERS):
+        shape = f"{len(options)} entries" if isinstance(options, (dict, list)) else type(options).__name__
+        raise DatasetError(path, f"options must map 2-21 letters A..U to texts, got {shape}",
+                           line=line_no, key="options", expected=EXPECTED)
+    letters = LETTERS[:len(options)]
+    if sorted(options) != list(letters):
+        raise DatasetError(path, f"option letters must run A-{letters[-1]} without gaps, got {', '.join(sorted(options))}",
+                           line=line_no, key="options")
+    for letter in letters:
+        if not isinstance(options[letter], str) or not options[letter].strip():
+            raise DatasetError(path, f"option {letter} must be non-empty text", line=line_no, key=f"options.{letter}")
+    return {letter: options[letter].strip() for letter in letters}
+
+
+def _item(path: Path, line_no: int, line: str, index: int) -> ChoiceItem:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no) from None
+    if not isinstance(record, dict):
+        raise DatasetError(path, f"expected a JSON object, got {type(record).__name__}", line=line_no)
+    answer_key = "answer_idx" if "answer_idx" in record else "answer"
+    for key in ("question", "options", answer_key):
+        if key not in record:
+            raise DatasetError(path, "missing key", line=line_no, key=key, expected=EXPECTED)
+    if not isinstance(record["question"], str) or not record["question"].strip():
+        raise DatasetError(path, "question must be non-empty text", line=line_no, key="question")
+    options = _options(path, line_no, record["options"])
+    answer = record[answer_key].strip() if isinstance(record[answer_key], str) else record[answer_key]
+    if not isinstance(answer, str) or answer not in options:
+        raise DatasetError(path, f"{answer_key} must be one of the option letters A-{list(options)[-1]}, "
+                           f"got {record[answer_key]!r}", line=line_no, key=answer_key)
+    letters = tuple(options)
+    item_id = record.get("id")
+    return ChoiceItem(id=str(item_id) if item_id not in (None, "") else f"{ID}-{index:05d}",
+                      question=record["question"].strip(), options=tuple(options.values()),
+                      gold=letters.index(answer), labels=letters)
+
+
+DATASETS = {ID: JMED()}

@@ -1,0 +1,155 @@
+"""One typed, versioned record of a run: what report.json holds and what every view reads.
+
+The gate builds it once at the end of the run; the report, `compare` and the summary table read
+only the record (or its JSON), never the live session. SCHEMA_VERSION changes whenever a field's
+meaning changes, so readers can refuse what they do not understand.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+import medcheck
+
+if TYPE_CHECKING:
+    from medcheck.gate import GateSession
+
+SCHEMA_VERSION = 2
+
+
+@lru_cache(maxsize=1)
+def environment() -> dict[str, str]:
+    """Library versions for every record (read from metadata: importing torch is not needed)."""
+    env = {"medcheck_version": medcheck.__version__, "python": platform.python_version()}
+    for package in ("torch", "transformers", "bitsandbytes", "accelerate"):
+        try:
+            env[f"{package}_version"] = version(package)
+        except PackageNotFoundError:
+            env[f"{package}_version"] = "not installed"
+    return env
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    medcheck: str
+    finished: str
+    wall_seconds: float
+    settings: dict[str, Any]
+    runtime: dict[str, Any]
+    environment: dict[str, str]
+    pairs_file: str
+    pairs: list[str]
+    models: dict[str, dict[str, Any]]
+    datasets: dict[str, dict[str, Any]]
+    tracks: dict[str, dict[str, Any]]           # track -> {title, score, dimensions, per-pair dimension CPS}
+    runs: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+    verdicts: list[dict[str, Any]]
+    efficiency: list[dict[str, Any]]
+    cross: list[dict[str, Any]]
+    errors: dict[str, str]
+    notes: list[str]
+    throughput: list[dict[str, Any]]
+    samples: list[dict[str, Any]] = field(default_factory=list, repr=False)   # samples.jsonl, not report.json
+    schema_version: int = SCHEMA_VERSION
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("samples")
+        return out
+
+
+def _notes(session: GateSession) -> list[str]:
+    ev = session.evaluator
+    notes = []
+    if "sample" in {d.source for d in ev.loaded_datasets()}:
+        notes.append("SAMPLE DATA: bundled sample sets written by the project (not the benchmarks) were used; "
+                     "pass --medcheck-data-dir DIR for real results.")
+    for run in ev.run_results():
+        s = run.summary
+        chance = 1 / len(run.records[0].scores)
+        if run.compression == "dense" and s.ci95[0] <= chance <= s.ci95[1]:
+            notes.append(f"NEAR CHANCE: {run.pair_id} scores {s.accuracy:.1%} on {run.dataset_id} (n={s.n}, 95% CI "
+                         f"{s.ci95[0]:.1%}-{s.ci95[1]:.1%} holds chance {chance:.0%}): CPS there is mostly noise.")
+        if s.degenerate:
+            notes.append(f"DEGENERATE: {run.pair_id} answers {s.top_answer!r} to {s.top_share:.0%} of "
+                         f"{run.dataset_id} items (gold {s.gold_share:.0%}): its accuracy says little.")
+    undecided = [o for o in session.outcomes if o.verdict.outcome == "inconclusive"]
+    if undecided:
+        notes.append(f"INCONCLUSIVE: {len(undecided)} tests' intervals straddle their floors: too few items to tell "
+                     "damage from noise (items_to_decide in the JUnit properties); use more items to decide them.")
+    if session.unrecorded_snapshots:
+        notes.append(f"SNAPSHOTS: {len(session.unrecorded_snapshots)} tests have no score snapshot for "
+                     f"configuration {session.snapshot_key!r}; record them with --snapshot-update.")
+    if ev.protocol == "letter":
+        notes.append("protocol 'letter': small models tend to answer one letter (SmolLM2-135M says 'A' to ~98% "
+                     "of MMLU health items); prefer --medcheck-protocol option-text for them.")
+    return notes
+
+
+def _verdict(o: Any) -> dict[str, Any]:
+    r, v = o.result, o.verdict
+    row = {"test": o.test_id, "kind": r.kind, "pair": r.pair_id, "subject": r.subject,
+           "datasets": [x.dataset.id for x in r.scored] if r.kind == "track" else
+           [r.subject] if r.kind == "dataset" else [],
+           "metric": r.metric, "value": round(r.value, 4), "n": r.n, "passed": v.passed, "outcome": v.outcome,
+           "message": v.message, "floor": v.floor.value, "rule": v.floor.rule, "decision_rule": {"mode": "point"}}
+    if v.decision is not None:
+        d = v.decision
+        row.update({"decision_rule": {"mode": d.rule.mode, "confidence": d.rule.confidence,
+                                      "inconclusive_fails": d.rule.inconclusive_fails},
+                    "stats": dict(d.properties())})
+    return row
+
+
+def build_record(session: GateSession) -> RunRecord:
+    from medcheck import tracks
+
+    ev = session.evaluator
+    runs = ev.run_results()
+    track_table: dict[str, dict[str, Any]] = {}
+    for t in tracks.TRACKS.values():
+        mine = [r for r in session.track_results if r.track == t.name and r.scored]
+        track_table[t.name] = {"title": t.title, "score": t.score, "kind": t.kind,
+                               "dimensions": {k: list(v) for k, v in t.dimensions().items()},
+                               "cps": {r.pair.id: round(r.cps, 4) for r in mine},
+                               "dimension_cps": {r.pair.id: {k: round(v, 4) for k, v in r.dimension_cps().items()}
+                                                 for r in mine}}
+    of = {d.id: d for d in ev.loaded_datasets()}
+    return RunRecord(
+        medcheck=medcheck.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        wall_seconds=round(time.time() - session.started, 1), settings=session.settings.as_record(),
+        runtime={"protocol": ev.protocol, "dtype": ev.dtype, "device": ev.device,
+                 "backend": ev.engine.name, "backend_version": ev.engine.version()},
+        environment=environment(), pairs_file=str(session.pairs_file.path), pairs=[p.id for p in session.pairs],
+        models={name: {"spec": m.spec, "kind": m.kind, "path": m.path, "fingerprint": m.fingerprint}
+                for name, m in ev.resolved_models().items()},
+        datasets={d.id: {"source": d.source, "path": d.path, "sha256": d.sha256, "n": d.n, "total": d.total,
+                         "loader_version": d.loader_version, "track": d.track,
+                         "dimension": getattr(_info(d.id), "dimension", "")} for d in of.values()},
+        tracks=track_table,
+        runs=[{"pair": r.pair_id, "dataset": r.dataset_id, "fingerprint": r.fingerprint, "cache_key": r.cache_key,
+               "cached_items": r.cached_items, "seconds": round(r.seconds, 3), "load": r.load,
+               "backend": r.backend, **r.summary.as_dict()} for r in runs],
+        scores=[{"pair": r.pair.id, "dataset": r.dataset.id, "track": r.dataset.track, **r.scores(),
+                 "acc_norm": round(r.candidate.summary.acc_norm, 4),
+                 "dense_acc_norm": round(r.dense.summary.acc_norm, 4)} for r in ev.results],
+        verdicts=[_verdict(o) for o in session.outcomes],
+        efficiency=[r.as_dict() for r in session.efficiency_results],
+        cross=[r.as_dict() for r in session.cross_results],
+        errors=dict(session.errors), notes=_notes(session),
+        throughput=[{"pair": r.pair_id, "dataset": r.dataset_id, "items": len(r.records) - r.cached_items,
+                     "seconds": round(r.seconds, 2), "items_per_s": round(r.items_per_s, 2)}
+                    for r in runs if r.items_per_s],
+        samples=[{"pair": r.pair_id, "dataset": r.dataset_id, **rec.as_dict()} for r in runs for rec in r.records])
+
+
+def _info(dataset_id: str) -> Any:
+    from medcheck import datasets
+
+    return datasets.info(dataset_id)

@@ -1,0 +1,12 @@
+"""JMED (CDA, up to 21 options): compressed models keep their dense model's accuracy."""
+import pytest
+
+pytestmark = pytest.mark.track("application")
+
+
+@pytest.mark.parametrize("dataset", ["jmed"])
+def test_cps(dataset, pair, evaluate, thresholds, snapshot):
+    result = evaluate(pair, dataset)
+    verdict = thresholds.cps(dataset, pair).check(result)
+    assert result.scores() == snapshot
+    assert verdict.passed, verdict.message

@@ -1,0 +1,92 @@
+"""The hf backend's generation: greedy equals a hand-rolled argmax loop; sampling is seeded;
+stop sequences, token limits, batching and the streaming hook behave as the interface says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from medcheck.backends import GenerationRequest
+from medcheck.backends.hf import HFBackend
+from medcheck.compression import LoadOptions
+from medcheck.models import ResolvedModel
+
+PROMPTS = ["Question: Which organ filters blood?\nAnswer:", "The kidney is", "Aspirin inhibits"]
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model_dir):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    return HFBackend(model, tokenizer)
+
+
+def greedy_reference(backend: HFBackend, prompt: str, steps: int) -> list[int]:
+    ids = backend.tokenizer(prompt, add_special_tokens=False, return_tensors="pt").input_ids
+    out = []
+    with torch.no_grad():
+        for _ in range(steps):
+            nxt = int(backend.model(ids).logits[0, -1].argmax())
+            out.append(nxt)
+            ids = torch.cat([ids, torch.tensor([[nxt]])], dim=1)
+    return out
+
+
+def test_greedy_matches_an_argmax_loop(backend):
+    (gen,) = backend.generate([GenerationRequest(PROMPTS[0], max_new_tokens=6, min_new_tokens=6)])
+    expected = backend.tokenizer.decode(greedy_reference(backend, PROMPTS[0], 6), skip_special_tokens=True)
+    assert gen.text == expected and gen.new_tokens == 6 and gen.finish == "length"
+    assert gen.ttft_s is not None and 0 < gen.ttft_s <= gen.seconds
+
+
+def test_batched_equals_one_at_a_time(backend):
+    requests = [GenerationRequest(p, max_new_tokens=5, min_new_tokens=5) for p in PROMPTS]
+    together = backend.generate(requests)
+    alone = [backend.generate([r])[0] for r in requests]
+    assert [g.text for g in together] == [g.text for g in alone]
+    assert [g.prompt_tokens for g in together] == [g.prompt_tokens for g in alone]
+
+
+def test_sampling_is_seeded(backend):
+    def sample(seed: int) -> str:
+        request = GenerationRequest(PROMPTS[1], max_new_tokens=8, min_new_tokens=8, temperature=1.5, seed=seed)
+        return backend.generate([request])[0].text
+
+    assert sample(3) == sample(3)
+    assert len({sample(s) for s in range(6)}) > 1   # a random 2-layer model at T=1.5 varies
+
+
+def test_stop_sequence_cuts_the_text(backend):
+    (full,) = backend.generate([GenerationRequest(PROMPTS[2], max_new_tokens=12, min_new_tokens=12)])
+    stop = full.text[3:6]
+    assert stop and stop in full.text
+    (cut,) = backend.generate([GenerationRequest(PROMPTS[2], max_new_tokens=12, min_new_tokens=12, stop=(stop,))])
+    assert cut.finish == "stop" and cut.text == full.text[:full.text.index(stop)]
+
+
+def test_streaming_hook_sees_every_token(backend):
+    seen: list[tuple[int, float]] = []
+    requests = [GenerationRequest(p, max_new_tokens=4, min_new_tokens=4) for p in PROMPTS[:2]]
+    backend.generate(requests, on_token=lambda i, t: seen.append((i, t)))
+    assert sorted(i for i, _ in seen) == [0] * 4 + [1] * 4
+
+
+def test_chat_renders_the_template(backend):
+    text, templated = backend.chat("Why?")
+    assert templated and "Why?" in text
+
+
+def test_load_through_the_backend(tiny_model_dir: Path, tmp_path: Path):
+    model = ResolvedModel(spec=str(tiny_model_dir), kind="local", path=str(tiny_model_dir), fingerprint="f" * 64)
+    options = LoadOptions(dtype="float32", device="cpu", cache_dir=tmp_path, base_fingerprint="f" * 64)
+    loaded = HFBackend.load("tiny/dense", model, "dense", options)
+    assert loaded.info["strategy"] and loaded.info["warmup"]["new_tokens"] > 0
+    footprint = loaded.backend.footprint()
+    assert footprint.weight_bytes > 0 and footprint.bits_per_weight == pytest.approx(32, abs=0.5)
+    memory, kind = loaded.backend.peak_memory(lambda: loaded.backend.generate([GenerationRequest("Hi", 4)]))
+    assert memory >= footprint.weight_bytes and kind.startswith("cpu")
+    assert "transformers" in HFBackend.version()
+    loaded.backend.close()
