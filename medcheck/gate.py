@@ -101,7 +101,8 @@ class GateSession:
         from medcheck.efficiency import PROMPTS, measure
 
         def run() -> Any:
-            cfg = self.efficiency_thresholds.measurement
+            t = self.efficiency_thresholds
+            cfg = t.full_measurement if self.settings.efficiency == "full" else t.measurement
             backend = self.evaluator.backend(model, compression)
             bar = self._progress()
             bar.start(f"{model}/{compression} efficiency", cfg["prompts"] * (cfg["repeats"] + 2))

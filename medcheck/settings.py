@@ -1,4 +1,9 @@
-"""Run settings: one immutable, validated object with named profiles (smoke / ci / full)."""
+"""Run settings: one immutable, validated object with named profiles.
+
+smoke (10 items a dataset), quick (12: the README's main job, short on a 2-core CPU), ci (200),
+standard (every item; the default) and full (every item and the fuller efficiency measurement,
+`full_measurement` in thresholds/efficiency.yaml). Items are taken in a fixed seeded order.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +22,13 @@ DEVICES = ("auto", "cpu", "cuda")
 
 # Named bundles of defaults; explicit options override them.
 PROFILES: dict[str, dict[str, Any]] = {
-    "smoke": {"limit": 10},
-    "ci": {"limit": 200},
-    "full": {"limit": None},
+    "smoke": {"limit": 10, "efficiency": "quick"},
+    "quick": {"limit": 12, "efficiency": "quick"},
+    "ci": {"limit": 200, "efficiency": "quick"},
+    "standard": {"limit": None, "efficiency": "quick"},
+    "full": {"limit": None, "efficiency": "full"},
 }
+EFFICIENCY_SIZES = ("quick", "full")
 
 
 def default_cache_dir() -> Path:
@@ -32,7 +40,7 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    profile: str = "full"
+    profile: str = "standard"
     data_dir: Path | None = None
     limit: int | None = None
     protocol: str | None = None          # None: the pairs file decides
@@ -49,6 +57,7 @@ class Settings:
     models: tuple[str, ...] = ()         # narrow to these model names (or add specs)
     compressions: tuple[str, ...] = ()   # narrow to / override with these compressions
     backend: str = "hf"                   # inference engine (medcheck.backends.BACKENDS)
+    efficiency: str = "quick"             # efficiency measurement size: quick | full
 
     def __post_init__(self) -> None:
         where = "settings"
@@ -60,6 +69,9 @@ class Settings:
         if self.protocol is not None and self.protocol not in PROTOCOLS:
             raise suggest("protocol", self.protocol, list(PROTOCOLS))
         from medcheck.backends import BACKENDS
+
+        if self.efficiency not in EFFICIENCY_SIZES:
+            raise suggest("efficiency size", self.efficiency, list(EFFICIENCY_SIZES))
 
         BACKENDS.check(self.backend)
         if self.dtype not in DTYPES:
@@ -76,7 +88,7 @@ class Settings:
                               "release layouts")
 
     @classmethod
-    def from_profile(cls, profile: str = "full", **overrides: Any) -> "Settings":
+    def from_profile(cls, profile: str = "standard", **overrides: Any) -> "Settings":
         if profile not in PROFILES:
             raise suggest("profile", profile, list(PROFILES))
         values = {**PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None}}

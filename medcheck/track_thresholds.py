@@ -2,7 +2,8 @@
 
     # thresholds/efficiency.yaml
     higher_is_better: {memory_bytes: false, bits_per_weight: false, ttft_s: false, act_s: false, tps: true}
-    measurement: {max_new_tokens: 32, repeats: 3, prompts: 4}
+    measurement: {max_new_tokens: 16, repeats: 2, prompts: 2}        # profiles smoke / ci / standard
+    full_measurement: {max_new_tokens: 32, repeats: 3, prompts: 4}   # profile full
     ces: {default: 0.5, compressions: {bnb-nf4: 1.0}}
     ratios: {compressions: {bnb-nf4: {memory_bytes: 1.5}}}   # oriented ratio floors per dimension
 
@@ -40,20 +41,25 @@ def _floors(where: str, section: str, body: Any, kind: str, known: list[str], hi
 class EfficiencyThresholds:
     def __init__(self, path: Path, compressions: list[str]) -> None:
         where, self.path = str(path), Path(path)
-        data = _read(path, {"higher_is_better", "measurement", "ces", "ratios"})
+        data = _read(path, {"higher_is_better", "measurement", "full_measurement", "ces", "ratios"})
         directions = data.get("higher_is_better")
         if not isinstance(directions, dict) or set(directions) != set(DIMENSIONS) or \
                 not all(isinstance(v, bool) for v in directions.values()):
             raise ConfigError(where, "higher_is_better", f"needs true/false for each of {', '.join(DIMENSIONS)}",
                               "e.g. higher_is_better: {memory_bytes: false, ..., tps: true}")
-        measurement = data.get("measurement", {})
-        for key, value in measurement.items():
-            if key not in MEASUREMENT:
-                raise ConfigError(where, f"measurement.{key}", "unknown key", f"allowed: {', '.join(MEASUREMENT)}")
-            lo, hi = MEASUREMENT[key]
-            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise ConfigError(where, f"measurement.{key}", f"expected an integer in [{lo}, {hi}], got {value!r}",
-                                  "write a whole number")
+        sizes = {}
+        for section in ("measurement", "full_measurement"):
+            measurement = data.get(section, {})
+            if not isinstance(measurement, dict):
+                raise ConfigError(where, section, "expected a mapping", "e.g. {max_new_tokens: 16, repeats: 2, prompts: 2}")
+            for key, value in measurement.items():
+                if key not in MEASUREMENT:
+                    raise ConfigError(where, f"{section}.{key}", "unknown key", f"allowed: {', '.join(MEASUREMENT)}")
+                lo, hi = MEASUREMENT[key]
+                if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                    raise ConfigError(where, f"{section}.{key}", f"expected an integer in [{lo}, {hi}], got {value!r}",
+                                      "write a whole number")
+            sizes[section] = {"max_new_tokens": 32, "repeats": 3, "prompts": 4, **measurement}
         known = [c for c in compressions if c != "dense"]
         _floors(where, "ces", data.get("ces"), "compressions", known, hi=100.0)
         ratios = data.get("ratios", {"compressions": {}})
@@ -62,7 +68,8 @@ class EfficiencyThresholds:
             for dim, value in _names(where, f"ratios.compressions.{comp}", dims, "dimension", list(DIMENSIONS)).items():
                 _number(where, f"ratios.compressions.{comp}.{dim}", value, 100.0)
         self.data, self.directions = data, dict(directions)
-        self.measurement = {"max_new_tokens": 32, "repeats": 3, "prompts": 4, **measurement}
+        self.measurement = sizes["measurement"]            # quick: the default profiles
+        self.full_measurement = sizes["full_measurement"]  # profile full
 
     @property
     def name(self) -> str:

@@ -1,9 +1,10 @@
-"""CareQA, English (Arias-Duart et al., HPAI-BSC, 2024), Apache-2.0 per its dataset card.
+"""CareQA, English (HPAI-BSC; arXiv 2405.01886 and 2502.06666), Apache-2.0 per its dataset card.
 
-Release: huggingface.co/datasets/HPAI-BSC/CareQA, `CareQA_en.jsonl`, read here as
-`<data dir>/careqa/CareQA_en.jsonl` (5,621 items from the Spanish specialised healthcare
-exams, MIR/EIR/FIR/PIR/BIR/QIR, 2020-2024). JSON lines from a pandas dump: exam_id, question,
-op1..op4, cop (1-4, stored as a float such as 2.0), year, category, unique_id.
+Release: huggingface.co/datasets/HPAI-BSC/CareQA (the hub names the file `CareQA_en.json`), read
+here as `<data dir>/careqa/CareQA_en.jsonl`, the name of the public copy this layout follows
+(5,621 items from the Spanish specialised healthcare training exams, 2020-2024). JSON lines from
+a pandas dump: exam_id, question, op1..op4, cop (1-4, stored as a float such as 2.0), year,
+category, unique_id.
 
 Real-world dirt: rows that are entirely NaN (bare `NaN` tokens, which Python's json accepts
 and strict parsers reject) are skipped, never scored, and reported: a warning names the file
@@ -13,13 +14,12 @@ A row with only some NaN in a required key is an error.
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from pathlib import Path
 from typing import Any
 
-from medcheck.datasets.types import ChoiceItem, require_file
+from medcheck.datasets.types import ChoiceItem, UniqueIds, json_lines, require_file
 from medcheck.errors import DatasetError
 
 ID = "careqa"
@@ -50,21 +50,14 @@ class CareQA:
         self.skipped_rows, self.skipped_lines = 0, ()
         items: list[ChoiceItem] = []
         skipped: list[int] = []
-        seen: dict[str, int] = {}
-        with path.open(encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                record = _record(path, line_no, line)
-                if record and all(_is_nan(v) for v in record.values()):
-                    skipped.append(line_no)
-                    continue
-                item = _item(path, line_no, record, len(items))
-                if item.id in seen:
-                    raise DatasetError(path, f"duplicate unique_id (first on line {seen[item.id]})",
-                                       line=line_no, key="unique_id")
-                seen[item.id] = line_no
-                items.append(item)
+        ids = UniqueIds(path, key="unique_id")
+        for line_no, record in json_lines(path):   # json_lines accepts the pandas dump's bare NaN
+            if record and all(_is_nan(v) for v in record.values()):
+                skipped.append(line_no)
+                continue
+            item = _item(path, line_no, record, len(items))
+            ids.add(item.id, line_no)
+            items.append(item)
         if not items:
             raise DatasetError(path, "no questions found" + (f" ({len(skipped)} all-NaN rows)" if skipped else ""))
         if skipped:
@@ -74,16 +67,6 @@ class CareQA:
                           "they are not scored", stacklevel=2)
         self.skipped_rows, self.skipped_lines = len(skipped), tuple(skipped)
         return items
-
-
-def _record(path: Path, line_no: int, line: str) -> dict[str, Any]:
-    try:
-        record = json.loads(line)   # accepts the bare NaN tokens of the pandas dump
-    except json.JSONDecodeError as exc:
-        raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no) from None
-    if not isinstance(record, dict):
-        raise DatasetError(path, f"expected a JSON object, got {type(record).__name__}", line=line_no)
-    return record
 
 
 def _item(path: Path, line_no: int, record: dict[str, Any], index: int) -> ChoiceItem:

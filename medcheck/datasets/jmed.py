@@ -14,12 +14,11 @@ Bump LOADER_VERSION if the real file turns out to differ.
 
 from __future__ import annotations
 
-import json
 import string
 from pathlib import Path
 from typing import Any
 
-from medcheck.datasets.types import ChoiceItem, require_file
+from medcheck.datasets.types import ChoiceItem, UniqueIds, json_lines, require_file
 from medcheck.errors import DatasetError
 
 ID = "jmed"
@@ -41,16 +40,11 @@ class JMED:
     def load(self, root: Path) -> list[ChoiceItem]:
         path = require_file(root, RELATIVE, ID)
         items: list[ChoiceItem] = []
-        seen: dict[str, int] = {}
-        with path.open(encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                item = _item(path, line_no, line, len(items))
-                if item.id in seen:
-                    raise DatasetError(path, f"duplicate id (first on line {seen[item.id]})", line=line_no, key="id")
-                seen[item.id] = line_no
-                items.append(item)
+        ids = UniqueIds(path)
+        for line_no, record in json_lines(path):
+            item = _item(path, line_no, record, len(items))
+            ids.add(item.id, line_no)
+            items.append(item)
         if not items:
             raise DatasetError(path, "no questions found")
         return items
@@ -73,13 +67,7 @@ def _options(path: Path, line_no: int, options: Any) -> dict[str, str]:
     return {letter: options[letter].strip() for letter in letters}
 
 
-def _item(path: Path, line_no: int, line: str, index: int) -> ChoiceItem:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no) from None
-    if not isinstance(record, dict):
-        raise DatasetError(path, f"expected a JSON object, got {type(record).__name__}", line=line_no)
+def _item(path: Path, line_no: int, record: dict[str, Any], index: int) -> ChoiceItem:
     answer_key = "answer_idx" if "answer_idx" in record else "answer"
     for key in ("question", "options", answer_key):
         if key not in record:

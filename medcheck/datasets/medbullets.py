@@ -1,10 +1,11 @@
-"""MedBullets, USMLE Step 2/3-style questions (Chen et al., NAACL 2025), research use per its repository.
+"""MedBullets, USMLE Step 2/3-style vignettes (Chen et al., arXiv 2402.18060); licence: see its repository.
 
 Release: github.com/HanjieChen/ChallengeClinicalQA, `medbullets_op4.csv` and
 `medbullets_op5.csv` (308 items each, the same questions with 4 or 5 options), read here from
 `<data dir>/medbullets/`. CSV with a header row
 `link,question,opa,opb,opc,opd[,ope],answer_idx,answer,explanation`; answer_idx is a letter;
-fields are CSV-quoted and hold commas and newlines. Columns are found by name.
+fields are CSV-quoted and hold commas and newlines. Columns are found by name; link, answer
+(the key's text) and explanation are not used.
 Also accepted when the CSV is absent: the pandas column-oriented JSON of the same table,
 `medbullets_op4.json` / `medbullets_op5.json` (`{"question": {"0": ..., "1": ...}, "opa": {...}}`).
 After a load `relative_path` names the file actually read. CMedBench scores op5.

@@ -10,13 +10,12 @@ records the decision on the spec after each load: `cop_base` (0 or 1) and `cop_n
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from medcheck.datasets.types import ChoiceItem, require_file
+from medcheck.datasets.types import ChoiceItem, UniqueIds, json_lines, require_file
 from medcheck.errors import DatasetError
 
 ID = "medmcqa"
@@ -25,7 +24,6 @@ LOADER_VERSION = 1
 RELATIVE = "medmcqa/dev.json"
 OPTION_KEYS = ("opa", "opb", "opc", "opd")
 REQUIRED = ("question", *OPTION_KEYS, "cop")
-LETTERS = ("A", "B", "C", "D")
 
 
 def cop_base(cops: Collection[int]) -> tuple[int, bool] | None:
@@ -59,11 +57,7 @@ class MedMCQA:
     def load(self, root: Path) -> list[ChoiceItem]:
         path = require_file(root, RELATIVE, ID)
         self.cop_base, self.cop_note = None, ""
-        records: list[tuple[int, dict[str, Any]]] = []
-        with path.open(encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if line.strip():
-                    records.append((line_no, _record(path, line_no, line)))
+        records = [(line_no, _record(path, line_no, record)) for line_no, record in json_lines(path)]
         if not records:
             raise DatasetError(path, "no questions found")
         decided = cop_base({record["cop"] for _, record in records})
@@ -76,12 +70,11 @@ class MedMCQA:
         note = NOTES[decided]
         if assumed:
             warnings.warn(f"{path}: {note}", stacklevel=2)
-        items, seen = [], {}
+        items: list[ChoiceItem] = []
+        ids = UniqueIds(path)
         for line_no, record in records:
             item_id = str(record.get("id") or f"{ID}-{len(items):05d}")
-            if item_id in seen:
-                raise DatasetError(path, f"duplicate id (first on line {seen[item_id]})", line=line_no, key="id")
-            seen[item_id] = line_no
+            ids.add(item_id, line_no)
             subject = record.get("subject_name")
             items.append(ChoiceItem(id=item_id, question=record["question"].strip(),
                                     options=tuple(record[k].strip() for k in OPTION_KEYS), gold=record["cop"] - base,
@@ -90,13 +83,7 @@ class MedMCQA:
         return items
 
 
-def _record(path: Path, line_no: int, line: str) -> dict[str, Any]:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no) from None
-    if not isinstance(record, dict):
-        raise DatasetError(path, f"expected a JSON object, got {type(record).__name__}", line=line_no)
+def _record(path: Path, line_no: int, record: dict[str, Any]) -> dict[str, Any]:
     for key in REQUIRED:
         if key not in record:
             raise DatasetError(path, "missing key", line=line_no, key=key, expected=", ".join(REQUIRED))

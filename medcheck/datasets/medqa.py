@@ -8,10 +8,10 @@ line: question, options {"A".."D"}, answer_idx, answer, meta_info (step1 / step2
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
-from medcheck.datasets.types import ChoiceItem, require_file
+from medcheck.datasets.types import ChoiceItem, json_lines, require_file
 from medcheck.errors import DatasetError
 
 ID = "medqa"
@@ -33,23 +33,15 @@ class MedQA:
     def load(self, root: Path) -> list[ChoiceItem]:
         relative = ZIP_LEVEL if (root / ZIP_LEVEL).is_file() else RELATIVE
         path = require_file(root, relative, ID)
-        items = []
-        with path.open(encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if line.strip():
-                    items.append(self._item(path, line_no, line, len(items)))
+        items: list[ChoiceItem] = []
+        for line_no, record in json_lines(path):
+            items.append(self._item(path, line_no, record, len(items)))
         if not items:
             raise DatasetError(path, "no questions found")
         return items
 
     @staticmethod
-    def _item(path: Path, line_no: int, line: str, index: int) -> ChoiceItem:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no) from None
-        if not isinstance(record, dict):
-            raise DatasetError(path, f"expected a JSON object, got {type(record).__name__}", line=line_no)
+    def _item(path: Path, line_no: int, record: dict[str, Any], index: int) -> ChoiceItem:
         for key in ("question", "options", "answer_idx"):
             if key not in record:
                 raise DatasetError(path, "missing key", line=line_no, key=key,

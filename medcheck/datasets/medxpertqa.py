@@ -1,4 +1,4 @@
-"""MedXpertQA Text, expert-level 10-option questions (Zuo et al., ICML 2025), MIT license.
+"""MedXpertQA Text, expert-level 10-option questions (Zuo et al., 2025), MIT license.
 
 Release: github.com/TsinghuaC3I/MedXpertQA (and the Hugging Face card TsinghuaC3I/MedXpertQA),
 `Text/test.jsonl`, read here as `<data dir>/medxpertqa/Text/test.jsonl` (2,450 items: Reasoning
@@ -12,13 +12,12 @@ authority (a few real items list slightly different inline choices).
 
 from __future__ import annotations
 
-import json
 import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medcheck.datasets.types import ChoiceItem, require_file
+from medcheck.datasets.types import ChoiceItem, UniqueIds, json_lines, require_file
 from medcheck.errors import DatasetError
 
 TRACK = "application"
@@ -52,30 +51,19 @@ class MedXpertQASplit:
     def load(self, root: Path) -> list[ChoiceItem]:
         path = require_file(root, RELATIVE, self.id)
         items: list[ChoiceItem] = []
-        seen: dict[str, int] = {}
-        with path.open(encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                # every line is validated, also those of the other question type
-                question_type, item = _item(path, line_no, line, len(seen))
-                if item.id in seen:
-                    raise DatasetError(path, f"duplicate id (first on line {seen[item.id]})", line=line_no, key="id")
-                seen[item.id] = line_no
-                if question_type == self.question_type:
-                    items.append(item)
+        ids = UniqueIds(path)
+        for line_no, record in json_lines(path):
+            # every line is validated, also those of the other question type
+            question_type, item = _item(path, line_no, record, len(ids))
+            ids.add(item.id, line_no)
+            if question_type == self.question_type:
+                items.append(item)
         if not items:
             raise DatasetError(path, f"no {self.question_type} questions found")
         return items
 
 
-def _item(path: Path, line_no: int, line: str, index: int) -> tuple[str, ChoiceItem]:
-    try:
-        record: Any = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no) from None
-    if not isinstance(record, dict):
-        raise DatasetError(path, f"expected a JSON object, got {type(record).__name__}", line=line_no)
+def _item(path: Path, line_no: int, record: dict[str, Any], index: int) -> tuple[str, ChoiceItem]:
     for key in ("question", "options", "label", "question_type"):
         if key not in record:
             raise DatasetError(path, "missing key", line=line_no, key=key, expected=EXPECTED)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from medcheck.errors import DatasetError
 
 DataSource = Literal["real", "sample"]
 
@@ -59,10 +62,44 @@ def content_hash(items: tuple[ChoiceItem, ...]) -> str:
 
 def require_file(root: Path, relative: str, dataset_id: str) -> Path:
     """Path of a release file, or a DatasetError naming the expected layout."""
-    from medcheck.errors import DatasetError
-
     path = root / relative
     if not path.is_file():
         raise DatasetError(path, f"{dataset_id}: file not found",
                            expected=f"<data dir>/{relative} (the official release layout)")
     return path
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number from 1, object) for each non-blank line of a JSON-lines file.
+
+    A line that is not JSON, or not a JSON object, is a DatasetError naming it. Python's json
+    accepts bare NaN tokens, which CareQA's pandas dump relies on.
+    """
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no) from None
+            if not isinstance(record, dict):
+                raise DatasetError(path, f"expected a JSON object, got {type(record).__name__}", line=line_no)
+            yield line_no, record
+
+
+class UniqueIds:
+    """The ids of one file so far; `add` rejects a repeat, naming the line it was first on."""
+
+    def __init__(self, path: Path, key: str = "id") -> None:
+        self.path, self.key = path, key
+        self.first_line: dict[str, int] = {}
+
+    def add(self, item_id: str, line_no: int) -> None:
+        if item_id in self.first_line:
+            raise DatasetError(self.path, f"duplicate {self.key} (first on line {self.first_line[item_id]})",
+                               line=line_no, key=self.key)
+        self.first_line[item_id] = line_no
+
+    def __len__(self) -> int:
+        return len(self.first_line)

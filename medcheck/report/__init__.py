@@ -22,6 +22,35 @@ def _atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _num(value: Any, fmt: str) -> str:
+    return "-" if value is None or value == "" else format(value, fmt)
+
+
+def verdict_lines(payload: dict[str, Any]) -> list[str]:
+    """One row per verdict: outcome, value and interval against the floor, paired statistics, MDE."""
+    rows = [("outcome", "value [95% interval]", "floor", "rule", "p", "flip", "b/c", "MDE pts", "n", "test")]
+    for v in payload.get("verdicts") or []:
+        st = v.get("stats") or {}
+        interval = f" [{_num(st.get('ci_low'), '.3f')}, {_num(st.get('ci_high'), '.3f')}]" if st else ""
+        mde = st.get("mde")
+        rows.append(((v.get("outcome") or ("pass" if v.get("passed") else "fail")).upper() if not v.get("passed")
+                     else v.get("outcome") or "pass",
+                     f"{v.get('metric', '')} {_num(v.get('value'), '.3f')}{interval}", _num(v.get("floor"), ".3f"),
+                     st.get("decision_rule", "point"), _num(st.get("p_value"), ".3g"), _num(st.get("flip_rate"), ".2f"),
+                     str(st.get("discordant", "-")), "-" if mde is None else "none" if mde == "inf" or mde == float("inf")
+                     else f"{100 * float(mde):.1f}", str(v.get("n", "-")), v["test"].split("::")[-1]))
+    if len(rows) == 1:
+        return []
+    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+    out = ["Verdicts: paired statistics (p: one-sided McNemar that nothing is lost; MDE: accuracy drop "
+           "detected with 90% power at this n and flip rate)"]
+    for k, row in enumerate(rows):
+        out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if k == 0:
+            out.append("-" * len(out[-1]))
+    return out
+
+
 def summary_lines(payload: dict[str, Any]) -> list[str]:
     """The terminal summary: the tables, breaches, inconclusive results, notes, throughput."""
     from medcheck.report.tables import run_line, status, tables, text_table
@@ -32,6 +61,8 @@ def summary_lines(payload: dict[str, Any]) -> list[str]:
     lines = [status(payload)[1], run_line(payload)]
     for table in found:
         lines += [""] + text_table(table)
+    stats = verdict_lines(payload)
+    lines += [""] + stats if stats else []
     verdicts = payload.get("verdicts") or []
     breaches = [v for v in verdicts if not v.get("passed")]
     if breaches:

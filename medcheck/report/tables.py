@@ -25,8 +25,13 @@ DIMENSIONS = (("memory_bytes", "memory (MB)", "memory_mb", MB, "{:.1f}", False),
               ("ttft_s", "TTFT (s)", "ttft_s", 1, "{:.3f}", False),
               ("act_s", "ACT (s)", "act_s", 1, "{:.3f}", False),
               ("tps", "TPS", "tps", 1, "{:.1f}", True))
-CSV_NAMES = ("knowledge", "application", "cross", "efficiency")
-CHOICE_TRACKS = ("knowledge", "application")   # tracks scored item by item: one table each
+CSV_NAMES = ("knowledge", "application", "cross", "efficiency")   # stale copies of these are removed
+
+
+def choice_tracks(payload: dict[str, Any]) -> list[str]:
+    """Tracks scored item by item, one table each (records before schema 2: knowledge only)."""
+    declared = [name for name, t in (payload.get("tracks") or {}).items() if t.get("kind") == "choice"]
+    return declared or ["knowledge"]
 
 # A cell is None, a str, a number, or (value, parenthesised value or None, marks).
 Cell = Any
@@ -293,7 +298,7 @@ def efficiency(payload: dict[str, Any]) -> Table | None:
 
 
 def tables(payload: dict[str, Any]) -> list[Table]:
-    found = [choice_table(payload, t) for t in CHOICE_TRACKS] + [efficiency(payload), cross(payload)]
+    found = [choice_table(payload, t) for t in choice_tracks(payload)] + [efficiency(payload), cross(payload)]
     return [t for t in found if t is not None]
 
 
@@ -359,7 +364,7 @@ def write_csv(payload: dict[str, Any], folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     found = {t.name: t for t in tables(payload)}
     written = []
-    for name in CSV_NAMES:
+    for name in dict.fromkeys([*CSV_NAMES, *found]):
         path = folder / f"{name}.csv"
         if name not in found:
             path.unlink(missing_ok=True)
