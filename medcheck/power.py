@@ -273,8 +273,12 @@ def main(run_dir: Path, runs: int = 500, seed: int = 0) -> int:
     verdicts = _read_verdicts(report_path)
     samples = _read_samples(samples_path)
     rows, needs = [], []
+    undefined = []
     for v in verdicts:
         if v["pair"].endswith("/dense"):
+            continue
+        if "value" in v and v["value"] is None:   # CPS undefined (dense scored 0): nothing to simulate
+            undefined.append(v["test"])
             continue
         paired = _paired(samples, v, samples_path)
         floor, rule = float(v["floor"]), v["rule"]
@@ -304,6 +308,8 @@ def main(run_dir: Path, runs: int = 500, seed: int = 0) -> int:
     print("\nitems needed per dataset for <= 5% of harmless candidates blocked and >= 90% of 5-point losses "
           "blocked (normal approximation at the observed flip rate):\n")
     print(_table(["test", "datasets", "items/dataset now", "needed"], needs, left=2))
+    if undefined:
+        print(f"\nnot simulated, CPS undefined (the dense model scored 0 of its items): {', '.join(undefined)}")
     return 0
 
 

@@ -92,12 +92,21 @@ def _notes(session: GateSession) -> list[str]:
     return notes
 
 
+def _value(r: Any) -> float | None:
+    from medcheck.results import UndefinedScoreError
+
+    try:
+        return round(r.value, 4)
+    except UndefinedScoreError:
+        return None
+
+
 def _verdict(o: Any) -> dict[str, Any]:
     r, v = o.result, o.verdict
     row = {"test": o.test_id, "kind": r.kind, "pair": r.pair_id, "subject": r.subject,
            "datasets": [x.dataset.id for x in r.scored] if r.kind == "track" else
            [r.subject] if r.kind == "dataset" else [],
-           "metric": r.metric, "value": round(r.value, 4), "n": r.n, "passed": v.passed, "outcome": v.outcome,
+           "metric": r.metric, "value": _value(r), "n": r.n, "passed": v.passed, "outcome": v.outcome,
            "message": v.message, "floor": v.floor.value, "rule": v.floor.rule, "decision_rule": {"mode": "point"}}
     if v.decision is not None:
         d = v.decision

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from medcheck.stats import Paired
 
 
+class UndefinedScoreError(ValueError):
+    """A score with no reference: the dense model scored 0, so CPS = log2(1 + c/0) is undefined."""
+
+
 class Result(Protocol):
     kind: str
 
@@ -111,7 +115,7 @@ class PairResult:
     def cps(self) -> float:
         key = self.dataset.id
         if self.dense.summary.accuracy == 0:
-            raise ValueError(f"CPS is undefined on {key}: the dense model {self.pair.model} scored 0 of "
+            raise UndefinedScoreError(f"CPS is undefined on {key}: the dense model {self.pair.model} scored 0 of "
                              f"{self.dataset.n} items, so it cannot serve as the reference")
         return metrics.cps({key: self.dense.summary.accuracy}, {key: self.candidate.summary.accuracy})
 
@@ -199,7 +203,7 @@ class TrackResult:
     @property
     def cps(self) -> float:
         if not self.scored:
-            raise ValueError(f"track CPS is undefined for {self.pair.id}: the dense model scored 0 on every dataset")
+            raise UndefinedScoreError(f"track CPS is undefined for {self.pair.id}: the dense model scored 0 on every dataset")
         return metrics.cps({r.dataset.id: r.dense.summary.accuracy for r in self.scored},
                            {r.dataset.id: r.candidate.summary.accuracy for r in self.scored})
 

@@ -1,7 +1,7 @@
 """Run settings: one immutable, validated object with named profiles.
 
-smoke (10 items a dataset), quick (12: the README's main job, short on a 2-core CPU), ci (200),
-standard (every item; the default) and full (every item and the fuller efficiency measurement,
+smoke (10 items a dataset: the README's main job, short on a 2-core CPU), ci (200), standard
+(every item; the default) and full (every item and the fuller efficiency measurement,
 `full_measurement` in thresholds/efficiency.yaml). Items are taken in a fixed seeded order.
 """
 
@@ -23,7 +23,6 @@ DEVICES = ("auto", "cpu", "cuda")
 # Named bundles of defaults; explicit options override them.
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"limit": 10, "efficiency": "quick"},
-    "quick": {"limit": 12, "efficiency": "quick"},
     "ci": {"limit": 200, "efficiency": "quick"},
     "standard": {"limit": None, "efficiency": "quick"},
     "full": {"limit": None, "efficiency": "full"},

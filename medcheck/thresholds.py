@@ -83,7 +83,14 @@ def check(floor: Floor, current: float, n: int, reasons: list[str] | None = None
 def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
     """A result against its floor: paired statistics under `rule` where the result has per-item
     scores, the point rule otherwise. Other reasons (a collapsed model) fail in every mode."""
-    value = result.value   # raises with the reason where the score is undefined (a dense accuracy of 0)
+    from medcheck.results import UndefinedScoreError
+
+    try:
+        value = result.value
+    except UndefinedScoreError as exc:   # no reference to compare with: more items decide it, not the CPU
+        fails = bool(rule is not None and rule.inconclusive_fails)
+        return Verdict(not fails, f"{exc}; inconclusive{', fails the run' if fails else ', does not fail the run'}",
+                       floor, "inconclusive")
     paired = result.paired()
     reasons = result.reasons()
     if rule is None or paired is None or rule.mode == "point":

@@ -77,22 +77,25 @@ def _verdicts(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], bool]:
     va = {v["test"]: v for v in a.get("verdicts") or []}
     vb = {v["test"]: v for v in b.get("verdicts") or []}
     lines, worse, same = [], False, 0
-    state = {True: "pass", False: "FAIL"}
+    def state(v: dict[str, Any]) -> str:
+        """pass / FAIL, or the outcome when the run recorded one (inconclusive)."""
+        return "FAIL" if not v["passed"] else v.get("outcome") or "pass"
+
     for test in list(va) + [t for t in vb if t not in va]:
         x, y = va.get(test), vb.get(test)
         if y is None:
-            lines.append(f"  MISSING in B: {test} (was {state[bool(x['passed'])]}, {_num(x.get('value'))})")
+            lines.append(f"  MISSING in B: {test} (was {state(x)}, {_num(x.get('value'))})")
         elif x is None:
-            lines.append(f"  new in B: {test}: {state[bool(y['passed'])]}, {_num(y.get('value'))}")
+            lines.append(f"  new in B: {test}: {state(y)}, {_num(y.get('value'))}")
         elif bool(x["passed"]) != bool(y["passed"]):
             got_worse = bool(x["passed"]) and not y["passed"]
             worse |= got_worse
-            lines.append(f"  {'WORSE' if got_worse else 'better'}: {test}: {state[bool(x['passed'])]} -> "
-                         f"{state[bool(y['passed'])]}, {_change('value', x.get('value'), y.get('value'))}; "
+            lines.append(f"  {'WORSE' if got_worse else 'better'}: {test}: {state(x)} -> "
+                         f"{state(y)}, {_change('value', x.get('value'), y.get('value'))}; "
                          f"{y.get('message', '')}")
-        elif x.get("value") != y.get("value") or x.get("floor") != y.get("floor"):
+        elif x.get("value") != y.get("value") or x.get("floor") != y.get("floor") or state(x) != state(y):
             floor = f", floor {x.get('floor')} -> {y.get('floor')}" if x.get("floor") != y.get("floor") else ""
-            lines.append(f"  {test}: {state[bool(y['passed'])]}, "
+            lines.append(f"  {test}: {state(y)}, "
                          f"{_change('value', x.get('value'), y.get('value'))}{floor}")
         else:
             same += 1

@@ -136,8 +136,10 @@ def track_cps(payload: dict[str, Any], track: str = "knowledge") -> tuple[list[s
 
 def status(payload: dict[str, Any]) -> tuple[bool | None, str]:
     """(passed, one line): None when the run recorded no verdict and no error."""
-    vs, errors = payload.get("verdicts") or [], payload.get("errors") or {}
+    vs = payload.get("verdicts") or []
     failed = [v for v in vs if not v.get("passed")]
+    breached = {v["test"] for v in failed}   # a breach also fails its test: not an error besides
+    errors = {k: m for k, m in (payload.get("errors") or {}).items() if k not in breached}
     if failed or errors:
         parts = [f"{len(failed)} threshold breach{'es' if len(failed) != 1 else ''}"] if failed else []
         parts += [f"{len(errors)} error{'s' if len(errors) != 1 else ''}"] if errors else []

@@ -13,7 +13,7 @@ from medcheck.registry import UnknownNameError
 from medcheck.settings import PROFILES, Settings, default_cache_dir
 
 
-@pytest.mark.parametrize(("profile", "limit"), [("smoke", 10), ("quick", 12), ("ci", 200), ("standard", None), ("full", None)])
+@pytest.mark.parametrize(("profile", "limit"), [("smoke", 10), ("ci", 200), ("standard", None), ("full", None)])
 def test_profiles(profile: str, limit: int | None) -> None:
     settings = Settings.from_profile(profile)
     assert settings.profile == profile and settings.limit == limit
