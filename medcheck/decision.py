@@ -15,6 +15,13 @@ below is a test at level (1 - confidence) / 2.
   inconclusive; kept for comparability with threshold gates that ignore noise. The interval,
   McNemar p and MDE are still computed and reported.
 
+Both interval modes also require the exact one-sided McNemar test to show a loss before they
+fail: an interval wholly below the floor whose McNemar p exceeds (1 - confidence) / 2 is
+``inconclusive``. The bootstrap of a ratio is unreliable when few items are right: with one
+dense-correct item that the candidate misses (b=1, c=0, n=10), every resample that keeps a
+dense-correct item gives CPS 0, so the interval is [0, 0] though one flip proves nothing. The
+exact test holds its level at any n; on adequate samples the two agree and the guard is silent.
+
 The two interval modes share their outcomes and differ in the default of ``inconclusive_fails``;
 either default can be overridden in YAML, and the mode name records the intent in every report.
 ``fails_run`` is ``outcome == "fail"`` or (``inconclusive`` and ``inconclusive_fails``).
@@ -95,6 +102,11 @@ def decide(value: float, interval: tuple[float, float], floor: float, rule: Rule
     return "inconclusive"
 
 
+def mcnemar_level(rule: Rule) -> float:
+    """The one-sided level an interval mode's fail must also reach on the exact McNemar test."""
+    return (1.0 - rule.confidence) / 2.0
+
+
 def fails_run(outcome: str, rule: Rule) -> bool:
     return outcome == "fail" or (outcome == "inconclusive" and bool(rule.inconclusive_fails))
 
@@ -144,6 +156,9 @@ def decide_cps(paired: stats.Paired, floor: float, rule: Rule, seed: int = 0,
     outcome = decide(iv.value, (iv.low, iv.high), floor, rule)
     b, c = paired.discordant
     p = stats.mcnemar_one_sided(b, c)
+    guarded = outcome == "fail" and rule.mode != "point" and p > mcnemar_level(rule)
+    if guarded:
+        outcome = "inconclusive"
     dense_means, _ = paired.stratum_means()
     drop = stats.mde(paired.n, min(paired.discordance, 1.0), rule.confidence, POWER, paired.dense_mean)
     drop_cps = (math.fsum(stats.mde_cps(drop, a) for a in dense_means.values()) / len(dense_means)
@@ -151,6 +166,9 @@ def decide_cps(paired: stats.Paired, floor: float, rule: Rule, seed: int = 0,
     todo = stats.items_to_decide(paired.n, iv.value, iv.low, iv.high, floor) if outcome == "inconclusive" else None
     gain = rule.suspicious_gain and iv.low > 1.0
     parts = _headline(iv.value, iv.low, iv.high, floor, rule, outcome)
+    if guarded:
+        parts.append(f"the interval is below the floor but the exact McNemar test shows no loss at this level "
+                     f"(p={p:.3g} > {mcnemar_level(rule):.3g}): too few discordant items")
     if outcome == "inconclusive":
         parts.append(f"~{todo} items at flip rate {paired.flip_rate:.2f} would decide it" if todo is not None
                      else "the value sits on the floor: no sample size decides it")
@@ -172,7 +190,8 @@ def _headline(value: float, low: float, high: float, floor: float, rule: Rule, o
     if rule.mode == "point":
         op = ">=" if outcome == "pass" else "<"
         return [f"CPS {value:.3f} {op} floor {floor:.3f} (point; {conf} interval [{low:.3f}, {high:.3f}]): {outcome}"]
-    where = {"pass": "clears", "fail": "is below", "inconclusive": "straddles"}[outcome]
+    where = ({"pass": "clears", "fail": "is below", "inconclusive": "straddles"}[outcome] if not
+             (outcome == "inconclusive" and high < floor) else "is below")
     head = f"CPS {value:.3f} [{low:.3f}, {high:.3f}] {where} floor {floor:.3f} ({rule.mode}, {conf}): {outcome}"
     if outcome == "inconclusive":
         head += ", fails the run" if rule.inconclusive_fails else ", does not fail the run"

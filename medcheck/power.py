@@ -39,7 +39,7 @@ from statistics import NormalDist
 from typing import Any
 
 from medcheck import stats
-from medcheck.decision import Rule, rule_from_yaml
+from medcheck.decision import Rule, mcnemar_level, rule_from_yaml
 from medcheck.errors import MedcheckError
 
 LOSSES = (0.02, 0.05, 0.10)
@@ -129,7 +129,16 @@ def outcomes(paired: stats.Paired, cands: Any, floor: float, rule: Rule,
         low[block], high[block] = stats.percentile_interval(boot, rule.confidence, value[block])
     if rule.mode == "point":
         return np.where(value >= floor, _PASS, _FAIL)
-    return np.where(low >= floor, _PASS, np.where(high < floor, _FAIL, _INCONCLUSIVE))
+    codes = np.where(low >= floor, _PASS, np.where(high < floor, _FAIL, _INCONCLUSIVE))
+    # as decide_cps: a fail needs the exact McNemar test to show a loss too
+    dense = np.asarray(paired.dense, dtype=np.float64)
+    b = (dense[None, :] > cands).sum(axis=1)
+    c = (cands > dense[None, :]).sum(axis=1)
+    level = mcnemar_level(rule)
+    for row in np.flatnonzero(codes == _FAIL):
+        if stats.mcnemar_one_sided(int(b[row]), int(c[row])) > level:
+            codes[row] = _INCONCLUSIVE
+    return codes
 
 
 def simulate(paired: stats.Paired, floor: float, rule: Rule, *, scenario: str | float = "noise",

@@ -188,3 +188,17 @@ def test_rule_from_yaml_errors(body, key, words):
 def test_rule_from_yaml_needs_a_mapping():
     with pytest.raises(ConfigError, match="expected a mapping"):
         rule_from_yaml("f.yaml", "decision", "prove-safe")
+
+
+def test_a_single_flip_never_fails_an_interval_mode():
+    """One dense-correct item missed (b=1, c=0) makes every kept resample CPS 0: the bootstrap
+    interval is [0, 0], but one flip proves nothing; the exact McNemar guard keeps it inconclusive."""
+    from medcheck.decision import Rule, decide_cps
+    from medcheck.stats import Paired
+
+    paired = Paired(dense=(1.0,) + (0.0,) * 9, candidate=(0.0,) * 10, strata=("s",) * 10)
+    for mode in ("catch-damage", "prove-safe"):
+        decision = decide_cps(paired, 0.9, Rule(mode=mode), seed=0)
+        assert decision.ci_high < 0.9 and decision.outcome == "inconclusive", decision.message
+        assert "McNemar test shows no loss" in decision.message
+    assert decide_cps(paired, 0.9, Rule(mode="point")).outcome == "fail"

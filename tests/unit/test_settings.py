@@ -29,7 +29,7 @@ def test_explicit_values_override_profile_and_none_does_not() -> None:
 def test_defaults() -> None:
     settings = Settings()
     assert (settings.profile, settings.limit, settings.protocol, settings.dtype, settings.device) == (
-        "full", None, None, "auto", "auto")
+        "standard", None, None, "auto", "auto")
     assert settings.seed == 1234 and settings.use_cache and not settings.allow_network
 
 

@@ -31,7 +31,7 @@ def test_repo_files_load_and_resolve():
 
 @pytest.mark.parametrize("change,message", [
     (("tps: true", "tps: maybe"), "higher_is_better"),
-    (("repeats: 2", "repeats: 0"), "measurement.repeats"),
+    (("repeats: 3", "repeats: 0"), "measurement.repeats"),
     (("bnb-nf4: 1.0", "bnb-nf5: 1.0"), "did you mean bnb-nf4"),
     (("memory_bytes: 1.5", "memory: 1.5"), "unknown dimension 'memory'"),
     (("ces:", "cess:"), "cess: unknown key"),
