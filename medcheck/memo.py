@@ -23,11 +23,7 @@ class Memo(Generic[K, V]):
 
     def get(self, key: K, compute: Callable[[], V]) -> V:
         """The remembered value of `key`, computing it on first use; a failure is re-raised."""
-        if key not in self._values and key not in self._failures:
-            try:
-                self._values[key] = compute()
-            except Exception as exc:
-                self._failures[key] = (exc, exc.__traceback__)
+        self.put(key, compute)
         return self.value(key)
 
     def value(self, key: K) -> V:
