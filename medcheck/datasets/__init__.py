@@ -11,7 +11,7 @@ import random
 from pathlib import Path
 from typing import Protocol
 
-from medcheck.datasets.types import ChoiceItem, Dataset, DataSource
+from medcheck.datasets.types import Dataset, DataSource, Item
 from medcheck.registry import suggest
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
@@ -45,7 +45,7 @@ class DatasetInfo(Protocol):
     relative_path: str
     prompt_style: str
 
-    def load(self, root: Path) -> list[ChoiceItem]: ...
+    def load(self, root: Path) -> list[Item]: ...
 
 
 def register(dataset_id: str, module: str) -> None:
@@ -91,4 +91,5 @@ def load(dataset_id: str, data_dir: Path | None = None, limit: int | None = None
     chosen = tuple(ordered[:limit] if limit else ordered)
     return Dataset(id=dataset_id, track=spec.track, items=chosen, source=source,
                    path=str(root / spec.relative_path), loader_version=spec.loader_version,
-                   total=len(items), prompt_style=spec.prompt_style)
+                   total=len(items), prompt_style=spec.prompt_style,
+                   kind=getattr(spec, "kind", "choice"))

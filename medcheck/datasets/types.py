@@ -34,15 +34,34 @@ class ChoiceItem:
 
 
 @dataclass(frozen=True)
+class TextItem:
+    """One generative item: `text` is the input the task's template renders; `gold` the reference.
+
+    `gold` is JSON-able and kind-specific (a label, a tuple of labels or entity strings, a rating,
+    None where the task has no reference, e.g. a request that should be refused). `meta` holds what
+    the scorer needs beyond the text (a perturbed twin's id, an e-mail address, a category).
+    """
+
+    id: str
+    text: str
+    gold: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+Item = ChoiceItem | TextItem
+
+
+@dataclass(frozen=True)
 class Dataset:
     id: str
     track: str
-    items: tuple[ChoiceItem, ...]
+    items: tuple[Item, ...]
     source: DataSource
     path: str
     loader_version: int
     total: int                  # items in the split before --medcheck-limit
     prompt_style: str = "qa"    # which letter-protocol template applies (see medcheck.prompts)
+    kind: str = "choice"        # "choice" (log-likelihood over options) or "generate" (parsed free text)
     sha256: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -54,7 +73,7 @@ class Dataset:
         return len(self.items)
 
 
-def content_hash(items: tuple[ChoiceItem, ...]) -> str:
+def content_hash(items: tuple[Item, ...]) -> str:
     """sha256 of the items actually evaluated, in evaluation order."""
     payload = json.dumps([asdict(i) for i in items], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
