@@ -1,0 +1,146 @@
+"""The results store under faults: concurrent writer processes, and store files that are broken."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from medcheck.store import ResultStore
+
+KEYS = [f"key-{k}" for k in range(4)]
+CHUNK = 8
+
+
+def record(item: int) -> dict:
+    # deterministic in the item, like a real score: two writers of one item write the same record
+    return {"item_id": f"q{item:04d}", "correct": item % 3 == 0, "scores": [-item / 7, -1.25]}
+
+
+def _writer(path: str, items: list[int], start: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
+    store = ResultStore(Path(path))
+    start.wait(30)
+    for at in range(0, len(items), CHUNK):
+        for key in KEYS:
+            store.put(key, {"key": key}, [record(i) for i in items[at:at + CHUNK]])
+    store.close()
+
+
+def test_two_processes_writing_overlapping_keys_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "results.sqlite"
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    # both open the store at once, then write the same keys; items 120-239 are written by both
+    plans = [list(range(0, 240)), list(range(239, 119, -1)) + list(range(240, 360))]
+    writers = [context.Process(target=_writer, args=(str(path), plan, start)) for plan in plans]
+    for w in writers:
+        w.start()
+    start.set()
+    for w in writers:
+        w.join(120)
+    assert [w.exitcode for w in writers] == [0, 0]
+    store = ResultStore(path)
+    for key in KEYS:
+        assert store.get(key) == {record(i)["item_id"]: record(i) for i in range(360)}
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT COUNT(*) FROM records").fetchone() == (len(KEYS) * 360,)
+    assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (len(KEYS),)
+    db.close()
+    store.close()
+
+
+def _healthy(path: Path) -> None:
+    store = ResultStore(path)
+    store.put("k", {"x": 1}, [record(i) for i in range(300)])
+    store.close()
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _garbage_header(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(os.urandom(4096) + data[4096:])
+
+
+def _garbage_page(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[8192:12288] = bytes(range(256)) * 16
+    path.write_bytes(bytes(data))
+
+
+def _not_sqlite(path: Path) -> None:
+    path.write_text("item_id,correct\nq1,true\n")
+
+
+def _wrong_schema(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE records; CREATE TABLE records (key TEXT, payload BLOB);")
+    db.close()
+
+
+BREAKAGES = {"truncated": _truncate, "garbage-header": _garbage_header, "garbage-page": _garbage_page,
+             "not-sqlite": _not_sqlite, "wrong-schema": _wrong_schema}
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_broken_store_is_set_aside_reported_and_rebuilt(tmp_path: Path, breakage: str) -> None:
+    path = tmp_path / "results.sqlite"
+    _healthy(path)
+    BREAKAGES[breakage](path)
+    broken = path.read_bytes()
+    with pytest.warns(UserWarning, match=r"results store unreadable .* moved to .*results\.sqlite\.corrupt-"):
+        store = ResultStore(path)
+    assert store.set_aside is not None and store.set_aside.parent == tmp_path
+    assert store.set_aside.read_bytes() == broken     # kept for inspection, untouched
+    assert store.get("k") == {}                       # rebuilt empty ...
+    store.put("k", {"x": 1}, [record(1)])             # ... and usable
+    store.close()
+    reopened = ResultStore(path)
+    assert reopened.set_aside is None and reopened.get("k") == {"q0001": record(1)}
+    reopened.close()
+
+
+def test_healthy_store_is_not_set_aside(tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
+    path = tmp_path / "results.sqlite"
+    _healthy(path)
+    store = ResultStore(path)
+    assert store.set_aside is None and len(store.get("k")) == 300
+    store.close()
+    assert not list(tmp_path.glob("*.corrupt-*")) and not recwarn.list
+
+
+def test_a_record_that_no_longer_parses_is_dropped_and_rescored(tmp_path: Path) -> None:
+    path = tmp_path / "results.sqlite"
+    _healthy(path)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE records SET record = ? WHERE item_id = 'q0007'", (b"\xff{not json",))
+    db.execute("UPDATE records SET record = ? WHERE item_id = 'q0008'", (json.dumps(record(9)),))
+    db.commit()
+    db.close()
+    store = ResultStore(path)
+    with pytest.warns(UserWarning, match="2 stored record"):
+        got = store.get("k")
+    assert set(got) == {record(i)["item_id"] for i in range(300)} - {"q0007", "q0008"}
+    store.put("k", {"x": 1}, [record(7), record(8)])   # the rerun replaces them
+    assert store.get("k") == {record(i)["item_id"]: record(i) for i in range(300)}
+    store.close()
+
+
+def test_a_locked_store_is_waited_for_not_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "results.sqlite"
+    _healthy(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO runs VALUES ('other', '{}')")
+    store = ResultStore(path)                     # reading beside a writer is fine in WAL mode
+    assert len(store.get("k")) == 300 and store.set_aside is None
+    holder.execute("COMMIT")
+    store.put("k", {"x": 1}, [record(1)])
+    holder.close()
+    store.close()
