@@ -19,17 +19,20 @@ from medcheck import datasets
 from medcheck.backends import BACKENDS, Backend, BackendClass
 from medcheck.compression import DENSE, LoadOptions
 from medcheck.compression import get as compression_get
-from medcheck.datasets.types import ChoiceItem, Dataset
+from medcheck.datasets.types import Dataset, TextItem
 from medcheck.memo import Memo
 from medcheck.models import ResolvedModel, resolve
 from medcheck.pairs import Pair, PairsFile
 from medcheck.prompts import PROMPT_VERSION, requests_for
 from medcheck.results import PairResult, RunResult
 from medcheck.scoring.choice import SampleRecord, score_item, summarize
+from medcheck.scoring.generative import GenRecord
 from medcheck.settings import Settings
 from medcheck.store import ResultStore, cache_key
+from medcheck.strategies import GENERATION_VERSION, Strategy, generate_records, pick_shots, user_prompt
 
 CHUNK_ITEMS = 32   # records are committed to the store after every chunk
+GEN_CHUNK_ITEMS = 8   # generation is slower per item: commit more often
 
 
 class Progress:
@@ -42,8 +45,10 @@ class Progress:
 
 class Evaluator:
     def __init__(self, settings: Settings, pairs: PairsFile, store: ResultStore,
-                 progress: Callable[[], Progress] = Progress) -> None:
+                 progress: Callable[[], Progress] = Progress,
+                 budgets: Callable[[str], dict[str, int]] = lambda dataset_id: {}) -> None:
         self.settings = settings
+        self.budgets = budgets        # dataset id -> {"limit", "max_new_tokens"} from its track's YAML
         self.pairs = pairs
         self.store = store
         self._progress = progress
@@ -82,7 +87,19 @@ class Evaluator:
     # -- lookups (remembered, failures included) ---------------------------------------------
     def dataset(self, dataset_id: str) -> Dataset:
         s = self.settings
-        return self._datasets.get(dataset_id, lambda: datasets.load(dataset_id, s.data_dir, s.limit, s.seed))
+        cap = self.budgets(dataset_id).get("limit")
+        limit = min(x for x in (s.limit, cap) if x) if (s.limit or cap) else None
+        return self._datasets.get(dataset_id, lambda: datasets.load(dataset_id, s.data_dir, limit, s.seed))
+
+    def strategy(self, dataset: Dataset) -> Strategy:
+        """The prompting strategy a generative dataset runs (the task may not support the chosen one)."""
+        return self.base_strategy.for_task(datasets.info(dataset.id))
+
+    @functools.cached_property
+    def base_strategy(self) -> Strategy:
+        s = self.settings
+        return Strategy(s.strategy or self.pairs.strategy, shots=s.shots, samples=s.samples,
+                        temperature=s.temperature)
 
     def loaded_datasets(self) -> list[Dataset]:
         return list(self._datasets.values())
@@ -121,7 +138,14 @@ class Evaluator:
                 "compression": compression_get(compression).describe(), "dataset": dataset.id,
                 "dataset_sha256": dataset.sha256, "loader_version": dataset.loader_version,
                 "protocol": self.protocol, "prompt_version": PROMPT_VERSION, "dtype": self.dtype,
-                "backend": self.engine.name, "backend_version": self.engine.version()}
+                "backend": self.engine.name, "backend_version": self.engine.version(),
+                **(self._generation_components(dataset) if dataset.kind == "generate" else {})}
+
+    def _generation_components(self, dataset: Dataset) -> dict[str, Any]:
+        spec = datasets.info(dataset.id)
+        return {"kind": "generate", "strategy": self.strategy(dataset).key(), "generation_version": GENERATION_VERSION,
+                "max_new_tokens": self.budgets(dataset.id).get("max_new_tokens", spec.max_new_tokens),
+                "seed": self.settings.seed}
 
     def _run_one(self, model_name: str, compression: str, dataset_id: str) -> RunResult:
         dataset = self.dataset(dataset_id)
@@ -140,23 +164,33 @@ class Evaluator:
             bar = self._progress()
             bar.start(f"{model_name}/{compression} {dataset_id}", len(missing))
             try:
-                for start in range(0, len(missing), CHUNK_ITEMS):
-                    chunk = missing[start:start + CHUNK_ITEMS]
+                step = GEN_CHUNK_ITEMS if dataset.kind == "generate" else CHUNK_ITEMS
+                for start in range(0, len(missing), step):
+                    chunk = missing[start:start + step]
                     t0 = time.perf_counter()
                     records = self._score(backend, dataset, chunk)
                     seconds += time.perf_counter() - t0
                     self.store.put(key, components, [r.as_dict() for r in records])
                     stored.update({r.item_id: r.as_dict() for r in records})
-                    bar.advance(len(chunk), sum(r.prompt_tokens for r in records))
+                    bar.advance(len(chunk), sum(getattr(r, "new_tokens", r.prompt_tokens) for r in records))
             finally:
                 bar.finish()
+        if dataset.kind == "generate":
+            gen = tuple(GenRecord.from_dict(stored[item.id]) for item in dataset.items)
+            summary = datasets.info(dataset_id).score(dataset.items, [r.parsed for r in gen])
+            return RunResult(model_name, compression, dataset_id, gen, summary, fingerprint, key,
+                             cached_items=len(dataset.items) - len(missing), seconds=seconds,
+                             load=self.load_info.get((model_name, compression), {"cached": True}),
+                             backend=backend_info, strategy=self.strategy(dataset).name)
         records = tuple(SampleRecord.from_dict(stored[item.id]) for item in dataset.items)
         return RunResult(model_name, compression, dataset_id, records, summarize(records), fingerprint, key,
                          cached_items=len(dataset.items) - len(missing), seconds=seconds,
                          load=self.load_info.get((model_name, compression), {"cached": True}),
                          backend=backend_info)
 
-    def _score(self, backend: Backend, dataset: Dataset, items: list[ChoiceItem]) -> list[SampleRecord]:
+    def _score(self, backend: Backend, dataset: Dataset, items: list[Any]) -> list[Any]:
+        if dataset.kind == "generate":
+            return self._generate(backend, dataset, items)
         per_item = [requests_for(item, self.protocol, dataset.prompt_style) for item in items]
         logliks = backend.loglikelihood([r for reqs in per_item for r in reqs])
         out, at = [], 0
@@ -165,6 +199,17 @@ class Evaluator:
             at += len(reqs)
             out.append(score_item(item, chunk, [len(r.continuation) for r in reqs]))
         return out
+
+    def _generate(self, backend: Backend, dataset: Dataset, items: list[TextItem]) -> list[GenRecord]:
+        spec = datasets.info(dataset.id)
+        strategy = self.strategy(dataset)
+        root = datasets.data_root(self.settings.data_dir)
+        shots = (pick_shots(spec.shots(root), strategy.shots, self.settings.seed, dataset.id,
+                            {i.id for i in dataset.items}) if strategy.name == "few-shot" else [])
+        instruction = spec.instruction(root)
+        prompts = [user_prompt(spec, item, strategy, instruction, shots) for item in items]
+        budget = self.budgets(dataset.id).get("max_new_tokens", spec.max_new_tokens)
+        return generate_records(backend, spec, items, strategy, prompts, budget, self.settings.seed)
 
     # -- loading: one model in memory at a time ------------------------------------------------
     def backend(self, model_name: str, compression: str) -> Backend:

@@ -135,8 +135,8 @@ class GateSession:
         n = 0
         for pair in [p for p in self.pairs if p.model == model]:
             results = [self.evaluator.evaluate(pair, d) for d in ids]
-            accuracies.setdefault(DENSE, sum(r.dense.summary.accuracy for r in results) / len(results))
-            accuracies[pair.compression] = sum(r.candidate.summary.accuracy for r in results) / len(results)
+            accuracies.setdefault(DENSE, sum(r.dense.score for r in results) / len(results))
+            accuracies[pair.compression] = sum(r.candidate.score for r in results) / len(results)
             n = sum(r.dataset.n for r in results)
         sources = tuple(sorted({self.evaluator.dataset(d).source for d in ids}))
         result = CrossResult(model, tuple(ids), accuracies, n, sources, self.evaluator.protocol)
@@ -164,16 +164,39 @@ class GateSession:
     def properties(self, result: Result) -> list[tuple[str, Any]]:
         """JUnit properties of one test: the audit record."""
         ev = self.evaluator
-        pair = [("model", result.pair_id.split("/")[0]), ("compression", result.pair_id.partition("/")[2] or "all")]
-        runtime = [("protocol", ev.protocol), ("dtype", ev.dtype), ("device", ev.device),
-                   ("backend", ev.engine.name)]
-        return pair + runtime + result.properties() + list(environment().items())
+        runtime = {"protocol": ev.protocol, "dtype": ev.dtype, "device": ev.device, "backend": ev.engine.name}
+        return junit_properties(result, runtime, environment())
 
     # -- the end of the run ------------------------------------------------------------------
     def record(self) -> RunRecord:
         return build_record(self)
 
-    def write_report(self) -> Path:
+    def write_report(self, junit: Path | None = None, command: Mapping[str, Any] | None = None) -> Path:
+        """report.json, samples.jsonl, the views, then manifest.json hashing them all (and `junit`,
+        which pytest has written by the time this runs)."""
+        from medcheck import audit
         from medcheck.report import write
 
-        return write(self.record(), self.settings.report_dir)
+        record = self.record()
+        written = write(record, self.settings.report_dir)
+        inputs = {**{f"thresholds/{t.path.name}": (t.path, name) for name, t in self.thresholds.items()},
+                  f"thresholds/{self.efficiency_thresholds.path.name}": (self.efficiency_thresholds.path, "efficiency"),
+                  f"thresholds/{self.cross_thresholds.path.name}": (self.cross_thresholds.path, "cross"),
+                  f"pairs/{Path(self.pairs_file.path).name}": (Path(self.pairs_file.path), "pairs")}
+        return audit.write_manifest(self.settings.report_dir, record.as_dict(), written, inputs=inputs, junit=junit,
+                                    command=dict(command or {}), started=self.started)
+
+
+# -- pure steps of a test's record, shared with `medcheck verify`, which recomputes a saved run ---
+def junit_properties(result: Result, runtime: Mapping[str, Any], env: Mapping[str, str]) -> list[tuple[str, Any]]:
+    """JUnit properties of one test: pair, runtime (protocol, dtype, device, backend), the result's
+    own properties and the library versions."""
+    pair = [("model", result.pair_id.split("/")[0]), ("compression", result.pair_id.partition("/")[2] or "all")]
+    return pair + [(k, runtime[k]) for k in ("protocol", "dtype", "device", "backend")] + result.properties() + \
+        list(env.items())
+
+
+def check_properties(floor: Floor, verdict: Verdict) -> list[tuple[str, Any]]:
+    """The JUnit properties a threshold check adds to its test."""
+    return [("threshold", floor.value), ("threshold_rule", floor.rule), ("verdict", "pass" if verdict.passed else "fail"),
+            *verdict.properties(), ("verdict_message", verdict.message)]

@@ -23,7 +23,7 @@ from medcheck.errors import ConfigError
 from medcheck.registry import UnknownNameError
 from medcheck.settings import PROTOCOLS
 
-KEYS = {"protocol", "models", "compressions", "trust_remote_code", "cross_datasets"}
+KEYS = {"protocol", "models", "compressions", "trust_remote_code", "cross_datasets", "strategy"}
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -46,6 +46,7 @@ class PairsFile:
     compressions: tuple[str, ...]
     trust_remote_code: tuple[str, ...] = ()
     cross_datasets: tuple[str, ...] = ()      # where CCS is measured (default: MMLU health)
+    strategy: str = "zero-shot"               # prompting strategy of generative tasks (medcheck.strategies)
 
     def pairs(self) -> list[Pair]:
         return [Pair(m, s, c) for m, s in self.models.items() for c in self.compressions]
@@ -146,4 +147,9 @@ def load(path: Path, *, models: tuple[str, ...] = (), compressions: tuple[str, .
     if not isinstance(cross, list) or not cross or any(d not in dataset_ids() for d in cross):
         raise _fail(where, "cross_datasets", f"expected a list of dataset ids, got {cross!r}",
                     f"known: {', '.join(dataset_ids())}")
-    return PairsFile(where, proto, chosen, tuple(dict.fromkeys(comps)), tuple(trusted), tuple(cross))
+    from medcheck.strategies import STRATEGIES
+
+    strategy = raw.get("strategy", "zero-shot")
+    if strategy not in STRATEGIES:
+        raise _fail(where, "strategy", f"unknown strategy {strategy!r}", f"use one of {', '.join(STRATEGIES)}")
+    return PairsFile(where, proto, chosen, tuple(dict.fromkeys(comps)), tuple(trusted), tuple(cross), strategy)

@@ -72,6 +72,11 @@ def _notes(session: GateSession) -> list[str]:
                      "pass --medcheck-data-dir DIR for real results.")
     for run in ev.run_results():
         s = run.summary
+        if not hasattr(s, "ci95"):   # a generative task: unread outputs are the thing to flag
+            if s.unparsed:
+                notes.append(f"UNPARSED: {run.pair_id} gave {s.unparsed} of {s.n} {run.dataset_id} outputs no "
+                             f"answer the parser could read; they count as wrong (texts in samples.jsonl).")
+            continue
         chance = 1 / len(run.records[0].scores)
         if run.compression == "dense" and s.ci95[0] <= chance <= s.ci95[1]:
             notes.append(f"NEAR CHANCE: {run.pair_id} scores {s.accuracy:.1%} on {run.dataset_id} (n={s.n}, 95% CI "
@@ -101,7 +106,8 @@ def _value(r: Any) -> float | None:
         return None
 
 
-def _verdict(o: Any) -> dict[str, Any]:
+def verdict_row(o: Any) -> dict[str, Any]:
+    """report.json's row of one verdict (an object with test_id, result and verdict)."""
     r, v = o.result, o.verdict
     row = {"test": o.test_id, "kind": r.kind, "pair": r.pair_id, "subject": r.subject,
            "datasets": [x.dataset.id for x in r.scored] if r.kind == "track" else
@@ -123,12 +129,10 @@ def build_record(session: GateSession) -> RunRecord:
     runs = ev.run_results()
     track_table: dict[str, dict[str, Any]] = {}
     for t in tracks.TRACKS.values():
-        mine = [r for r in session.track_results if r.track == t.name and r.scored]
+        mine = [r for r in session.track_results if r.track == t.name]
         track_table[t.name] = {"title": t.title, "score": t.score, "kind": t.kind,
                                "dimensions": {k: list(v) for k, v in t.dimensions().items()},
-                               "cps": {r.pair.id: round(r.cps, 4) for r in mine},
-                               "dimension_cps": {r.pair.id: {k: round(v, 4) for k, v in r.dimension_cps().items()}
-                                                 for r in mine}}
+                               "datasets": list(t.datasets()), **track_scores(mine)}
     of = {d.id: d for d in ev.loaded_datasets()}
     return RunRecord(
         medcheck=medcheck.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -139,16 +143,11 @@ def build_record(session: GateSession) -> RunRecord:
         models={name: {"spec": m.spec, "kind": m.kind, "path": m.path, "fingerprint": m.fingerprint}
                 for name, m in ev.resolved_models().items()},
         datasets={d.id: {"source": d.source, "path": d.path, "sha256": d.sha256, "n": d.n, "total": d.total,
-                         "loader_version": d.loader_version, "track": d.track,
+                         "loader_version": d.loader_version, "track": d.track, "kind": d.kind,
                          "dimension": getattr(_info(d.id), "dimension", "")} for d in of.values()},
         tracks=track_table,
-        runs=[{"pair": r.pair_id, "dataset": r.dataset_id, "fingerprint": r.fingerprint, "cache_key": r.cache_key,
-               "cached_items": r.cached_items, "seconds": round(r.seconds, 3), "load": r.load,
-               "backend": r.backend, **r.summary.as_dict()} for r in runs],
-        scores=[{"pair": r.pair.id, "dataset": r.dataset.id, "track": r.dataset.track, **r.scores(),
-                 "acc_norm": round(r.candidate.summary.acc_norm, 4),
-                 "dense_acc_norm": round(r.dense.summary.acc_norm, 4)} for r in ev.results],
-        verdicts=[_verdict(o) for o in session.outcomes],
+        runs=[run_row(r) for r in runs], scores=[score_row(r) for r in ev.results],
+        verdicts=[verdict_row(o) for o in session.outcomes],
         efficiency=[r.as_dict() for r in session.efficiency_results],
         cross=[r.as_dict() for r in session.cross_results],
         errors=dict(session.errors), notes=_notes(session),
@@ -156,6 +155,26 @@ def build_record(session: GateSession) -> RunRecord:
                      "seconds": round(r.seconds, 2), "items_per_s": round(r.items_per_s, 2)}
                     for r in runs if r.items_per_s],
         samples=[{"pair": r.pair_id, "dataset": r.dataset_id, **rec.as_dict()} for r in runs for rec in r.records])
+
+
+def track_scores(results: list[Any]) -> dict[str, Any]:
+    """A track's CPS and per-dimension CPS per pair, over the pairs whose CPS is defined."""
+    mine = [r for r in results if r.scored]
+    return {"cps": {r.pair.id: round(r.cps, 4) for r in mine},
+            "dimension_cps": {r.pair.id: {k: round(v, 4) for k, v in r.dimension_cps().items()} for r in mine}}
+
+
+def run_row(r: Any) -> dict[str, Any]:
+    """report.json's row of one RunResult (a model on a dataset)."""
+    return {"pair": r.pair_id, "dataset": r.dataset_id, "fingerprint": r.fingerprint, "cache_key": r.cache_key,
+            "cached_items": r.cached_items, "seconds": round(r.seconds, 3), "load": r.load,
+            "backend": r.backend, **r.summary.as_dict()}
+
+
+def score_row(r: Any) -> dict[str, Any]:
+    """report.json's row of one PairResult."""
+    return {"pair": r.pair.id, "dataset": r.dataset.id, "track": r.dataset.track, **r.scores(),
+            "acc_norm": round(r.candidate.summary.acc_norm, 4), "dense_acc_norm": round(r.dense.summary.acc_norm, 4)}
 
 
 def _info(dataset_id: str) -> Any:

@@ -19,6 +19,7 @@ from medcheck import metrics
 from medcheck.datasets.types import Dataset
 from medcheck.pairs import Pair
 from medcheck.scoring.choice import SampleRecord, Summary
+from medcheck.scoring.generative import GenRecord, TaskScore
 
 if TYPE_CHECKING:
     from medcheck.efficiency import Efficiency
@@ -50,22 +51,54 @@ class Result(Protocol):
 
 @dataclass(frozen=True)
 class RunResult:
-    """One (model, compression) on one dataset: the per-item records."""
+    """One (model, compression) on one dataset: the per-item records (choice or generated)."""
     model: str
     compression: str
     dataset_id: str
-    records: tuple[SampleRecord, ...]
-    summary: Summary
+    records: tuple[SampleRecord, ...] | tuple[GenRecord, ...]
+    summary: Summary | TaskScore
     fingerprint: str
     cache_key: str
     cached_items: int
     seconds: float                  # scoring time of the items scored in this run
     load: dict[str, Any] = field(default_factory=dict)
     backend: dict[str, Any] = field(default_factory=dict)
+    strategy: str = ""              # prompting strategy of a generative dataset
 
     @property
     def pair_id(self) -> str:
         return f"{self.model}/{self.compression}"
+
+    @property
+    def score(self) -> float:
+        """The number the relative score compares: accuracy, or a task's primary metric oriented
+        so that higher is better."""
+        s = self.summary
+        return s.accuracy if isinstance(s, Summary) else s.performance
+
+    def item_scores(self) -> tuple[float, ...] | None:
+        """Per-item values whose mean is `score`, or None for a corpus metric (F1)."""
+        s = self.summary
+        if isinstance(s, Summary):
+            return tuple(float(r.correct) for r in self.records)   # type: ignore[union-attr]
+        if s.item_scores is None:
+            return None
+        return s.item_scores if s.higher_is_better else tuple(1.0 - x for x in s.item_scores)
+
+    def baseline_reason(self, dense: RunResult, pair_id: str) -> str | None:
+        """Why this run fell to its majority-class baseline while the dense run was above it."""
+        from medcheck.stats import wilson
+
+        base = self.summary.majority_baseline
+        if base is None or self.score > base:
+            return None
+        items = dense.item_scores()   # the dense model must be above the baseline beyond noise
+        dense_low = wilson(round(sum(items)), len(items))[0] if items else dense.score
+        if dense_low <= base:
+            return None
+        return (f"{pair_id} fell to the majority-class baseline on {self.dataset_id}: "
+                f"{self.score:.3f} <= baseline {base:.3f}, while the dense model scores {dense.score:.3f} "
+                f"(95% lower bound {dense_low:.3f})")
 
     @property
     def items_per_s(self) -> float | None:
@@ -73,15 +106,20 @@ class RunResult:
         return scored / self.seconds if scored and self.seconds > 0 else None
 
 
-def _paired(results: tuple[PairResult, ...]) -> Paired:
+def _paired(results: tuple[PairResult, ...]) -> Paired | None:
+    """Per-item dense and candidate scores, or None where a dataset's metric is not an item mean."""
     from medcheck.stats import Paired
 
-    dense, cand, strata = [], [], []
+    dense: list[float] = []
+    cand: list[float] = []
+    strata: list[str] = []
     for r in results:
-        for d, c in zip(r.dense.records, r.candidate.records):
-            dense.append(float(d.correct))
-            cand.append(float(c.correct))
-            strata.append(r.dataset.id)
+        d, c = r.dense.item_scores(), r.candidate.item_scores()
+        if d is None or c is None:
+            return None
+        dense += d
+        cand += c
+        strata += [r.dataset.id] * len(d)
     return Paired(dense=tuple(dense), candidate=tuple(cand), strata=tuple(strata))
 
 
@@ -114,48 +152,63 @@ class PairResult:
     @property
     def cps(self) -> float:
         key = self.dataset.id
-        if self.dense.summary.accuracy == 0:
-            raise UndefinedScoreError(f"CPS is undefined on {key}: the dense model {self.pair.model} scored 0 of "
+        if self.dense.score == 0:
+            raise UndefinedScoreError(f"CPS is undefined on {key}: the dense model {self.pair.model} scored 0 on "
                              f"{self.dataset.n} items, so it cannot serve as the reference")
-        return metrics.cps({key: self.dense.summary.accuracy}, {key: self.candidate.summary.accuracy})
+        return metrics.cps({key: self.dense.score}, {key: self.candidate.score})
 
     @property
     def cps_or_none(self) -> float | None:
-        """CPS, or None where the dense accuracy is 0 and CPS is undefined."""
-        return self.cps if self.dense.summary.accuracy > 0 else None
+        """CPS, or None where the dense score is 0 and CPS is undefined."""
+        return self.cps if self.dense.score > 0 else None
 
     def collapse(self) -> str | None:
         """Why the candidate collapsed while its dense model did not, if it did."""
         c, d = self.candidate.summary, self.dense.summary
-        if c.degenerate and not d.degenerate:
+        if isinstance(c, Summary) and isinstance(d, Summary) and c.degenerate and not d.degenerate:
             return (f"{self.pair.id} collapsed on {self.dataset.id}: answers {c.top_answer!r} for "
                     f"{c.top_share:.0%} of items (gold {c.gold_share:.0%}); the dense model does not")
         return None
 
     def reasons(self) -> list[str]:
-        return [m for m in [self.collapse()] if m]
+        return [m for m in [self.collapse(), self.candidate.baseline_reason(self.dense, self.pair.id)] if m]
 
-    def paired(self) -> Paired:
+    def paired(self) -> Paired | None:
         return _paired((self,))
 
     def scores(self) -> dict[str, Any]:
-        return {"n": self.dataset.n, "dense_accuracy": round(self.dense.summary.accuracy, 4),
-                "accuracy": round(self.candidate.summary.accuracy, 4),
-                "cps": None if self.cps_or_none is None else round(self.cps_or_none, 4)}
+        cps = None if self.cps_or_none is None else round(self.cps_or_none, 4)
+        d, c = self.dense.summary, self.candidate.summary
+        if isinstance(d, TaskScore) and isinstance(c, TaskScore):
+            return {"n": self.dataset.n, "metric": d.primary, f"dense_{d.primary}": round(d.value, 4),
+                    d.primary: round(c.value, 4), "unparsed": c.unparsed, "dense_unparsed": d.unparsed, "cps": cps}
+        return {"n": self.dataset.n, "dense_accuracy": round(self.dense.score, 4),
+                "accuracy": round(self.candidate.score, 4), "cps": cps}
+
+    def _outcome_properties(self) -> list[tuple[str, Any]]:
+        d, c = self.dense.summary, self.candidate.summary
+        if isinstance(d, TaskScore) and isinstance(c, TaskScore):
+            metric_props = [(k, round(v, 4)) for k, v in c.metrics.items()]
+            return [("metric", c.primary), ("higher_is_better", c.higher_is_better),
+                    *[(f"dense_{k}", round(v, 4)) for k, v in d.metrics.items()], *metric_props,
+                    ("majority_baseline", "" if c.majority_baseline is None else round(c.majority_baseline, 4)),
+                    ("unparsed", c.unparsed), ("dense_unparsed", d.unparsed),
+                    ("unparsed_share", round(c.unparsed_share, 4)), ("strategy", self.candidate.strategy)]
+        assert isinstance(d, Summary) and isinstance(c, Summary)
+        return [("dense_accuracy", round(d.accuracy, 4)),
+                ("accuracy", round(c.accuracy, 4)), ("acc_norm", round(c.acc_norm, 4)),
+                ("dense_acc_norm", round(d.acc_norm, 4)),
+                ("dense_accuracy_ci95", "%.3f-%.3f" % d.ci95), ("accuracy_ci95", "%.3f-%.3f" % c.ci95),
+                ("degenerate", c.degenerate), ("dense_degenerate", d.degenerate),
+                ("top_answer_share", round(c.top_share, 3)), ("majority_baseline", round(c.majority_baseline or 0, 4))]
 
     def properties(self) -> list[tuple[str, Any]]:
         d, c = self.dense, self.candidate
         cps = "undefined" if self.cps_or_none is None else round(self.cps_or_none, 4)
         return [("dataset", self.dataset.id), ("data_source", self.dataset.source),
                 ("dataset_sha256", self.dataset.sha256), ("loader_version", self.dataset.loader_version),
-                ("n", self.dataset.n), ("dense_accuracy", round(d.summary.accuracy, 4)),
-                ("accuracy", round(c.summary.accuracy, 4)), ("acc_norm", round(c.summary.acc_norm, 4)),
-                ("dense_acc_norm", round(d.summary.acc_norm, 4)),
-                ("dense_accuracy_ci95", "%.3f-%.3f" % d.summary.ci95),
-                ("accuracy_ci95", "%.3f-%.3f" % c.summary.ci95), ("cps", cps),
+                ("n", self.dataset.n), *self._outcome_properties(), ("cps", cps),
                 ("model_fingerprint", d.fingerprint), ("compressed_fingerprint", c.fingerprint),
-                ("degenerate", c.summary.degenerate), ("dense_degenerate", d.summary.degenerate),
-                ("top_answer_share", round(c.summary.top_share, 3)),
                 ("load_strategy", c.load.get("strategy", "not loaded (all results cached)")),
                 ("load_attempts", json.dumps(c.load.get("attempts", []))[:4000]),
                 ("load_fallback", c.load.get("fallback", False)),
@@ -194,18 +247,18 @@ class TrackResult:
     @property
     def scored(self) -> tuple[PairResult, ...]:
         """The datasets CPS is defined on: a dense accuracy of 0 cannot be a reference."""
-        return tuple(r for r in self.results if r.dense.summary.accuracy > 0)
+        return tuple(r for r in self.results if r.dense.score > 0)
 
     @property
     def excluded(self) -> list[str]:
-        return [r.dataset.id for r in self.results if r.dense.summary.accuracy == 0]
+        return [r.dataset.id for r in self.results if r.dense.score == 0]
 
     @property
     def cps(self) -> float:
         if not self.scored:
             raise UndefinedScoreError(f"track CPS is undefined for {self.pair.id}: the dense model scored 0 on every dataset")
-        return metrics.cps({r.dataset.id: r.dense.summary.accuracy for r in self.scored},
-                           {r.dataset.id: r.candidate.summary.accuracy for r in self.scored})
+        return metrics.cps({r.dataset.id: r.dense.score for r in self.scored},
+                           {r.dataset.id: r.candidate.score for r in self.scored})
 
     def dimension_cps(self) -> dict[str, float]:
         """CPS per dimension over the datasets of that dimension (CMedBench Tables 1 and 2)."""
@@ -213,8 +266,8 @@ class TrackResult:
         for dim, ids in self.dimensions.items():
             mine = [r for r in self.scored if r.dataset.id in ids]
             if mine:
-                out[dim] = metrics.cps({r.dataset.id: r.dense.summary.accuracy for r in mine},
-                                       {r.dataset.id: r.candidate.summary.accuracy for r in mine})
+                out[dim] = metrics.cps({r.dataset.id: r.dense.score for r in mine},
+                                       {r.dataset.id: r.candidate.score for r in mine})
         return out
 
     def reasons(self) -> list[str]:

@@ -57,6 +57,10 @@ class Settings:
     compressions: tuple[str, ...] = ()   # narrow to / override with these compressions
     backend: str = "hf"                   # inference engine (medcheck.backends.BACKENDS)
     efficiency: str = "quick"             # efficiency measurement size: quick | full
+    strategy: str | None = None           # prompting strategy of generative tasks; None: the pairs file decides
+    shots: int = 3                        # few-shot examples
+    samples: int = 5                      # self-consistency draws
+    temperature: float = 0.7              # self-consistency sampling temperature
 
     def __post_init__(self) -> None:
         where = "settings"
@@ -73,6 +77,10 @@ class Settings:
             raise suggest("efficiency size", self.efficiency, list(EFFICIENCY_SIZES))
 
         BACKENDS.check(self.backend)
+        if self.strategy is not None:
+            from medcheck.strategies import Strategy
+
+            Strategy(self.strategy, shots=self.shots, samples=self.samples, temperature=self.temperature)
         if self.dtype not in DTYPES:
             raise suggest("dtype", self.dtype, list(DTYPES))
         if self.device not in DEVICES:

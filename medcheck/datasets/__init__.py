@@ -33,6 +33,17 @@ _MODULES = {
     "jmed": "medcheck.datasets.jmed",
     "medxpertqa_reasoning": "medcheck.datasets.medxpertqa",
     "medxpertqa_understanding": "medcheck.datasets.medxpertqa",
+    # trust track (TrustLLM files CMedBench runs, and MedSafetyBench): generative, scored offline
+    **dict.fromkeys(("trust_internal_codah", "trust_external", "trust_hallucination"),
+                    "medcheck.datasets.trust_truthfulness"),
+    **dict.fromkeys(("trust_jailbreak", "trust_misuse", "trust_exaggerated_safety"), "medcheck.datasets.trust_safety"),
+    "medsafetybench": "medcheck.datasets.medsafetybench",
+    **dict.fromkeys(("trust_stereotype_query", "trust_disparagement", "trust_preference"),
+                    "medcheck.datasets.trust_fairness"),
+    "trust_advglue": "medcheck.datasets.trust_robustness",
+    **dict.fromkeys(("trust_privacy_confaide", "trust_privacy_query", "trust_privacy_leakage"),
+                    "medcheck.datasets.trust_privacy"),
+    "trust_explicit_moralchoice": "medcheck.datasets.trust_ethics",
 }
 MMLU_IDS = tuple(k for k in _MODULES if k.startswith("mmlu_"))
 
@@ -76,12 +87,17 @@ def info(dataset_id: str) -> DatasetInfo:
     return importlib.import_module(_MODULES[dataset_id]).DATASETS[dataset_id]
 
 
+def data_root(data_dir: Path | None) -> Path:
+    """The folder release layouts are read from: the data dir, or the bundled samples."""
+    return Path(data_dir) if data_dir is not None else SAMPLES_DIR
+
+
 def load(dataset_id: str, data_dir: Path | None = None, limit: int | None = None,
          seed: int = 1234) -> Dataset:
     """Load a dataset's test split; without a data dir, the bundled samples."""
     spec = info(dataset_id)
     source: DataSource = "real" if data_dir is not None else "sample"
-    root = Path(data_dir) if data_dir is not None else SAMPLES_DIR
+    root = data_root(data_dir)
     items = spec.load(root)
     # A fixed, seeded order, so that --medcheck-limit N takes the same N items on every run.
     ordered = sorted(items, key=lambda item: item.id)

@@ -64,6 +64,7 @@ class Summary:
     top_share: float            # share of items given the most common prediction
     gold_share: float           # share of items whose gold label is that same answer
     degenerate: bool
+    majority_baseline: float | None = None   # accuracy of always answering the most common gold label
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,4 +82,5 @@ def summarize(records: Sequence[SampleRecord]) -> Summary:
     degenerate = top_share > DEGENERATE_SHARE and gold_share <= DEGENERATE_SHARE
     return Summary(n=n, accuracy=correct / n, acc_norm=sum(r.correct_norm for r in records) / n,
                    ci95=wilson(correct, n), top_answer=top, top_share=top_share, gold_share=gold_share,
-                   degenerate=degenerate)
+                   degenerate=degenerate,
+                   majority_baseline=Counter(r.gold for r in records).most_common(1)[0][1] / n)
