@@ -1,4 +1,4 @@
-"""python -m medcheck setup | bench | report | compare | power: the command-line side of the gate."""
+"""python -m medcheck setup | bench | report | compare | power | verify: the command-line side of the gate."""
 
 from __future__ import annotations
 
@@ -59,6 +59,12 @@ def _power(args: argparse.Namespace) -> int:
         return 2
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from medcheck.verify import main as verify_main
+
+    return verify_main(args.run_dir, show_all=args.all)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m medcheck")
     parser.add_argument("--cache-dir", type=Path, default=None, help="default $MEDCHECK_CACHE_DIR or ~/.cache/medcheck")
@@ -77,9 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     power.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     power.add_argument("--runs", type=int, default=500, help="simulated candidates per scenario (default 500)")
     power.add_argument("--seed", type=int, default=0)
+    check = sub.add_parser("verify", help="recompute RUN_DIR's scores and verdicts, check its manifest hashes "
+                                          "(exit 1 naming the first discrepancy)")
+    check.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    check.add_argument("--all", action="store_true", help="list every discrepancy, not only the first")
     args = parser.parse_args(argv)
     args.cache_dir = args.cache_dir or default_cache_dir()
-    commands = {"setup": _setup, "report": _report, "compare": _compare, "power": _power}
+    commands = {"setup": _setup, "report": _report, "compare": _compare, "power": _power, "verify": _verify}
     if args.command in commands:
         return commands[args.command](args)
     from medcheck.bench import run

@@ -31,13 +31,21 @@ class GateRun:
         return [json.loads(line) for line in (self.path / "report" / "samples.jsonl").read_text().splitlines()]
 
 
+INI = "[pytest]\njunit_family = xunit1\nmarkers =\n    track(name): track\n"
+
+
+def copy_project(root: Path) -> None:
+    """The repo's suites (without snapshots), thresholds and plugin list, into `root`."""
+    shutil.copytree(REPO / "suites", root / "suites", ignore=shutil.ignore_patterns("__snapshots__"))
+    shutil.copytree(REPO / "thresholds", root / "thresholds")
+    shutil.copy(REPO / "conftest.py", root / "conftest.py")   # the real plugin list, one home
+
+
 class Gate:
     def __init__(self, pytester: pytest.Pytester, tiny_model_dir: Path, cache: Path) -> None:
         self.pytester, self.model, self.cache = pytester, tiny_model_dir, cache
-        shutil.copytree(REPO / "suites", pytester.path / "suites", ignore=shutil.ignore_patterns("__snapshots__"))
-        shutil.copytree(REPO / "thresholds", pytester.path / "thresholds")
-        shutil.copy(REPO / "conftest.py", pytester.path / "conftest.py")   # the real plugin list, one home
-        pytester.makeini("[pytest]\njunit_family = xunit1\nmarkers =\n    track(name): track\n")
+        copy_project(pytester.path)
+        pytester.makeini(INI)
 
     def run(self, *args: str, tiny: bool = True, snapshot_update: bool = True,
             cache: Path | None = None, path: str = "suites") -> GateRun:

@@ -7,19 +7,13 @@ Everything here reads the run record (medcheck.record) or its JSON, never the li
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from medcheck.audit import write_atomic
 from medcheck.record import RunRecord, environment
 
 __all__ = ["environment", "summary_lines", "write", "write_views"]
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -78,29 +72,31 @@ def summary_lines(payload: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write(record: RunRecord, report_dir: Path) -> Path:
+def write(record: RunRecord, report_dir: Path) -> list[Path]:
+    """Every file of the report dir, each written atomically; returns the paths written."""
     report_dir.mkdir(parents=True, exist_ok=True)
     payload = record.as_dict()
     text = json.dumps(payload, indent=1, default=str)
-    _atomic(report_dir / "report.json", text)
-    _atomic(report_dir / "samples.jsonl", "".join(json.dumps(row) + "\n" for row in record.samples))
-    _atomic(report_dir / "summary.txt", "\n".join(summary_lines(json.loads(text))) + "\n")
-    write_views(json.loads(text), report_dir)   # exactly what report.json holds, as `medcheck report` reads it
-    return report_dir
+    written = [report_dir / "report.json", report_dir / "samples.jsonl", report_dir / "summary.txt"]
+    write_atomic(written[0], text)
+    write_atomic(written[1], "".join(json.dumps(row) + "\n" for row in record.samples))
+    write_atomic(written[2], "\n".join(summary_lines(json.loads(text))) + "\n")
+    return written + write_views(json.loads(text), report_dir)   # what report.json holds, as `medcheck report` reads it
 
 
-def write_views(data: dict[str, Any], report_dir: Path) -> None:
+def write_views(data: dict[str, Any], report_dir: Path) -> list[Path]:
     """dashboard.html, report.md and the CSVs; a failure goes to render-error.txt, never up to pytest."""
     error = report_dir / "render-error.txt"
     error.unlink(missing_ok=True)
     try:
         from medcheck.report import html
 
-        html.write(data, report_dir)
+        return html.write(data, report_dir)
     except Exception:
         import traceback
 
         for stale in ("dashboard.html", "report.md"):   # never leave an older run's views beside this report
             (report_dir / stale).unlink(missing_ok=True)
-        error.write_text("dashboard.html / report.md / CSVs could not be rendered (report.json is complete; "
-                         "retry with `python -m medcheck report DIR`):\n\n" + traceback.format_exc())
+        write_atomic(error, "dashboard.html / report.md / CSVs could not be rendered (report.json is complete; "
+                     "retry with `python -m medcheck report DIR`):\n\n" + traceback.format_exc())
+        return [error]

@@ -14,6 +14,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any, Callable
 
+from medcheck.audit import write_atomic
 from medcheck.report import tables
 from medcheck.report.tables import DENSE, DIMENSIONS, MB, Table, pair_parts
 
@@ -313,6 +314,6 @@ def write(payload: dict[str, Any], folder: Path) -> list[Path]:
     """dashboard.html, report.md and the CSV tables into `folder`; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "dashboard.html", folder / "report.md"]
-    written[0].write_text(render(payload), encoding="utf-8")
-    written[1].write_text(tables.markdown(payload), encoding="utf-8")
+    write_atomic(written[0], render(payload))
+    write_atomic(written[1], tables.markdown(payload))
     return written + tables.write_csv(payload, folder)

@@ -11,11 +11,13 @@ added after a run was recorded (efficiency, cross) are optional: a table with no
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medcheck import metrics
+from medcheck.audit import write_atomic
 
 DENSE = "dense"
 MB = 2**20  # as the load telemetry's rss_mb / peak_mb
@@ -371,7 +373,8 @@ def write_csv(payload: dict[str, Any], folder: Path) -> list[Path]:
         if name not in found:
             path.unlink(missing_ok=True)
             continue
-        with path.open("w", newline="") as out:
-            csv.writer(out).writerows(found[name].csv_rows())
+        out = io.StringIO(newline="")
+        csv.writer(out).writerows(found[name].csv_rows())
+        write_atomic(path, out.getvalue())
         written.append(path)
     return written

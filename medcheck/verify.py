@@ -1,0 +1,385 @@
+"""python -m medcheck verify RUN_DIR: recompute a saved run and check every hash of its audit bundle.
+
+Checked in this order; the first discrepancy is named as ``file, test id, field, recorded vs
+recomputed`` (``--all`` lists every one):
+
+1. manifest.json: its own digest, then each listed file's sha256 (a missing file is one too);
+2. every score, interval and verdict, recomputed from samples.jsonl and the threshold files
+   bundled under inputs/ with the gate's own code (choice summaries, CPS and CCS from
+   medcheck.metrics, the paired bootstrap and McNemar of medcheck.stats, the rules of
+   medcheck.decision, floors of medcheck.thresholds, report rows of medcheck.record) and compared
+   with report.json's rows and each test's JUnit properties;
+3. the manifest's dataset hashes, model fingerprints and versions against report.json.
+
+Efficiency numbers (memory, bits per weight, TTFT, ACT, tokens/s) are measurements, not functions
+of the samples, so they cannot be recomputed: they are checked for consistency only. Their ratios,
+CES and verdict are recomputed from the measurements report.json holds, the JUnit properties must
+equal report.json's, and report.json must match its hash in the manifest. The candidate's
+``weight_bytes`` property is in the JUnit XML alone and is not checked.
+
+Recomputing is a small registry: ``RECORDS`` turns a dataset kind's sample rows into records and
+a summary, ``RECOMPUTE`` rebuilds a verdict kind's Result (with its floor and rule) from the saved
+run. A new kind registers one function in each; its verdict, report row and JUnit properties are
+then checked like every other. Kinds with no function are listed as not recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from medcheck import audit
+from medcheck.datasets.types import Dataset
+from medcheck.gate import GateSession, Outcome, check_properties, junit_properties
+from medcheck.pairs import Pair
+from medcheck.record import run_row, score_row, track_scores, verdict_row
+from medcheck.results import PairResult, Result, RunResult, TrackResult
+from medcheck.thresholds import Floor, judge
+
+MISSING = "<missing>"
+CONCLUSIONS = ("passed", "outcome", "verdict", "message", "verdict_message")   # compared after the numbers they follow from
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    file: str
+    test: str
+    field: str
+    recorded: Any
+    recomputed: Any
+
+    def __str__(self) -> str:
+        return (f"{self.file}, {self.test or '-'}, {self.field}, recorded {_short(self.recorded)} vs "
+                f"recomputed {_short(self.recomputed)}")
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+@dataclass
+class Findings:
+    discrepancies: list[Discrepancy] = field(default_factory=list)
+    checked: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)   # verdict kinds with no recompute function
+
+    def same(self, file: str, test: str, name: str, recorded: Any, recomputed: Any) -> None:
+        """Compare two values; dicts field by field (dotted names), so the first field that differs is named."""
+        if isinstance(recorded, dict) and isinstance(recomputed, dict):
+            for key in sorted(dict.fromkeys([*recorded, *recomputed]), key=lambda k: k in CONCLUSIONS):
+                self.same(file, test, f"{name}.{key}" if name else str(key),
+                          recorded.get(key, MISSING), recomputed.get(key, MISSING))
+            return
+        self.checked["values"] += 1
+        if _canon(recorded) != _canon(json.loads(json.dumps(recomputed, default=str))):
+            self.discrepancies.append(Discrepancy(file, test, name, recorded, recomputed))
+
+
+# -- the registries ------------------------------------------------------------------------------
+def _choice_records(dataset_id: str, rows: list[dict[str, Any]]) -> tuple[tuple[Any, ...], Any]:
+    from medcheck.scoring.choice import SampleRecord, summarize
+
+    records = tuple(SampleRecord.from_dict(r) for r in rows)
+    return records, summarize(records)
+
+
+RecordReader = Callable[[str, list[dict[str, Any]]], tuple[tuple[Any, ...], Any]]
+RECORDS: dict[str, RecordReader] = {"choice": _choice_records}
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    result: Result
+    floor: Floor
+    rule: Any
+    unchecked: frozenset[str] = frozenset()    # JUnit properties that cannot be recomputed
+
+
+Recompute = Callable[["SavedRun", dict[str, Any]], Recomputed]
+RECOMPUTE: dict[str, Recompute] = {}
+
+
+def register(kind: str, recompute: Recompute | None = None, records: RecordReader | None = None) -> None:
+    """A verdict kind's recompute function and/or a dataset kind's record reader."""
+    if recompute is not None:
+        RECOMPUTE[kind] = recompute
+    if records is not None:
+        RECORDS[kind] = records
+
+
+# -- a saved run, answering what the gate's evaluator answers ------------------------------------
+class SavedRun:
+    """report.json + samples.jsonl + the bundled threshold files, as the gate's code reads them."""
+
+    def __init__(self, run_dir: Path, manifest: dict[str, Any]) -> None:
+        from medcheck.compression import RECIPES
+        from medcheck.datasets import dataset_ids
+        from medcheck.thresholds import load
+        from medcheck.track_thresholds import CrossThresholds, EfficiencyThresholds
+
+        self.report = json.loads((run_dir / "report.json").read_text())
+        self.rows: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for line in (run_dir / "samples.jsonl").read_text().splitlines():
+            row = json.loads(line)
+            self.rows[(row.pop("pair"), row.pop("dataset"))].append(row)
+        self.protocol = self.report["runtime"]["protocol"]
+        self.seed = self.report["settings"]["seed"]
+        self.specs = {name: m["spec"] for name, m in self.report["models"].items()}
+        known = sorted({*dataset_ids(), *self.report["datasets"]})
+        self.thresholds: dict[str, Any] = {}
+        for name, entry in manifest.get("files", {}).items():
+            path, track = run_dir / name, entry.get("track")
+            if entry.get("role") != "thresholds" or not path.is_file():
+                continue
+            if track == "efficiency":
+                self.efficiency_thresholds = EfficiencyThresholds(path, sorted(RECIPES))
+            elif track == "cross":
+                self.cross_thresholds = CrossThresholds(path, list(self.specs))
+            else:
+                self.thresholds[track] = load(path, known, sorted(RECIPES))
+        self._runs: dict[tuple[str, str], RunResult] = {}
+
+    def pair(self, pair_id: str) -> Pair:
+        model, _, compression = pair_id.partition("/")
+        return Pair(model, self.specs.get(model, ""), compression)
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        d = self.report["datasets"][dataset_id]
+        ids = tuple(r["item_id"] for r in self.rows.get((self._any_pair(dataset_id), dataset_id), []))
+        # items are known by id only: n and the recorded hash are what the results read
+        return Dataset(id=dataset_id, track=d["track"], items=ids, source=d["source"], path=d["path"],  # type: ignore[arg-type]
+                       loader_version=d["loader_version"], total=d["total"], kind=d.get("kind", "choice"),
+                       sha256=d["sha256"])
+
+    def _any_pair(self, dataset_id: str) -> str:
+        return next((p for p, d in self.rows if d == dataset_id), "")
+
+    def run(self, pair_id: str, dataset_id: str) -> RunResult:
+        key = (pair_id, dataset_id)
+        if key not in self._runs:
+            row = next((r for r in self.report["runs"] if (r["pair"], r["dataset"]) == key), None)
+            if row is None:
+                raise KeyError(f"report.json has no run of {pair_id} on {dataset_id}")
+            kind = self.report["datasets"][dataset_id].get("kind", "choice")
+            records, summary = RECORDS[kind](dataset_id, self.rows.get(key, []))
+            model, _, compression = pair_id.partition("/")
+            self._runs[key] = RunResult(model, compression, dataset_id, records, summary, row["fingerprint"],
+                                        row["cache_key"], row["cached_items"], row["seconds"], row["load"],
+                                        row["backend"])
+        return self._runs[key]
+
+    def evaluate(self, pair: Pair, dataset_id: str) -> PairResult:
+        return PairResult(pair, self.dataset(dataset_id), self.run(f"{pair.model}/dense", dataset_id),
+                          self.run(pair.id, dataset_id))
+
+    def pairs_of(self, model: str) -> list[Pair]:
+        return [self.pair(p) for p in self.report["pairs"] if p.startswith(f"{model}/")]
+
+    def track(self, pair: Pair, name: str) -> TrackResult:
+        table = self.report["tracks"][name]
+        ids = table.get("datasets") or [d for ds in table["dimensions"].values() for d in ds]
+        return TrackResult(pair, name, tuple(self.evaluate(pair, d) for d in ids),
+                           {k: tuple(v) for k, v in table["dimensions"].items()})
+
+
+def _dataset(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
+    pair, subject = saved.pair(row["pair"]), row["subject"]
+    t = saved.thresholds[saved.report["datasets"][subject]["track"]]
+    return Recomputed(saved.evaluate(pair, subject), t.cps(subject, pair.compression), t.rule("cps", pair.compression))
+
+
+def _track(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
+    pair, name = saved.pair(row["pair"]), row["subject"]
+    t = saved.thresholds[name]
+    return Recomputed(saved.track(pair, name), t.track_cps(name, pair.compression), t.rule("track_cps", pair.compression))
+
+
+def _cross(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
+    model = row["pair"]
+    # the gate's own method on a stand-in session whose evaluator is the saved run
+    shim = SimpleNamespace(pairs_file=SimpleNamespace(cross_datasets=row["subject"].split(",")),
+                           pairs=saved.pairs_of(model), evaluator=saved, cross_results=[])
+    return Recomputed(GateSession.cross(shim, model), saved.cross_thresholds.ccs(model), None)  # type: ignore[arg-type]
+
+
+def _efficiency(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
+    from medcheck.efficiency import Efficiency
+
+    pair = saved.pair(row["pair"])
+    saved_row = next(e for e in saved.report["efficiency"] if e["pair"] == row["pair"])
+    measured = {}
+    for side, compression in (("dense", "dense"), ("candidate", pair.compression)):
+        spread = {k: tuple(v[side]) for k, v in saved_row["spread"].items() if v.get(side) is not None}
+        measured[compression] = Efficiency(device=saved_row["device"], memory_kind=saved_row["memory_kind"],
+                                           weight_bytes=0, spread=spread, n_runs=row["n"], **saved_row[side])
+    shim = SimpleNamespace(_measure=lambda model, compression: measured[compression], efficiency_results=[],
+                           efficiency_thresholds=saved.efficiency_thresholds)
+    result = GateSession.efficiency(shim, pair)  # type: ignore[arg-type]
+    return Recomputed(result, saved.efficiency_thresholds.ces(pair.compression), None, frozenset({"weight_bytes"}))
+
+
+register("dataset", _dataset)
+register("track", _track)
+register("cross", _cross)
+register("efficiency", _efficiency)
+
+
+# -- the checks ----------------------------------------------------------------------------------
+def _hashes(run_dir: Path, manifest: dict[str, Any], f: Findings) -> None:
+    f.same(audit.MANIFEST, "", "manifest_sha256", manifest.get("manifest_sha256"), audit.digest(manifest))
+    for name, entry in manifest.get("files", {}).items():
+        path = run_dir / name
+        f.checked["files"] += 1
+        f.same(name, "", "sha256", entry.get("sha256"), audit.sha256_file(path) if path.is_file() else MISSING)
+
+
+def _junit_cases(path: Path) -> dict[str, dict[str, str]]:
+    """'classname::name' -> properties (the last of a repeated name wins, as in a dict of the list)."""
+    root = ET.parse(path).getroot()
+    return {f"{c.get('classname')}::{c.get('name')}": {p.get("name"): p.get("value") for p in c.iter("property")}
+            for c in root.iter("testcase")}
+
+
+def _junit_key(nodeid: str) -> str:
+    """pytest's JUnit naming of a node id: the file path dotted, classes joined, the name last."""
+    path, bracket, params = nodeid.partition("[")
+    names = path.split("::")
+    names[0] = names[0].replace("/", ".").removesuffix(".py")
+    return ".".join(names[:-1]) + "::" + names[-1] + bracket + params
+
+
+def _verdicts(saved: SavedRun, junit: tuple[str, dict[str, dict[str, str]]] | None, f: Findings) -> None:
+    report = saved.report
+    env, runtime = report["environment"], report["runtime"]
+    for k, row in enumerate(report["verdicts"]):
+        if row["kind"] not in RECOMPUTE:
+            f.skipped[row["kind"]] += 1
+            continue
+        test = row["test"]
+        try:
+            again = RECOMPUTE[row["kind"]](saved, row)
+        except (KeyError, StopIteration) as exc:
+            f.same("report.json", test, "inputs", "recorded", f"not recomputable: {exc!r} is missing")
+            continue
+        verdict = judge(again.floor, again.rule, again.result, seed=saved.seed)
+        f.checked["verdicts"] += 1
+        f.same("report.json", test, f"verdicts[{k}]", row, verdict_row(Outcome(test, again.result, verdict)))
+        if junit is None:
+            continue
+        name, cases = junit
+        props = dict(junit_properties(again.result, runtime, env) + check_properties(again.floor, verdict))
+        case = cases.get(_junit_key(test))
+        if case is None:
+            f.same(name, test, "testcase", MISSING, "present")
+            continue
+        f.checked["junit testcases"] += 1
+        for key, value in props.items():
+            if key not in again.unchecked:
+                f.same(name, test, key, case.get(key, MISSING), str(value))
+
+
+def _rows(saved: SavedRun, f: Findings) -> None:
+    """report.json's runs, scores, tracks, cross and efficiency rows, rebuilt from the samples."""
+    report = saved.report
+    for row in report["runs"]:
+        f.same("report.json", f"{row['pair']} on {row['dataset']}", "runs", row, run_row(saved.run(row["pair"], row["dataset"])))
+    extra = sorted(set(saved.rows) - {(r["pair"], r["dataset"]) for r in report["runs"]})
+    for pair, dataset in extra:
+        f.same("samples.jsonl", f"{pair} on {dataset}", "pair, dataset", MISSING, "samples of a run report.json lacks")
+    for row in report["scores"]:
+        f.same("report.json", f"{row['pair']} on {row['dataset']}", "scores",
+               row, score_row(saved.evaluate(saved.pair(row["pair"]), row["dataset"])))
+    for name, table in report["tracks"].items():
+        pairs = [v["pair"] for v in report["verdicts"] if v["kind"] == "track" and v["subject"] == name]
+        if pairs:
+            mine = [saved.track(saved.pair(p), name) for p in pairs]
+            f.same("report.json", name, f"tracks.{name}", {k: table.get(k) for k in ("cps", "dimension_cps")},
+                   track_scores(mine))
+    for row in report["cross"]:
+        v = next((v for v in report["verdicts"] if v["kind"] == "cross" and v["pair"] == row["model"]), None)
+        if v is not None:
+            f.same("report.json", row["model"], "cross", row, _cross(saved, v).result.as_dict())  # type: ignore[attr-defined]
+    for row in report["efficiency"]:
+        v = next((v for v in report["verdicts"] if v["kind"] == "efficiency" and v["pair"] == row["pair"]), None)
+        if v is not None:
+            f.same("report.json", row["pair"], "efficiency", row, _efficiency(saved, v).result.as_dict())  # type: ignore[attr-defined]
+
+
+def _suite(saved: SavedRun, manifest: dict[str, Any], junit_path: Path | None, f: Findings) -> None:
+    """The manifest's and the JUnit suite's statements about the run against report.json."""
+    report = saved.report
+    datasets = {k: {"sha256": d["sha256"], "source": d["source"], "path": d["path"]} for k, d in report["datasets"].items()}
+    listed = {k: {key: d.get(key) for key in ("sha256", "source", "path")} for k, d in manifest.get("datasets", {}).items()}
+    f.same(audit.MANIFEST, "", "datasets", listed, datasets)
+    f.same(audit.MANIFEST, "", "models", {k: m.get("fingerprint") for k, m in manifest.get("models", {}).items()},
+           {k: m["fingerprint"] for k, m in report["models"].items()})
+    f.same(audit.MANIFEST, "", "compressed", manifest.get("compressed", {}),
+           {r["pair"]: r["fingerprint"] for r in report["runs"] if not r["pair"].endswith("/dense")})
+    f.same(audit.MANIFEST, "", "environment", manifest.get("environment", {}), report["environment"])
+    if junit_path is not None:
+        suite = {p.get("name"): p.get("value") for s in ET.parse(junit_path).getroot().iter("testsuite")
+                 for p in s.findall("properties/property")}
+        if suite:
+            source = "real" if report["settings"].get("data_dir") else "sample"
+            f.same(junit_path.name, "", "testsuite", suite,
+                   {"data_source": source, "pairs_file": report["pairs_file"], "protocol": saved.protocol})
+
+
+def verify(run_dir: Path) -> Findings:
+    """Every check above on `run_dir`; stops early only where a file it needs is missing."""
+    run_dir, f = Path(run_dir), Findings()
+    if not (run_dir / audit.MANIFEST).is_file():
+        f.same(audit.MANIFEST, "", "file", "present", MISSING)
+        return f
+    manifest = audit.load_manifest(run_dir)
+    _hashes(run_dir, manifest, f)
+    if not all((run_dir / name).is_file() for name in ("report.json", "samples.jsonl")):
+        return f
+    saved = SavedRun(run_dir, manifest)
+    junit_name = next((n for n, e in manifest.get("files", {}).items() if e.get("role") == "junit"), None)
+    junit_path = run_dir / junit_name if junit_name and (run_dir / junit_name).is_file() else None
+    junit = (junit_name, _junit_cases(junit_path)) if junit_path else None
+    _verdicts(saved, junit, f)
+    _rows(saved, f)
+    _suite(saved, manifest, junit_path, f)
+    return f
+
+
+def summary(run_dir: Path, f: Findings) -> str:
+    c = f.checked
+    skipped = "; not recomputed (no function registered): " + ", ".join(f"{n} {k}" for k, n in f.skipped.items()) \
+        if f.skipped else ""
+    return (f"verified {run_dir}: {c['files']} file hashes, {c['verdicts']} verdicts recomputed from the samples and "
+            f"threshold files, {c['junit testcases']} JUnit testcases, {c['values']} values compared; "
+            f"efficiency measurements checked for consistency only{skipped}")
+
+
+def main(run_dir: Path, show_all: bool = False) -> int:
+    from medcheck.errors import MedcheckError
+
+    try:
+        found = verify(run_dir)
+    except (MedcheckError, OSError, ValueError) as exc:
+        print(f"medcheck verify: cannot verify {run_dir}: {exc}")
+        return 2
+    if not found.discrepancies:
+        print(summary(run_dir, found))
+        return 0
+    first, more = found.discrepancies[0], len(found.discrepancies) - 1
+    print(f"medcheck verify: FAILED: {first}")
+    for other in found.discrepancies[1:] if show_all else []:
+        print(f"  also: {other}")
+    if more and not show_all:
+        print(f"  ({more} more discrepancies; --all lists them)")
+    return 1
