@@ -6,8 +6,10 @@ A spec is one of:
 - a local Hugging Face checkpoint folder (config.json + weights);
 - a local `.gguf` file (converted once, like the embedded model);
 - `hf:org/name[@revision]` — a hub id, used only when network access is allowed.
-The fingerprint (sha256 of the weight files, or hub id plus resolved revision) enters every cache
-key and report.
+- `openai:http://host:port/v1/<model>` — a model an OpenAI-compatible server serves (the `openai`
+  backend); loopback only unless network access is allowed.
+The fingerprint (sha256 of the weight files, hub id plus resolved revision, or the server URL plus
+what the server reports about the model) enters every cache key and report.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ MARKER = "medcheck.json"   # written last into a converted checkpoint: its prese
 @dataclass(frozen=True)
 class ResolvedModel:
     spec: str
-    kind: str            # embedded | local | gguf | hub
-    path: str            # local folder, or hub id for kind == "hub"
+    kind: str            # embedded | local | gguf | hub | openai
+    path: str            # local folder, hub id for kind == "hub", server URL for kind == "openai"
     fingerprint: str
     revision: str | None = None
 
@@ -152,6 +154,11 @@ def resolve(spec: str, cache_dir: Path, *, allow_network: bool = False) -> Resol
         resolved_rev = Path(folder).name
         return ResolvedModel(spec, "hub", folder, hashlib.sha256(f"{repo}@{resolved_rev}".encode()).hexdigest(),
                              revision=resolved_rev)
+    if spec.startswith("openai:"):
+        from medcheck.backends.openai import fingerprint, identity, parse_spec
+
+        endpoint = parse_spec(spec, allow_network=allow_network)
+        return ResolvedModel(spec, "openai", endpoint.url, fingerprint(endpoint, identity(endpoint)))
     path = Path(spec).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
@@ -163,7 +170,8 @@ def resolve(spec: str, cache_dir: Path, *, allow_network: bool = False) -> Resol
             raise ConfigError("model spec", spec, "folder has no config.json",
                               "give a Hugging Face checkpoint folder (config.json + weights)")
         return ResolvedModel(spec, "local", str(path.resolve()), fingerprint_dir(path, cache_dir))
-    raise ConfigError("model spec", spec, "not an embedded name, a local folder, a .gguf file or hf:<id>",
+    raise ConfigError("model spec", spec, "not an embedded name, a local folder, a .gguf file, hf:<id> "
+                      "or openai:<server URL>/v1/<model>",
                       f"embedded models: {', '.join('embedded:' + k for k in EMBEDDED)}")
 
 

@@ -121,4 +121,8 @@ class BackendClass(Protocol):
              batch_tokens: int, dense_warmup_ok: bool = True) -> Loaded: ...
 
 
-BACKENDS: Registry[BackendClass] = Registry("backend", {"hf": "medcheck.backends.hf:HFBackend"})
+BACKENDS: Registry[BackendClass] = Registry("backend", {
+    "hf": "medcheck.backends.hf:HFBackend",
+    "vllm": "medcheck.backends.vllm:VLLMBackend",
+    "openai": "medcheck.backends.openai:OpenAIBackend",
+})

@@ -1,0 +1,134 @@
+"""Do two engines score the same model alike? Predicted answers and speed, item by item.
+
+    python -m medcheck.backends.agreement --dataset medqa --backends hf,vllm [--dtype float32]
+        [--protocol option-text|letter] [--limit N] [--data-dir DIR]
+
+Each backend loads the dense model as the gate loads it, scores every item of the dataset once
+after a short warm-up, and the predictions (argmax of the summed log-likelihoods) are compared.
+Prints the share of items with the same prediction, the largest log-likelihood difference and
+each backend's items/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from medcheck.backends import Backend
+    from medcheck.datasets.types import Dataset
+    from medcheck.scoring.choice import SampleRecord
+
+WARMUP_ITEMS = 4
+
+
+@dataclass(frozen=True)
+class Scored:
+    backend: str
+    version: str
+    predictions: tuple[str, ...]
+    scores: tuple[tuple[float, ...], ...]
+    items_per_s: float
+    load_s: float
+
+
+@dataclass(frozen=True)
+class Agreement:
+    dataset: str
+    n: int
+    protocol: str
+    dtype: str
+    runs: tuple[Scored, ...] = field(default_factory=tuple)
+
+    @property
+    def agreement(self) -> float:
+        """Share of items where every backend predicts the same answer."""
+        same = sum(len({run.predictions[i] for run in self.runs}) == 1 for i in range(self.n))
+        return same / max(self.n, 1)
+
+    @property
+    def max_abs_diff(self) -> float:
+        """Largest difference of one option's summed log-likelihood between two backends."""
+        return max((abs(a - b) for i in range(self.n) for j in range(len(self.runs[0].scores[i]))
+                    for a in (r.scores[i][j] for r in self.runs) for b in (r.scores[i][j] for r in self.runs)),
+                   default=0.0)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.dataset}: n={self.n}, protocol {self.protocol}, dtype {self.dtype}"]
+        out += [f"  {r.backend:<7} {r.items_per_s:7.2f} items/s  (load {r.load_s:.1f} s; {r.version})"
+                for r in self.runs]
+        out.append(f"  same prediction on {self.agreement:.1%} of items; "
+                   f"max |log-likelihood difference| {self.max_abs_diff:.4f}")
+        return out
+
+
+def predictions(backend: Backend, data: Dataset, protocol: str) -> tuple[list[SampleRecord], float]:
+    """(one record per item, items/s) of one scoring pass after a short warm-up."""
+    from medcheck.prompts import requests_for
+    from medcheck.scoring.choice import score_item
+
+    per_item = [requests_for(item, protocol, data.prompt_style) for item in data.items]
+    backend.loglikelihood([r for reqs in per_item[:WARMUP_ITEMS] for r in reqs])
+    t0 = time.perf_counter()
+    logliks = backend.loglikelihood([r for reqs in per_item for r in reqs])
+    rate = len(data.items) / (time.perf_counter() - t0)
+    records, at = [], 0
+    for item, reqs in zip(data.items, per_item):
+        records.append(score_item(item, logliks[at:at + len(reqs)], [len(r.continuation) for r in reqs]))
+        at += len(reqs)
+    return records, rate
+
+
+def score_with(backend_name: str, dataset_id: str, *, model: str = "embedded:smollm2-135m",
+               protocol: str = "option-text", dtype: str = "float32", limit: int | None = None,
+               data_dir: Path | None = None) -> tuple[Scored, int]:
+    """(one backend's predictions and speed, number of items) for the dense model, loaded as the gate loads it."""
+    from medcheck import datasets
+    from medcheck.compression import DENSE
+    from medcheck.evaluate import Evaluator
+    from medcheck.pairs import PairsFile
+    from medcheck.settings import Settings
+    from medcheck.store import ResultStore
+
+    settings = Settings(dtype=dtype, backend=backend_name, limit=limit, data_dir=data_dir, use_cache=False)
+    evaluator = Evaluator(settings, PairsFile("<agreement>", protocol, {"model": model}, ()), ResultStore(None))
+    data = datasets.load(dataset_id, data_dir, limit)
+    t0 = time.perf_counter()
+    backend = evaluator.backend("model", DENSE)
+    load_s = time.perf_counter() - t0
+    try:
+        records, rate = predictions(backend, data, protocol)
+    finally:
+        evaluator.release()
+    return Scored(backend_name, evaluator.engine.version(), tuple(r.prediction for r in records),
+                  tuple(r.scores for r in records), rate, load_s), len(data.items)
+
+
+def compare(dataset_id: str, backends: tuple[str, ...] = ("hf", "vllm"), **kwargs: object) -> Agreement:
+    runs = [score_with(name, dataset_id, **kwargs) for name in backends]   # type: ignore[arg-type]
+    return Agreement(dataset_id, runs[0][1], str(kwargs.get("protocol", "option-text")),
+                     str(kwargs.get("dtype", "float32")), tuple(run for run, _ in runs))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m medcheck.backends.agreement", description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="medqa")
+    parser.add_argument("--backends", default="hf,vllm", help="comma-separated backend names")
+    parser.add_argument("--model", default="embedded:smollm2-135m")
+    parser.add_argument("--protocol", default="option-text")
+    parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    result = compare(args.dataset, tuple(b for b in args.backends.split(",") if b), model=args.model,
+                     protocol=args.protocol, dtype=args.dtype, limit=args.limit, data_dir=args.data_dir)
+    print("\n".join(result.lines()), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

