@@ -44,6 +44,15 @@ _MODULES = {
     **dict.fromkeys(("trust_privacy_confaide", "trust_privacy_query", "trust_privacy_leakage"),
                     "medcheck.datasets.trust_privacy"),
     "trust_explicit_moralchoice": "medcheck.datasets.trust_ethics",
+    # biomedical NLP track (seed studies 001/002): generative NER, RE, multi-label and QA tasks
+    "bc5cdr_chem": "medcheck.datasets.bc5cdr_chem",
+    "ncbi_disease": "medcheck.datasets.ncbi_disease",
+    "ddi": "medcheck.datasets.ddi",
+    "chemprot": "medcheck.datasets.chemprot",
+    "hoc": "medcheck.datasets.hoc",
+    "litcovid": "medcheck.datasets.litcovid",
+    "medqa_gen": "medcheck.datasets.medqa_gen",
+    "pubmedqa_gen": "medcheck.datasets.pubmedqa_gen",
 }
 MMLU_IDS = tuple(k for k in _MODULES if k.startswith("mmlu_"))
 

@@ -1,0 +1,55 @@
+"""NCBI-disease NER: the BC5CDR reader with Disease tags; its prompt beside the folder; entity F1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medcheck import datasets
+from medcheck.errors import DatasetError
+from tests.datasets.generative_checks import REAL_DATA, check_sample, check_scoring, write
+
+ID = "ncbi_disease"
+FOLDER = "bionlp/NCBI-disease"
+
+
+def test_bundled_sample() -> None:
+    ds = check_sample(ID, "NER")
+    assert any(not i.gold for i in ds.items) and any(len(i.gold) > 1 for i in ds.items)
+    assert "disease" in datasets.info(ID).instruction(datasets.SAMPLES_DIR).lower()
+
+
+def test_release_format(tmp_path: Path) -> None:
+    write(tmp_path, f"{FOLDER}/test.tsv", "Familial\tB-Disease\nhypercholesterolemia\tI-Disease\nrisk\tO\n\n"
+                                           "The\tO\ngene\tO\n")
+    write(tmp_path, f"{FOLDER}/devel.tsv", "Marfan\tB-Disease\nsyndrome\tI-Disease\n")
+    items = sorted(datasets.load(ID, data_dir=tmp_path).items, key=lambda i: i.id)
+    assert [i.gold for i in items] == [("Familial hypercholesterolemia",), ()]
+    assert [s.gold for s in datasets.info(ID).shots(tmp_path)] == [("Marfan syndrome",)]
+
+
+def test_prompt_beside_the_folder_is_read_else_the_bundled_one(tmp_path: Path) -> None:
+    write(tmp_path, f"{FOLDER}/test.tsv", "a\tO\n")
+    spec = datasets.info(ID)
+    assert spec.instruction(tmp_path) == spec.instruction(datasets.SAMPLES_DIR)
+    write(tmp_path, "bionlp/NCBI-disease-prompt.txt", "Extract disease entities.\nSentence:\n")
+    assert spec.instruction(tmp_path) == "Extract disease entities.\nSentence:"
+    write(tmp_path, f"{FOLDER}/prompt.txt", "Mark the diseases.")
+    assert spec.instruction(tmp_path) == "Mark the diseases."
+
+
+def test_chemical_tags_are_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{FOLDER}/test.tsv", "a\tO\nb\tB-Chemical\n")
+    with pytest.raises(DatasetError) as info:
+        datasets.load(ID, data_dir=tmp_path)
+    assert info.value.path == path and info.value.line == 2 and "B-Disease" in str(info.value)
+
+
+def test_scoring_bounds() -> None:
+    check_scoring(ID)
+
+
+@pytest.mark.skipif(not (REAL_DATA / FOLDER / "test.tsv").is_file(), reason=f"no NCBI-disease files in {REAL_DATA}")
+def test_real_release_counts() -> None:
+    assert datasets.load(ID, data_dir=REAL_DATA).n == 940
