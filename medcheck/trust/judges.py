@@ -31,7 +31,9 @@ class ClassifierJudge:
                               "give the directory saved by save_pretrained, e.g. classifier:/models/longformer")
         self.path, self.batch_size, self.max_length = path, batch_size, max_length
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        labels = [str(v) for v in (config.get("id2label") or {}).values()]
+        # transformers omits default labels (LABEL_0, LABEL_1, ...) from config.json
+        labels = [str(v) for v in (config.get("id2label") or {}).values()] or \
+            [f"LABEL_{i}" for i in range(int(config.get("num_labels", 2)))]
         named = [x for x in labels if "refus" in x.lower()]
         self.label = label or (named[0] if named else TRUSTLLM_REFUSAL_LABEL)
         if labels and self.label not in labels:
