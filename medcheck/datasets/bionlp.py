@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from medcheck.datasets.types import TextItem, require_file
@@ -36,29 +36,28 @@ def read_iob(path: Path, entity: str) -> list[tuple[tuple[str, ...], tuple[str, 
     tokens: list[str] = []
     spans: list[list[str]] = []
     previous = "O"
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            line = line.rstrip("\n").rstrip("\r")
-            if not line.strip():
-                if tokens:
-                    sentences.append((tuple(tokens), tuple(" ".join(s) for s in spans)))
-                tokens, spans, previous = [], [], "O"
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2 or not parts[0]:
-                raise DatasetError(path, f"expected token<TAB>tag, got {len(parts)} column(s)", line=line_no,
-                                   expected="CoNLL IOB: one token and its tag per line, a blank line between sentences")
-            token, tag = parts
-            if tag not in allowed:
-                raise DatasetError(path, f"unknown tag {tag!r}", line=line_no, expected=" / ".join(sorted(allowed)))
-            if tag.startswith("I-") and previous == "O":
-                raise DatasetError(path, f"{tag} follows O: a mention must open with B-{entity}", line=line_no)
-            if tag.startswith("B-"):
-                spans.append([token])
-            elif tag.startswith("I-"):
-                spans[-1].append(token)
-            tokens.append(token)
-            previous = tag
+    for line_no, line in enumerate(_lines(path), start=1):
+        line = line.rstrip("\n").rstrip("\r").lstrip("\ufeff")
+        if not line.strip():
+            if tokens:
+                sentences.append((tuple(tokens), tuple(" ".join(s) for s in spans)))
+            tokens, spans, previous = [], [], "O"
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2 or not parts[0]:
+            raise DatasetError(path, f"expected token<TAB>tag, got {len(parts)} column(s)", line=line_no,
+                               expected="CoNLL IOB: one token and its tag per line, a blank line between sentences")
+        token, tag = parts
+        if tag not in allowed:
+            raise DatasetError(path, f"unknown tag {tag!r}", line=line_no, expected=" / ".join(sorted(allowed)))
+        if tag.startswith("I-") and previous == "O":
+            raise DatasetError(path, f"{tag} follows O: a mention must open with B-{entity}", line=line_no)
+        if tag.startswith("B-"):
+            spans.append([token])
+        elif tag.startswith("I-"):
+            spans[-1].append(token)
+        tokens.append(token)
+        previous = tag
     if tokens:
         sentences.append((tuple(tokens), tuple(" ".join(s) for s in spans)))
     if not sentences:
@@ -68,22 +67,38 @@ def read_iob(path: Path, entity: str) -> list[tuple[tuple[str, ...], tuple[str, 
 
 def read_table(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) for each data row of a tab-separated file whose header is `columns`."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle, delimiter="\t")
+    reader = csv.reader(_lines(path), delimiter="\t")
+    rows = []
+    try:
         header = next(reader, None)
         if header is None or [h.strip().lstrip("\ufeff") for h in header] != list(columns):
             raise DatasetError(path, f"header must be {'<TAB>'.join(columns)}, got {header!r}", line=1)
-        rows = []
+        start = reader.line_num + 1
         for row in reader:
-            if not row or not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(columns):
-                raise DatasetError(path, f"expected {len(columns)} tab-separated columns, got {len(row)}",
-                                   line=reader.line_num, expected="<TAB>".join(columns))
-            rows.append((reader.line_num, dict(zip(columns, row))))
+            if row and any(cell.strip() for cell in row):
+                if len(row) != len(columns):
+                    spans = f" (the row runs to line {reader.line_num}: a quote left open?)" \
+                        if reader.line_num > start else ""
+                    raise DatasetError(path, f"expected {len(columns)} tab-separated columns, got {len(row)}{spans}",
+                                       line=start, expected="<TAB>".join(columns))
+                rows.append((start, dict(zip(columns, row))))
+            start = reader.line_num + 1
+    except csv.Error as exc:     # an unterminated quote, a field beyond the csv module's size limit
+        raise DatasetError(path, f"unreadable row: {exc}", line=reader.line_num) from None
     if not rows:
         raise DatasetError(path, "no rows found")
     return rows
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines as text; bytes that are not UTF-8 are a DatasetError naming the line."""
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DatasetError(path, f"not UTF-8 text (byte {exc.start + 1} of the line)", line=line_no,
+                                   expected="the release's UTF-8 files, unconverted") from None
 
 
 class _Task:

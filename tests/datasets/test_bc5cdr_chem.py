@@ -25,7 +25,7 @@ def test_bundled_sample() -> None:
 
 
 def test_release_format_sentences_and_mentions(tmp_path: Path) -> None:
-    write(tmp_path, f"{FOLDER}/test.tsv", IOB)
+    write(tmp_path, f"{FOLDER}/test.tsv", "\ufeff" + IOB.replace("\n", "\r\n"))     # a BOM and CRLF are tolerated
     items = sorted(datasets.load(ID, data_dir=tmp_path).items, key=lambda i: i.id)
     assert [i.text for i in items] == ["Seizures after 5 - fluorouracil and cisplatin .", "No chemicals .",
                                        "cisplatin cisplatin"]
@@ -42,6 +42,7 @@ def test_release_format_sentences_and_mentions(tmp_path: Path) -> None:
     ("a\tO\n\nb\tB-Disease\n", 3, "unknown tag 'B-Disease'"),
     ("a\tO\nb\tI-Chemical\n", 2, "I-Chemical follows O"),
     ("\n\n", None, "no sentences"),
+    ("a\tO\n\nb\tO\n\tO\n", 4, "expected token<TAB>tag"),
 ])
 def test_malformed_file_names_file_and_line(tmp_path: Path, text: str, line: int | None, needle: str) -> None:
     path = write(tmp_path, f"{FOLDER}/test.tsv", text)

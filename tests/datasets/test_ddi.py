@@ -43,6 +43,7 @@ def test_shot_rows_are_held_out_of_the_evaluation(tmp_path: Path) -> None:
     ("id\ttext\tlabel\n" + ROWS[0], 1, "header must be index<TAB>sentence<TAB>label"),
     (HEADER + "\t@DRUG$ x\tDDI-false\n", 2, "empty index"),
     (HEADER, None, "no rows"),
+    (HEADER + ROWS[0] + 'DDI-x\t"an open quote @DRUG$\tDDI-false\n' + ROWS[1], 3, "a quote left open?"),
 ])
 def test_malformed_file_names_file_and_line(tmp_path: Path, text: str, line: int | None, needle: str) -> None:
     path = write(tmp_path, f"{FOLDER}/test.tsv", text)
@@ -69,3 +70,12 @@ def test_real_release_counts() -> None:
                                                   "DDI-advise": 188, "DDI-int": 78}
     assert len(datasets.info(ID).shots(REAL_DATA)) == 200
     assert datasets.info(ID).score(ds.items, ["DDI-false"] * ds.n).majority_baseline == 0.0
+
+
+def test_bytes_that_are_not_utf8_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / FOLDER / "test.tsv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes((HEADER + ROWS[0]).encode() + b"DDI-x\tbad \xff byte\tDDI-false\n")
+    with pytest.raises(DatasetError) as info:
+        datasets.load(ID, data_dir=tmp_path)
+    assert info.value.path == path and info.value.line == 3 and "not UTF-8" in str(info.value)
