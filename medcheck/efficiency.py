@@ -63,6 +63,7 @@ class Efficiency:
     samples: dict[str, list[float]] = field(default_factory=dict)
     n_runs: int = 0
     new_tokens: int = 0          # generated per run
+    backend: str = ""            # the engine measured (`Backend.name`): numbers of two engines differ
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -121,7 +122,7 @@ def measure(backend: Backend, *, max_new_tokens: int = 32, repeats: int = 3, war
         ttft_s=statistics.median(samples["ttft_s"]), act_s=statistics.median(samples["act_s"]),
         tps=statistics.median(samples["tps"]),
         spread={k: (min(v), max(v)) for k, v in samples.items()}, samples=samples,
-        n_runs=len(runs), new_tokens=max(r[2] for r in runs))
+        n_runs=len(runs), new_tokens=max(r[2] for r in runs), backend=getattr(backend, "name", ""))
 
 
 def _dims(higher_is_better: Mapping[str, bool]) -> list[str]:

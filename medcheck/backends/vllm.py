@@ -5,10 +5,11 @@ Scoring sends context + continuation token ids (lm-eval's split and truncation, 
 prompt position, the prompt token's log-probability and its rank, so rank 1 everywhere is the
 greedy flag. Prefix caching is off: cached positions get no prompt log-probabilities.
 
-Compressions: the dense checkpoint and pre-compressed checkpoints (`checkpoint:<folder>`: GPTQ,
-AWQ, compressed-tensors, bitsandbytes, plain weights) load through vLLM's own quantization
-support. Recipes medcheck applies at load time through transformers (RTN, bnb-nf4, ...) are not
-loadable here; they get an error naming the backend that runs them.
+Compressions: the dense checkpoint, pre-compressed checkpoints (`checkpoint:<folder>`: GPTQ, AWQ,
+compressed-tensors, bitsandbytes, plain weights) and the recipes medcheck builds once into its
+cache as a whole checkpoint (RTN, pruning, ShortGPT, GPTQ/AWQ) load through vLLM's own loaders.
+Recipes applied when transformers loads the model (bitsandbytes, SmoothQuant's activation
+quantization) are not loadable here; they get an error naming the backend that runs them.
 
 The engine runs in this process when tensor parallelism is 1 (`VLLM_ENABLE_V1_MULTIPROCESSING=0`),
 so nothing is spawned under pytest and memory is measured in-process. On a CPU, vLLM's KV cache
@@ -69,7 +70,7 @@ def tensor_parallel(options: LoadOptions) -> int:
     return size
 
 
-def checkpoint_for(label: str, model: ResolvedModel, compression: str) -> tuple[str, str]:
+def checkpoint_for(label: str, model: ResolvedModel, compression: str, options: LoadOptions) -> tuple[str, str]:
     """(folder vLLM loads, format) for a compression, or an error naming the backend that runs it."""
     from medcheck.compression import CHECKPOINT_PREFIX, DENSE
     from medcheck.compression import get as compression_get
@@ -79,13 +80,19 @@ def checkpoint_for(label: str, model: ResolvedModel, compression: str) -> tuple[
                           "run it with --medcheck-backend openai")
     if compression == DENSE:
         return model.path, "plain"
-    if not compression.startswith(CHECKPOINT_PREFIX):
+    recipe = compression_get(compression)
+    if compression.startswith(CHECKPOINT_PREFIX):
+        folder = recipe.folder
+    elif _saves_whole_model(recipe):   # built once into the cache (through transformers), then loaded
+        folder, _ = recipe.ensure_built(model.path, options)
+    else:
         raise ConfigError("compression", compression,
-                          "is built by medcheck at load time through transformers; vLLM cannot load it",
+                          "is applied by transformers when the model loads; vLLM cannot load it",
                           "run it with --medcheck-backend hf, or save the compressed model in a format vLLM "
                           f"loads ({', '.join(VLLM_FORMATS[1:])}) and name it checkpoint:<folder>")
-    recipe = compression_get(compression)
-    fmt = recipe.format
+    from medcheck.compression.checkpoint import detect_format
+
+    fmt = detect_format(Path(folder))
     if fmt not in VLLM_FORMATS:
         raise ConfigError("compression", compression, f"{fmt} checkpoints are not loaded by the vllm backend",
                           "run it with --medcheck-backend hf")
@@ -93,8 +100,17 @@ def checkpoint_for(label: str, model: ResolvedModel, compression: str) -> tuple[
 
     from medcheck.compression.checkpoint import check_architecture
 
-    check_architecture(SimpleNamespace(config=AutoConfig.from_pretrained(recipe.folder)), model.path, label)
-    return str(recipe.folder), fmt
+    check_architecture(SimpleNamespace(config=AutoConfig.from_pretrained(folder)), model.path, label)
+    return str(folder), fmt
+
+
+def _saves_whole_model(recipe: Any) -> bool:
+    """A recipe whose result is entirely the folder it saves (RTN, pruning, ShortGPT, GPTQ/AWQ);
+    SmoothQuant also quantizes activations when it loads, which a saved folder does not carry."""
+    from medcheck.compression.applied import AppliedRecipe
+    from medcheck.compression.gptq import GPTQModelRecipe
+
+    return isinstance(recipe, AppliedRecipe) and type(recipe).load in (AppliedRecipe.load, GPTQModelRecipe.load)
 
 
 def _weights(model: Any) -> dict[str, int]:
@@ -137,7 +153,7 @@ class VLLMBackend:
     @classmethod
     def load(cls, label: str, model: ResolvedModel, compression: str, options: LoadOptions, *,
              batch_tokens: int = 8192, dense_warmup_ok: bool = True) -> Loaded:
-        folder, fmt = checkpoint_for(label, model, compression)
+        folder, fmt = checkpoint_for(label, model, compression, options)
         _distribution()
         tp = tensor_parallel(options)
         cpu = options.device == "cpu"

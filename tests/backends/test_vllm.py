@@ -17,18 +17,29 @@ AGREEMENT_FLOOR = 0.99
 DATASET = "medqa"
 
 
-def test_recipes_built_by_transformers_name_the_backend_that_runs_them():
+def test_recipes_applied_at_load_name_the_backend_that_runs_them():
     from medcheck.backends.vllm import checkpoint_for
 
     model = ResolvedModel("embedded:smollm2-135m", "embedded", "/nowhere", "fp")
-    for name in ("rtn-w4", "bnb-nf4", "gptq-w4"):
+    options = LoadOptions("float32", "cpu")
+    for name in ("bnb-nf4", "bnb-int8", "smoothquant-w8a8"):
         with pytest.raises(ConfigError, match="--medcheck-backend hf") as info:
-            checkpoint_for("m", model, name)
+            checkpoint_for("m", model, name, options)
         assert name in str(info.value)
-    assert checkpoint_for("m", model, "dense") == ("/nowhere", "plain")
+    assert checkpoint_for("m", model, "dense", options) == ("/nowhere", "plain")
     server = ResolvedModel("openai:http://127.0.0.1:1/v1/m", "openai", "http://127.0.0.1:1/v1/m", "fp")
     with pytest.raises(ConfigError, match="--medcheck-backend openai"):
-        checkpoint_for("m", server, "dense")
+        checkpoint_for("m", server, "dense", options)
+
+
+def test_recipes_saved_whole_load_from_their_built_folder(tiny_model_dir, tmp_path):
+    from medcheck.backends.vllm import checkpoint_for
+
+    model = ResolvedModel(str(tiny_model_dir), "local", str(tiny_model_dir), "tiny")
+    options = LoadOptions("float32", "cpu", cache_dir=tmp_path, base_fingerprint="tiny")
+    folder, fmt = checkpoint_for("tiny/rtn-w4", model, "rtn-w4", options)
+    assert fmt == "plain" and folder.startswith(str(tmp_path / "compressed" / "rtn-w4-"))
+    assert (tmp_path / "compressed").is_dir() and list((tmp_path / "compressed").glob("rtn-w4-*/*.safetensors"))
 
 
 def test_tensor_parallel_setting(monkeypatch):
@@ -132,7 +143,7 @@ def test_efficiency_through_vllm(engines):
     vllm, hf = engines
     result = measure(vllm, max_new_tokens=4, repeats=1, warmup=1, prompts=PROMPTS[:1])
     assert 0 < result.ttft_s < result.act_s and result.tps > 0
-    assert result.new_tokens == 4
+    assert result.new_tokens == 4 and result.backend == "vllm"
     assert result.memory_bytes >= result.weight_bytes and "vllm" in result.memory_kind
     assert result.weight_bytes == pytest.approx(weight_stats(hf.model).weight_bytes, rel=0.02)
     assert result.bits_per_weight == pytest.approx(32, abs=0.5)
