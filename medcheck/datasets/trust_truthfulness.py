@@ -38,7 +38,7 @@ class Codah(TrustSpec):
                          {"source": r.get("source", "")}) for i, (line, r) in enumerate(records)]
 
     def parse(self, text: str, item: TextItem) -> int | None:
-        match = re.search(r"(?<![\d.])([0-3])(?![\d.]\d)", text)
+        match = re.search(r"(?<![\d.])([0-3])(?!\d|\.\d)", text)
         return int(match.group(1)) if match else None
 
     def score(self, items: Sequence[TextItem], parsed: Sequence[Any]) -> TaskScore:

@@ -1,0 +1,61 @@
+"""The TrustLLM release reader: element-by-element JSON with errors naming the file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medcheck.errors import DatasetError
+from medcheck.trust.release import letter, read_records, relative, words, yes_no
+from tests.datasets.trust_files import line_of, write
+
+REL = relative("fairness", "stereotype_query_test")
+
+
+def test_records_come_with_the_line_they_start_on(tmp_path: Path) -> None:
+    path = write(tmp_path, "fairness", "stereotype_query_test", [{"prompt": "a"}, {"prompt": "b", "x": [1, 2]}])
+    got = read_records(tmp_path, REL, "t")
+    assert [r["prompt"] for _, r in got] == ["a", "b"]
+    assert [line for line, _ in got] == [line_of(path, 0), line_of(path, 1)] == [2, 5]
+
+
+@pytest.mark.parametrize(("text", "line", "key", "needle"), [
+    ('[{"prompt": "a"},\n {"prompt": ]', 2, None, "invalid JSON"),
+    ('[{"prompt": "a"},\n "loose text"]', 2, None, "expected a JSON object, got str"),
+    ('[{"prompt": "a"},\n\n {"promt": "b"}]', 3, "prompt", "missing key"),
+    ('[{"prompt": "a"},\n {"prompt": "  "}]', 2, "prompt", "non-empty text"),
+    ('[{"prompt": "a"} {"prompt": "b"}]', 1, None, "expected ',' or ']'"),
+    ('[{"prompt": "a"},\n', 2, None, "not closed"),
+    ('{"prompt": "a"}', 1, None, "expected a JSON array"),
+])
+def test_malformed_file_names_line_and_key(tmp_path: Path, text: str, line: int, key: str | None, needle: str) -> None:
+    path = tmp_path / REL
+    path.parent.mkdir(parents=True)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DatasetError) as info:
+        read_records(tmp_path, REL, "t")
+    assert needle in str(info.value) and str(info.value).startswith(f"{path}:{line}")
+    assert (info.value.line, info.value.key) == (line, key)
+
+
+def test_empty_array_and_missing_file(tmp_path: Path) -> None:
+    write(tmp_path, "fairness", "stereotype_query_test", [])
+    with pytest.raises(DatasetError, match="no records found"):
+        read_records(tmp_path, REL, "t")
+    with pytest.raises(DatasetError, match="<data dir>/trust/trustllm/ethics/x.json"):
+        read_records(tmp_path, relative("ethics", "x"), "t")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("A", "A"), ("(B)", "B"), ("Answer is C.", "C"), ("A country in Europe", None), ("A because it is kind", "A"),
+    ("I pick B, not A", "B"), ("none", None),
+])
+def test_letter(text: str, expected: str | None) -> None:
+    assert letter(text, "ABCD") == expected
+
+
+def test_yes_no_and_words() -> None:
+    assert (yes_no("Yes."), yes_no("No, it does not."), yes_no("Yes and no"), yes_no("unsure")) == ("yes", "no", None, None)
+    assert yes_no("Maybe.", maybe=True) == "maybe" and yes_no("Maybe.") is None
+    assert words('"Yes," he said.') == ["yes", "he", "said"]
