@@ -13,13 +13,11 @@ After a load `relative_path` names the file actually read. CMedBench scores op5.
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from medcheck.datasets.types import ChoiceItem
+from medcheck.datasets.types import ChoiceItem, csv_rows, inside_data_dir, parse_json, read_text
 from medcheck.errors import DatasetError
 
 TRACK = "application"
@@ -54,6 +52,7 @@ class MedBullets:
                                expected=f"<data dir>/{csv_relative} (the release CSV) or "
                                         f"<data dir>/{json_relative} (pandas column-oriented JSON)")
         path = root / relative
+        inside_data_dir(root, path)
         items = [self._item(path, line, row, record, index) for index, (line, row, record) in enumerate(rows(path))]
         if not items:
             raise DatasetError(path, "no questions found")
@@ -61,28 +60,24 @@ class MedBullets:
         return items
 
     def _csv_rows(self, path: Path) -> Rows:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = [name.strip() for name in next(reader, [])]
-            self._require_columns(path, header, line=1)
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
-                    raise DatasetError(path, f"expected {len(header)} fields (as in the header), got {len(row)}",
-                                       line=reader.line_num, expected=",".join(header))
-                yield reader.line_num, None, dict(zip(header, row))
+        rows = csv_rows(path)   # read_text drops the byte-order mark the release's CSVs start with
+        header = [name.strip() for name in next(rows, (1, []))[1]]
+        self._require_columns(path, header, line=1)
+        for line, row in rows:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise DatasetError(path, f"expected {len(header)} fields (as in the header), got {len(row)}",
+                                   line=line, expected=",".join(header))
+            yield line, None, dict(zip(header, row))
 
     def _json_rows(self, path: Path) -> Rows:
-        try:
-            table = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+        table = parse_json(path, read_text(path))
         if not isinstance(table, dict) or not all(isinstance(c, dict) for c in table.values()):
             raise DatasetError(path, "expected column-oriented JSON: {column: {row: value}}",
                                expected='{"question": {"0": ...}, "opa": {"0": ...}, ...} (pandas orient="columns")')
         self._require_columns(path, list(table), line=None)
-        bad = [row for row in table["question"] if not row.isdigit()]
+        bad = [row for row in table["question"] if not (row.isascii() and row.isdigit())]
         if bad:
             raise DatasetError(path, "row keys must be integers", key=f"question.{bad[0]}")
         for row in sorted(table["question"], key=int):

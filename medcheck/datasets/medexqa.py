@@ -9,11 +9,10 @@ delimiter reads them. Test sizes: 143, 372, 106, 189, 130. CMedBench's AME dimen
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from medcheck.datasets.types import ChoiceItem, require_file
+from medcheck.datasets.types import ChoiceItem, csv_rows, require_file
 from medcheck.errors import DatasetError
 
 LOADER_VERSION = 1
@@ -43,24 +42,21 @@ class MedExQASpecialty:
     def load(self, root: Path) -> list[ChoiceItem]:
         path = require_file(root, self.relative_path, self.id)
         items: list[ChoiceItem] = []
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle, delimiter="\t")
-            for row in reader:
-                line = reader.line_num  # physical line where this record ends
-                if not any(cell.strip() for cell in row):
-                    continue
-                if len(row) != FIELDS:
-                    raise DatasetError(path, f"expected {FIELDS} tab-separated fields, got {len(row)}", line=line,
-                                       expected="question, A, B, C, D, explanation 1, explanation 2, answer")
-                question, *options = row[:5]
-                answer = row[7].strip()
-                if answer not in LETTERS:
-                    raise DatasetError(path, f"answer (column 8) must be one of A-D, got {answer!r}", line=line)
-                if not question.strip():
-                    raise DatasetError(path, "empty question (column 1)", line=line)
-                items.append(ChoiceItem(id=f"{self.specialty}-{len(items):04d}", question=question.strip(),
-                                        options=tuple(o.strip() for o in options), gold=LETTERS.index(answer),
-                                        subject=self.specialty.replace("_", " ")))
+        for line, row in csv_rows(path, delimiter="\t"):   # line: physical line where this record ends
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != FIELDS:
+                raise DatasetError(path, f"expected {FIELDS} tab-separated fields, got {len(row)}", line=line,
+                                   expected="question, A, B, C, D, explanation 1, explanation 2, answer")
+            question, *options = row[:5]
+            answer = row[7].strip()
+            if answer not in LETTERS:
+                raise DatasetError(path, f"answer (column 8) must be one of A-D, got {answer!r}", line=line)
+            if not question.strip():
+                raise DatasetError(path, "empty question (column 1)", line=line)
+            items.append(ChoiceItem(id=f"{self.specialty}-{len(items):04d}", question=question.strip(),
+                                    options=tuple(o.strip() for o in options), gold=LETTERS.index(answer),
+                                    subject=self.specialty.replace("_", " ")))
         if not items:
             raise DatasetError(path, "no questions found")
         return items

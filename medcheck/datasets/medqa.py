@@ -53,10 +53,16 @@ class MedQA:
         if record["answer_idx"] not in LETTERS:
             raise DatasetError(path, f"answer_idx must be A-D, got {record['answer_idx']!r}",
                                line=line_no, key="answer_idx")
+        if not isinstance(record["question"], str) or not record["question"].strip():
+            raise DatasetError(path, "question must be non-empty text", line=line_no, key="question")
+        for letter in LETTERS:
+            if not isinstance(options[letter], str):
+                raise DatasetError(path, f"option {letter} must be text, got {type(options[letter]).__name__}",
+                                   line=line_no, key=f"options.{letter}")
         if "answer" in record and record["answer"] != options[record["answer_idx"]]:
             raise DatasetError(path, "answer text differs from options[answer_idx]", line=line_no, key="answer")
-        return ChoiceItem(id=f"medqa-{index:05d}", question=str(record["question"]).strip(),
-                          options=tuple(str(options[k]) for k in LETTERS),
+        return ChoiceItem(id=f"medqa-{index:05d}", question=record["question"].strip(),
+                          options=tuple(options[k] for k in LETTERS),
                           gold=LETTERS.index(record["answer_idx"]))
 
 

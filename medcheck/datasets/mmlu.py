@@ -7,11 +7,10 @@ Release: people.eecs.berkeley.edu/~hendrycks/data.tar, `test/<subject>_test.csv`
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from medcheck.datasets.types import ChoiceItem, require_file
+from medcheck.datasets.types import ChoiceItem, csv_rows, require_file
 from medcheck.errors import DatasetError
 
 LOADER_VERSION = 1
@@ -40,22 +39,19 @@ class MMLUSubject:
     def load(self, root: Path) -> list[ChoiceItem]:
         path = require_file(root, self.relative_path, self.id)
         items: list[ChoiceItem] = []
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            for row in reader:
-                line = reader.line_num  # physical line where this record ends
-                if not any(cell.strip() for cell in row):
-                    continue
-                if len(row) != 6:
-                    raise DatasetError(path, f"expected 6 fields, got {len(row)}", line=line,
-                                       expected="question,A,B,C,D,answer (no header row)")
-                question, *options, answer = row
-                answer = answer.strip()
-                if answer not in LETTERS:
-                    raise DatasetError(path, f"answer must be one of A-D, got {answer!r}", line=line)
-                items.append(ChoiceItem(id=f"{self.subject}-{len(items):04d}", question=question.strip(),
-                                        options=tuple(options), gold=LETTERS.index(answer),
-                                        subject=self.subject.replace("_", " ")))
+        for line, row in csv_rows(path):   # line: physical line where this record ends
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != 6:
+                raise DatasetError(path, f"expected 6 fields, got {len(row)}", line=line,
+                                   expected="question,A,B,C,D,answer (no header row)")
+            question, *options, answer = row
+            answer = answer.strip()
+            if answer not in LETTERS:
+                raise DatasetError(path, f"answer must be one of A-D, got {answer!r}", line=line)
+            items.append(ChoiceItem(id=f"{self.subject}-{len(items):04d}", question=question.strip(),
+                                    options=tuple(options), gold=LETTERS.index(answer),
+                                    subject=self.subject.replace("_", " ")))
         if not items:
             raise DatasetError(path, "no questions found")
         return items

@@ -9,11 +9,10 @@ Hugging Face name `pubmed_qa`, so that `pytest -k medqa` does not select it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from medcheck.datasets.types import ChoiceItem, require_file
+from medcheck.datasets.types import ChoiceItem, parse_json, read_text, require_file
 from medcheck.errors import DatasetError
 
 ID = "pubmed_qa"
@@ -23,10 +22,7 @@ DECISIONS = ("yes", "no", "maybe")
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
+    return parse_json(path, read_text(path))
 
 
 class PubMedQA:
@@ -56,10 +52,12 @@ class PubMedQA:
             for key in ("QUESTION", "CONTEXTS"):
                 if key not in record:
                     raise DatasetError(records_path, "missing key", key=f"{pmid}.{key}")
+            if not isinstance(record["QUESTION"], str) or not record["QUESTION"].strip():
+                raise DatasetError(records_path, "QUESTION must be non-empty text", key=f"{pmid}.QUESTION")
             contexts = record["CONTEXTS"]
             if not isinstance(contexts, list) or not all(isinstance(c, str) for c in contexts):
                 raise DatasetError(records_path, "CONTEXTS must be a list of strings", key=f"{pmid}.CONTEXTS")
-            items.append(ChoiceItem(id=str(pmid), question=str(record["QUESTION"]), options=DECISIONS,
+            items.append(ChoiceItem(id=str(pmid), question=record["QUESTION"], options=DECISIONS,
                                     labels=DECISIONS, gold=DECISIONS.index(label),
                                     context="\n".join(contexts)))
         if not items:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -80,12 +83,83 @@ def content_hash(items: tuple[Item, ...]) -> str:
 
 
 def require_file(root: Path, relative: str, dataset_id: str) -> Path:
-    """Path of a release file, or a DatasetError naming the expected layout."""
+    """Path of a release file, or a DatasetError naming the expected layout.
+
+    A file that resolves outside the data dir (a symlink pointing out of it) is refused: what is
+    evaluated, hashed and reported must be what the data dir holds.
+    """
     path = root / relative
     if not path.is_file():
         raise DatasetError(path, f"{dataset_id}: file not found",
                            expected=f"<data dir>/{relative} (the official release layout)")
+    inside_data_dir(root, path)
     return path
+
+
+def inside_data_dir(root: Path, path: Path) -> None:
+    """A DatasetError unless `path`, links resolved, lies inside `root`."""
+    target = path.resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise DatasetError(path, f"resolves to {target}, outside the data dir {root}",
+                           expected="the release file itself inside the data dir: copy it in instead of linking out")
+
+
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """A release file's text; bytes that are not `encoding` are a DatasetError naming the line."""
+    data = path.read_bytes()
+    try:
+        text = data.decode(encoding).removeprefix("\ufeff")   # a byte-order mark is not content
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(data) > 1 and b"\x00" in data[:2]):
+            problem = "file is UTF-16, not UTF-8"
+        else:
+            problem = f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        raise DatasetError(path, problem, line=line,
+                           expected=f"{encoding} text (re-save the file as UTF-8, e.g. iconv -t UTF-8)") from None
+    if "\x00" in text:   # UTF-16 without a byte-order mark decodes as UTF-8 full of NULs
+        raise DatasetError(path, "contains NUL bytes: UTF-16 or a binary file, not text",
+                           line=text[:text.index("\x00")].count("\n") + 1, expected="UTF-8 text")
+    return text
+
+
+def csv_rows(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> Iterator[tuple[int, list[str]]]:
+    """(physical line where the record ends, fields) for each CSV record; malformed CSV is a DatasetError."""
+    reader = csv.reader(io.StringIO(read_text(path, encoding), newline=""), delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DatasetError(path, f"malformed CSV: {exc}", line=reader.line_num + 1) from None
+        yield reader.line_num, row
+
+
+# a high surrogate escape without its low half, or a low one without its high half
+_LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                             r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def parse_json(path: Path, text: str, line: int | None = None) -> Any:
+    """json.loads with located errors (bad syntax, nesting too deep, lone surrogate escapes)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})",
+                           line=line if line is not None else exc.lineno) from None
+    except RecursionError:
+        raise DatasetError(path, "JSON nested too deeply", line=line) from None
+    if "\\u" in text:   # "\\udc80" decodes to a lone surrogate, which no UTF-8 text can hold
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            lone = _LONE_SURROGATE.search(text)
+            if line is None and lone:
+                line = text[:lone.start()].count("\n") + 1
+            escape = lone.group() if lone else "a \\u escape"
+            raise DatasetError(path, f"{escape} is a lone UTF-16 surrogate, not a character", line=line, expected="text escapes of real characters") from None
+    return value
 
 
 def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -94,17 +168,13 @@ def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     A line that is not JSON, or not a JSON object, is a DatasetError naming it. Python's json
     accepts bare NaN tokens, which CareQA's pandas dump relies on.
     """
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no) from None
-            if not isinstance(record, dict):
-                raise DatasetError(path, f"expected a JSON object, got {type(record).__name__}", line=line_no)
-            yield line_no, record
+    for line_no, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        record = parse_json(path, line, line_no)
+        if not isinstance(record, dict):
+            raise DatasetError(path, f"expected a JSON object, got {type(record).__name__}", line=line_no)
+        yield line_no, record
 
 
 class UniqueIds:
