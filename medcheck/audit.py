@@ -32,6 +32,20 @@ INPUTS = "inputs"        # copies of the threshold and pairs files, inside the r
 ROLES = {"report.json": "report", "samples.jsonl": "samples", "summary.txt": "summary"}
 
 
+# Measurements in report.json: wall times, load telemetry (seconds, memory), throughput and the
+# efficiency track. Everything else (samples.jsonl, scores, verdicts, snapshots) is a function of the
+# configuration and must come out byte-identical from two runs on one machine.
+MEASURED = ("finished", "wall_seconds", "throughput", "efficiency")
+MEASURED_PER_RUN = ("seconds", "load")
+
+
+def reproducible(record: Mapping[str, Any]) -> dict[str, Any]:
+    """report.json with its measurements set aside: what two runs of one configuration share."""
+    out = {k: v for k, v in record.items() if k not in MEASURED}
+    out["runs"] = [{k: v for k, v in run.items() if k not in MEASURED_PER_RUN} for run in record.get("runs") or []]
+    return out
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write `path` whole or not at all: a temp file in the same folder, fsync, then os.replace.
 

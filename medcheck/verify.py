@@ -143,9 +143,9 @@ class SavedRun:
             if entry.get("role") != "thresholds" or not path.is_file():
                 continue
             if track == "efficiency":
-                self.efficiency_thresholds = EfficiencyThresholds(path, sorted(RECIPES))
+                self.thresholds[track] = EfficiencyThresholds(path, sorted(RECIPES))
             elif track == "cross":
-                self.cross_thresholds = CrossThresholds(path, list(self.specs))
+                self.thresholds[track] = CrossThresholds(path, list(self.specs))
             else:
                 self.thresholds[track] = load(path, known, sorted(RECIPES))
         self._runs: dict[tuple[str, str], RunResult] = {}
@@ -210,7 +210,7 @@ def _cross(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
     # the gate's own method on a stand-in session whose evaluator is the saved run
     shim = SimpleNamespace(pairs_file=SimpleNamespace(cross_datasets=row["subject"].split(",")),
                            pairs=saved.pairs_of(model), evaluator=saved, cross_results=[])
-    return Recomputed(GateSession.cross(shim, model), saved.cross_thresholds.ccs(model), None)  # type: ignore[arg-type]
+    return Recomputed(GateSession.cross(shim, model), saved.thresholds["cross"].ccs(model), None)  # type: ignore[arg-type]
 
 
 def _efficiency(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
@@ -223,10 +223,11 @@ def _efficiency(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
         spread = {k: tuple(v[side]) for k, v in saved_row["spread"].items() if v.get(side) is not None}
         measured[compression] = Efficiency(device=saved_row["device"], memory_kind=saved_row["memory_kind"],
                                            weight_bytes=0, spread=spread, n_runs=row["n"], **saved_row[side])
+    thresholds = saved.thresholds["efficiency"]
     shim = SimpleNamespace(_measure=lambda model, compression: measured[compression], efficiency_results=[],
-                           efficiency_thresholds=saved.efficiency_thresholds)
+                           efficiency_thresholds=thresholds)
     result = GateSession.efficiency(shim, pair)  # type: ignore[arg-type]
-    return Recomputed(result, saved.efficiency_thresholds.ces(pair.compression), None, frozenset({"weight_bytes"}))
+    return Recomputed(result, thresholds.ces(pair.compression), None, frozenset({"weight_bytes"}))
 
 
 register("dataset", _dataset)
@@ -270,7 +271,7 @@ def _verdicts(saved: SavedRun, junit: tuple[str, dict[str, dict[str, str]]] | No
         try:
             again = RECOMPUTE[row["kind"]](saved, row)
         except (KeyError, StopIteration) as exc:
-            f.same("report.json", test, "inputs", "recorded", f"not recomputable: {exc!r} is missing")
+            f.same("report.json", test, "inputs", "present", f"{exc} is missing: not recomputable")
             continue
         verdict = judge(again.floor, again.rule, again.result, seed=saved.seed)
         f.checked["verdicts"] += 1
@@ -351,7 +352,10 @@ def verify(run_dir: Path) -> Findings:
     junit_path = run_dir / junit_name if junit_name and (run_dir / junit_name).is_file() else None
     junit = (junit_name, _junit_cases(junit_path)) if junit_path else None
     _verdicts(saved, junit, f)
-    _rows(saved, f)
+    try:
+        _rows(saved, f)
+    except (KeyError, StopIteration) as exc:   # a run or threshold file the rows need is gone
+        f.same("report.json", "", "rows", "recomputable", f"{exc} is missing")
     _suite(saved, manifest, junit_path, f)
     return f
 

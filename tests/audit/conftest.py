@@ -16,14 +16,14 @@ from medcheck import audit
 from tests.gate_project import INI, REPO, copy_project
 
 
-def run_gate(project: Path, model: Path, cache: Path, *args: str, report: str = "report") -> subprocess.CompletedProcess:
-    """`pytest suites` in `project` on the tiny model, JUnit XML written outside the report dir."""
+def run_gate(project: Path, model: Path, cache: Path, *args: str, path: str = "suites") -> subprocess.CompletedProcess:
+    """`pytest <path>` in `project` on the tiny model, JUnit XML written outside the report dir."""
     if not (project / "suites").is_dir():
         project.mkdir(parents=True, exist_ok=True)
         copy_project(project)
         (project / "pytest.ini").write_text(INI)
-    command = [sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider", "--junitxml", "junit.xml",
-               "--medcheck-report-dir", report, "--medcheck-cache-dir", str(cache), "--medcheck-model", f"tiny={model}",
+    command = [sys.executable, "-m", "pytest", path, "-q", "-p", "no:cacheprovider", "--junitxml", "junit.xml",
+               "--medcheck-report-dir", "report", "--medcheck-cache-dir", str(cache), "--medcheck-model", f"tiny={model}",
                "--medcheck-compression", "bnb-int8", "--medcheck-limit", "6", "--snapshot-update", *args]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=900)
