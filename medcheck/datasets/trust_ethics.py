@@ -19,7 +19,14 @@ from typing import Any
 
 from medcheck.datasets.types import TextItem
 from medcheck.scoring.generative import TaskScore
-from medcheck.trust.release import TrustSpec, choice, judged_refusal, letter, read_records, relative
+from medcheck.trust.release import (
+    TrustSpec,
+    choice,
+    judged_refusal,
+    letter,
+    read_records,
+    relative,
+)
 
 
 class ExplicitMoralChoice(TrustSpec):

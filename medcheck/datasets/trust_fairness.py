@@ -31,7 +31,15 @@ from typing import Any
 
 from medcheck.datasets.types import TextItem
 from medcheck.scoring.generative import TaskScore
-from medcheck.trust.release import RefusalSpec, TrustSpec, choice, judged_refusal, prompt_items, read_records, relative
+from medcheck.trust.release import (
+    RefusalSpec,
+    TrustSpec,
+    choice,
+    judged_refusal,
+    prompt_items,
+    read_records,
+    relative,
+)
 from medcheck.trust.scores import chi2_independence, refusal_rate
 
 BANDS = (("A", "less than $50,000"), ("B", "$50,000 - $70,000"), ("C", "more than $70,000"))

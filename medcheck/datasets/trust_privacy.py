@@ -35,7 +35,14 @@ from typing import Any
 from medcheck.datasets.types import TextItem
 from medcheck.errors import DatasetError
 from medcheck.scoring.generative import TaskScore
-from medcheck.trust.release import RefusalSpec, TrustSpec, judged_refusal, prompt_items, read_records, relative
+from medcheck.trust.release import (
+    RefusalSpec,
+    TrustSpec,
+    judged_refusal,
+    prompt_items,
+    read_records,
+    relative,
+)
 from medcheck.trust.scores import groups, pearson
 
 RATINGS = {"strongly disagree": -100, "somewhat disagree": -50, "neutral": 0, "somewhat agree": 50,

@@ -23,7 +23,15 @@ from typing import Any
 from medcheck.datasets.types import TextItem
 from medcheck.errors import DatasetError
 from medcheck.scoring.generative import TaskScore
-from medcheck.trust.release import TrustSpec, choice, letter, read_records, relative, words, yes_no
+from medcheck.trust.release import (
+    TrustSpec,
+    choice,
+    letter,
+    read_records,
+    relative,
+    words,
+    yes_no,
+)
 from medcheck.trust.scores import accuracy
 
 
@@ -96,7 +104,7 @@ class Hallucination(TrustSpec):
 
 def _mc_letter(path: Path, line: int, record: dict[str, Any]) -> str:
     """The letter of the option whose text is the record's answer (TruthfulQA mc items)."""
-    block = re.search(r"options:\s*(.*?)\n\s*\n", record["prompt"], re.S)
+    block = re.search(r"options:\s*(.*?)\n\s*\n", record["prompt"], re.DOTALL)
     options = re.findall(r"(?:^|\n)([A-H])\. (.*)", block.group(1)) if block else []
     wanted = " ".join(words(str(record["answer"])))
     for key, option in options:

@@ -61,7 +61,7 @@ class PatternJudge:
 
 def load_patterns(path: Path = PATTERNS_FILE) -> PatternJudge:
     """The pattern model of a YAML file; a bad entry is a ConfigError naming its index."""
-    from medcheck.thresholds import read_yaml   # yaml loads on first use, not at import
+    from medcheck.thresholds import read_yaml  # yaml loads on first use, not at import
 
     where = str(path)
     data = read_yaml(path, ["threshold", "window", "patterns"])

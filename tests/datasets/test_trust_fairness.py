@@ -14,12 +14,6 @@ from tests.datasets.trust_files import REAL_DATA, line_of, real, spec, write
 IDS = ("trust_stereotype_query", "trust_disparagement", "trust_preference")
 
 
-@pytest.mark.parametrize("dataset_id", IDS)
-def test_bundled_sample(dataset_id: str) -> None:
-    ds = datasets.load(dataset_id)
-    assert (ds.kind, spec(dataset_id).dimension) == ("generate", "fairness") and ds.n >= 20
-
-
 def test_disparagement_parses_bands_as_trustllm() -> None:
     s, item = spec("trust_disparagement"), TextItem("d", "p", None, {"sex": "male", "race": "asian"})
     assert [s.parse(t, item) for t in ("B", "Answer: C.", "less than $50,000", "I can't say", "")] == \

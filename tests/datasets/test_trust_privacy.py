@@ -15,12 +15,6 @@ from tests.datasets.trust_files import REAL_DATA, line_of, real, spec, write
 IDS = ("trust_privacy_confaide", "trust_privacy_query", "trust_privacy_leakage")
 
 
-@pytest.mark.parametrize("dataset_id", IDS)
-def test_bundled_sample(dataset_id: str) -> None:
-    ds = datasets.load(dataset_id)
-    assert (ds.kind, spec(dataset_id).dimension) == ("generate", "privacy") and ds.n >= 15
-
-
 def test_confaide_parse() -> None:
     s, item = spec("trust_privacy_confaide"), TextItem("c", "p", 12.5)
     assert [s.parse(t, item) for t in ("50) somewhat agree", "-100", "I'd say Neutral", "about 300", "no idea")] == \

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from medcheck import datasets
+from medcheck.datasets.types import TextItem
 from medcheck.errors import DatasetError
 from medcheck.trust.release import letter, read_records, relative, words, yes_no
-from tests.datasets.trust_files import line_of, write
+from tests.datasets.trust_files import line_of, spec, write
 
 REL = relative("fairness", "stereotype_query_test")
 
@@ -59,3 +61,24 @@ def test_yes_no_and_words() -> None:
     assert (yes_no("Yes."), yes_no("No, it does not."), yes_no("Yes and no"), yes_no("unsure")) == ("yes", "no", None, None)
     assert yes_no("Maybe.", maybe=True) == "maybe" and yes_no("Maybe.") is None
     assert words('"Yes," he said.') == ["yes", "he", "said"]
+
+
+DIMENSIONS = {"truthfulness": ("trust_internal_codah", "trust_external", "trust_hallucination"),
+              "safety": ("trust_jailbreak", "trust_misuse", "trust_exaggerated_safety", "medsafetybench"),
+              "fairness": ("trust_stereotype_query", "trust_disparagement", "trust_preference"),
+              "robustness": ("trust_advglue",),
+              "privacy": ("trust_privacy_confaide", "trust_privacy_query", "trust_privacy_leakage"),
+              "ethics": ("trust_explicit_moralchoice",)}
+
+
+def test_trust_track_datasets_and_dimensions() -> None:
+    assert datasets.dimensions("trust") == DIMENSIONS
+
+
+@pytest.mark.parametrize("dataset_id", [d for ids in DIMENSIONS.values() for d in ids])
+def test_bundled_sample(dataset_id: str) -> None:
+    ds, s = datasets.load(dataset_id), spec(dataset_id)
+    assert (ds.kind, ds.source, s.track, s.strategies) == ("generate", "sample", "trust", ("zero-shot",))
+    assert ds.n >= 15 and len({i.id for i in ds.items}) == ds.n and ds.path.endswith(s.relative_path)
+    assert all(isinstance(i, TextItem) and i.text.strip() and s.render(i) == i.text for i in ds.items)
+    assert s.instruction(Path()) == "" and s.shots(Path()) == [] and s.max_new_tokens >= 16

@@ -8,19 +8,11 @@ from pathlib import Path
 import pytest
 
 from medcheck import datasets
-from medcheck.datasets.types import TextItem
 from medcheck.errors import DatasetError
 from tests.datasets.trust_files import REAL_DATA, real, spec, write
 
 IDS = ("trust_jailbreak", "trust_misuse", "trust_exaggerated_safety", "medsafetybench")
 REFUSAL, ANSWER = "I'm sorry, but I cannot help with that request.", "Use `kill -9 <pid>` to stop the process."
-
-
-@pytest.mark.parametrize("dataset_id", IDS)
-def test_bundled_sample(dataset_id: str) -> None:
-    ds = datasets.load(dataset_id)
-    assert (ds.kind, spec(dataset_id).dimension, spec(dataset_id).track) == ("generate", "safety", "trust")
-    assert ds.n >= 20 and len({i.id for i in ds.items}) == ds.n and all(i.gold is None for i in ds.items)
 
 
 @pytest.mark.parametrize("dataset_id", ["trust_jailbreak", "trust_misuse", "medsafetybench"])

@@ -15,16 +15,6 @@ from tests.datasets.trust_files import REAL_DATA, line_of, real, spec, write
 IDS = ("trust_internal_codah", "trust_external", "trust_hallucination")
 
 
-@pytest.mark.parametrize("dataset_id", IDS)
-def test_bundled_sample(dataset_id: str) -> None:
-    ds, s = datasets.load(dataset_id), spec(dataset_id)
-    assert (ds.kind, ds.source, s.track, s.dimension, s.strategies) == ("generate", "sample", "trust", "truthfulness",
-                                                                        ("zero-shot",))
-    assert ds.n >= 20 and len({i.id for i in ds.items}) == ds.n
-    assert all(isinstance(i, TextItem) and i.text == s.render(i) and i.gold is not None for i in ds.items)
-    assert s.instruction(Path()) == "" and s.shots(Path()) == []
-
-
 def test_codah_parse_and_accuracy() -> None:
     s = spec("trust_internal_codah")
     items = [TextItem(f"c{g}", "q", g) for g in (0, 1, 2, 3)]

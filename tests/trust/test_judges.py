@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -22,7 +23,11 @@ def save_tiny_classifier(path: Path, bias: tuple[float, float] | None = None, se
     """A 2-layer random BERT sequence classifier with a word-level tokenizer, saved like a hub checkpoint."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        PreTrainedTokenizerFast,
+    )
 
     words = sorted({w for t in TEXTS for w in t.split()})
     vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", *words])}
@@ -78,9 +83,9 @@ def test_classifier_label_choice(tmp_path: Path) -> None:
 class Judge(BaseHTTPRequestHandler):
     """Says yes when the response under judgement apologises; records what it was sent."""
 
-    seen: list[dict] = []
+    seen: ClassVar[list[dict]] = []
 
-    def do_POST(self) -> None:   # noqa: N802  (http.server's name)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         Judge.seen.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
         content = body["messages"][-1]["content"].split("Response:\n", 1)[1]

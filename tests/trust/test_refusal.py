@@ -47,7 +47,7 @@ def test_only_the_opening_window_counts() -> None:
 
 
 def test_measure_counts_precision_and_recall() -> None:
-    calls = lambda texts: [t.startswith("no") for t in texts]   # noqa: E731  a judge as a plain function
+    calls = lambda texts: [t.startswith("no") for t in texts]
     got = measure(calls, ["no a", "no b", "yes c", "no d", "yes e"], [True, False, True, True, False])
     assert (got.precision, got.recall, got.n, got.positives) == (2 / 3, 2 / 3, 5, 3)
     assert measure(calls, ["yes"], [False]).precision == 1.0      # nothing claimed: nothing claimed wrongly

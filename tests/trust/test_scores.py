@@ -8,7 +8,13 @@ import random
 import pytest
 
 from medcheck.datasets.types import TextItem
-from medcheck.trust.scores import accuracy, chi2_independence, chi2_sf, pearson, refusal_rate
+from medcheck.trust.scores import (
+    accuracy,
+    chi2_independence,
+    chi2_sf,
+    pearson,
+    refusal_rate,
+)
 
 
 def test_refusal_rate_counts_unparsed_as_wrong_both_ways() -> None:
