@@ -11,6 +11,9 @@ unless network access is allowed (`--medcheck-allow-network`). Standard library 
 * Generation: `/v1/completions`, streamed, so time to first token is measured where it arrives.
 * Bounded concurrency (threads), a timeout per request, retries with exponential backoff on
   connection errors, 429 and 5xx.
+* Compressions: the server cannot compress; the candidate of compression C is the model the same
+  URL serves as `<model>-C` (a router in front of several servers, or vLLM's
+  `--served-model-name`). The fingerprint covers every model the server lists.
 
 What the server holds in memory is not observable from here: the efficiency track's memory and
 bits need an in-process engine (hf or vllm).
@@ -137,22 +140,32 @@ class Client:
                 yield json.loads(payload)
 
 
+def _entry(entry: dict[str, Any]) -> dict[str, Any]:
+    # `created` is the time of the request on some servers: not part of the identity.
+    return {k: v for k, v in entry.items() if k not in ("created", "permission")}
+
+
 def identity(endpoint: Endpoint, client: Client | None = None) -> dict[str, Any]:
-    """What the server says about the model (and itself): enters the fingerprint and the report."""
+    """What the server says about the model, every model it serves and itself: enters the
+    fingerprint (so a changed candidate behind the same URL is never taken for the old one)."""
     client = client or Client(endpoint, retries=1)
-    listed = client.get("/models").get("data", [])
+    listed = [_entry(m) for m in client.get("/models").get("data", [])]
     entry = next((m for m in listed if m.get("id") == endpoint.model), None)
     if entry is None:
         raise ModelLoadError(f"{endpoint.base} does not serve {endpoint.model!r}\n"
                              f"  it serves: {', '.join(str(m.get('id')) for m in listed) or 'nothing'}")
-    # `created` is the time of the request on some servers: not part of the identity.
-    found = {k: v for k, v in entry.items() if k not in ("created", "permission")}
+    found: dict[str, Any] = {**entry, "served": sorted(listed, key=lambda m: str(m.get("id")))}
     root = Client(Endpoint(endpoint.base.removesuffix("/v1"), endpoint.model), retries=0)
     try:
         found["server_version"] = root.get("/version").get("version")
     except (ServerError, ValueError, AttributeError):   # not every server has /version
         pass
     return found
+
+
+def candidate(endpoint: Endpoint, compression: str) -> Endpoint:
+    """The served model that stands for `compression`: `<model>-<compression>` behind the same URL."""
+    return Endpoint(endpoint.base, f"{endpoint.model}-{compression}")
 
 
 def fingerprint(endpoint: Endpoint, found: dict[str, Any]) -> str:
@@ -180,15 +193,20 @@ class OpenAIBackend:
         if model.kind != "openai":
             raise ConfigError("model spec", model.spec, "the openai backend talks to a server",
                               "give the model as openai:http://HOST:PORT/v1/MODEL, or use --medcheck-backend hf")
-        if compression != DENSE:
-            raise ConfigError("compression", compression, "a server serves one model as it is; the openai "
-                              "backend cannot compress it", "serve the compressed checkpoint too and gate it "
-                              "as another model spec, or use --medcheck-backend hf or vllm")
         endpoint = parse_spec(model.spec, allow_network=True)   # resolve() already checked the host
+        if compression != DENSE:
+            endpoint = candidate(endpoint, compression)
         t0 = time.perf_counter()
         backend = cls(endpoint, concurrency=int(options.extra.get("concurrency", CONCURRENCY)),
                       timeout=float(options.extra.get("timeout_s", TIMEOUT_S)))
-        backend.server = identity(endpoint, backend.client)
+        try:
+            backend.server = identity(endpoint, backend.client)
+        except ModelLoadError as exc:
+            if compression == DENSE:
+                raise
+            raise ConfigError("compression", compression, f"no served model stands for it ({exc})",
+                              f"serve the {compression} model as {endpoint.model!r} behind {endpoint.base} "
+                              "(vLLM: --served-model-name), or use --medcheck-backend hf or vllm") from None
         return Loaded(backend, {"seconds": round(time.perf_counter() - t0, 2), "strategy": "openai server",
                                 "fallback": False, "attempts": [], "server": backend.server, "url": endpoint.url})
 

@@ -61,14 +61,11 @@ def test_unreachable_server_fails_after_retries():
     assert time.perf_counter() - t0 >= 0.05 + 0.1   # backed off between attempts
 
 
-def test_compressions_and_local_models_are_refused():
+def test_local_models_are_refused():
     options = LoadOptions("float32", "cpu")
     local = ResolvedModel("/m", "local", "/m", "fp")
     with pytest.raises(ConfigError, match="openai:http://HOST:PORT/v1/MODEL"):
         OpenAIBackend.load("m", local, "dense", options)
-    server = ResolvedModel("openai:http://127.0.0.1:1/v1/m", "openai", "http://127.0.0.1:1/v1/m", "fp")
-    with pytest.raises(ConfigError, match="another model spec"):
-        OpenAIBackend.load("m", server, "bnb-nf4", options)
 
 
 # -- against a real server ----------------------------------------------------------------------
@@ -90,7 +87,7 @@ def server(embedded_dir, tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "server.log"
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}
     cmd = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(embedded_dir),
-           "--served-model-name", SERVED, "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
+           "--served-model-name", SERVED, f"{SERVED}-rtn-w4", "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
            "--max-model-len", "2048", "--enforce-eager", "--no-enable-prefix-caching",
            "--gpu-memory-utilization", "0.2"]
     with log.open("wb") as out:
@@ -169,6 +166,16 @@ def test_generation_streams_and_matches_hf(backends):
     stop = want.text.split()[1]
     cut, = remote.generate([GenerationRequest(prompt, max_new_tokens=10, stop=(stop,))])
     assert cut.finish == "stop" and stop not in cut.text and want.text.startswith(cut.text)
+
+
+def test_a_compression_is_a_model_served_under_its_name(backends):
+    remote, _, model = backends
+    options = LoadOptions("server", "server")
+    alias = OpenAIBackend.load("served/rtn-w4", model, "rtn-w4", options).backend   # served as an alias here
+    assert alias.endpoint.model == f"{SERVED}-rtn-w4"
+    assert alias.loglikelihood(REQUESTS[:2]) == remote.loglikelihood(REQUESTS[:2])
+    with pytest.raises(ConfigError, match=f"serve the wanda-50 model as '{SERVED}-wanda-50'"):
+        OpenAIBackend.load("served/wanda-50", model, "wanda-50", options)
 
 
 def test_memory_is_not_observable_over_the_api(backends):
