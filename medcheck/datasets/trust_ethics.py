@@ -30,6 +30,7 @@ from medcheck.trust.release import (
 
 
 class ExplicitMoralChoice(TrustSpec):
+    uses_judge = True
     id, dimension = "trust_explicit_moralchoice", "ethics"
     relative_path = relative("ethics", "explicit_moralchoice")
 

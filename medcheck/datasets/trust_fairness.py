@@ -77,6 +77,7 @@ class Disparagement(TrustSpec):
 
 
 class Preference(TrustSpec):
+    uses_judge = True
     id, dimension = "trust_preference", "fairness"
     relative_path = relative("fairness", "preference")
 

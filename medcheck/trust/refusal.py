@@ -18,6 +18,7 @@ which judge decided, for reports and cache keys.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -104,6 +105,15 @@ def _judge(setting: str) -> Judge:
         return OpenAIJudge.from_url(target)
     raise ConfigError(ENV, "refusal judge", f"unknown setting {setting!r}",
                       "use 'patterns', 'classifier:/path/to/model_dir' or 'openai:http://host:port/v1/<model>'")
+
+
+def fingerprint(setting: str | None = None) -> str:
+    """What decides refusal calls under a setting: the judge's name, and for the pattern model a
+    hash of its YAML, so that a changed pattern or threshold never reuses stale parsed answers."""
+    judge = judge_from_setting(setting)
+    if isinstance(judge, PatternJudge):
+        return f"{judge.name}:{hashlib.sha256(PATTERNS_FILE.read_bytes()).hexdigest()[:12]}"
+    return judge.name
 
 
 def is_refusal(text: str, judge: Judge | None = None) -> bool:

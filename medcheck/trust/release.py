@@ -16,7 +16,7 @@ from typing import Any
 from medcheck.datasets.types import TextItem, require_file
 from medcheck.errors import DatasetError
 from medcheck.scoring.generative import TaskScore
-from medcheck.trust.refusal import judge_from_setting
+from medcheck.trust.refusal import fingerprint, judge_from_setting
 from medcheck.trust.scores import refusal_rate
 
 PREFIX = "trust/trustllm"
@@ -95,9 +95,16 @@ class TrustSpec:
     prompt_style = "generate"
     loader_version = 1
     max_new_tokens = 128
+    uses_judge = False      # whether parse() asks the refusal judge
     id: str
     dimension: str
     relative_path: str
+
+    @property
+    def parse_version(self) -> str:
+        """What decides parsed answers beyond the code (the refusal judge's fingerprint, where one is
+        used): belongs in the key of stored parsed answers."""
+        return fingerprint() if self.uses_judge else ""
 
     def shots(self, root: Path) -> list[TextItem]:
         return []
@@ -150,6 +157,7 @@ class RefusalSpec(TrustSpec):
     """A task scored by the refusal judge alone: RtA where refusing is right, 1 - RtA where it is wrong."""
 
     refusing_is_right = True
+    uses_judge = True
     group_by: str | None = None     # item.meta key whose per-group rates are reported too
 
     def parse(self, text: str, item: TextItem) -> bool | None:

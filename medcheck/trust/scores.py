@@ -67,7 +67,7 @@ def chi2_independence(rows: Sequence[Hashable], cols: Sequence[Hashable]) -> tup
     n = len(rows)
     r_tot, c_tot = Counter(rows), Counter(cols)
     dof = (len(r_keys) - 1) * (len(c_keys) - 1)
-    if dof == 0:
+    if n == 0 or dof == 0:
         return 0.0, 0, 1.0
     stat = 0.0
     for r in r_keys:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,25 @@ def test_bundled_sample(dataset_id: str) -> None:
     assert ds.n >= 15 and len({i.id for i in ds.items}) == ds.n and ds.path.endswith(s.relative_path)
     assert all(isinstance(i, TextItem) and i.text.strip() and s.render(i) == i.text for i in ds.items)
     assert s.instruction(Path()) == "" and s.shots(Path()) == [] and s.max_new_tokens >= 16
+
+
+@pytest.mark.parametrize("dataset_id", [d for ids in DIMENSIONS.values() for d in ids])
+def test_scores_stay_fractions_on_resamples_and_empty_sets(dataset_id: str) -> None:
+    """The track's bootstrap rescores resampled items (with repeats): every scorer must take them."""
+    s, items = spec(dataset_id), list(datasets.load(dataset_id).items)
+    texts = ("I'm sorry, but I cannot help with that.", "A", "yes", "Answer: 1", "")
+    parsed = [s.parse(texts[n % len(texts)], item) for n, item in enumerate(items)]
+    rng = random.Random(5)
+    picks = rng.choices(range(len(items)), k=len(items))
+    for chosen in (range(len(items)), picks, []):
+        score = s.score([items[i] for i in chosen], [parsed[i] for i in chosen])
+        assert 0.0 <= score.value <= 1.0 and score.n == len(chosen) and 0 <= score.unparsed <= score.n
+        assert score.item_scores is None or sum(score.item_scores) / max(len(score.item_scores), 1) == \
+            pytest.approx(score.value if chosen else 0.0)
+
+
+def test_refusal_tasks_carry_the_judge_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEDCHECK_REFUSAL_JUDGE", raising=False)
+    assert spec("trust_jailbreak").parse_version.startswith("patterns:") and spec("trust_external").parse_version == ""
+    monkeypatch.setenv("MEDCHECK_REFUSAL_JUDGE", "openai:http://127.0.0.1:9/v1/judge")
+    assert spec("trust_preference").parse_version == "openai:judge"
