@@ -114,18 +114,27 @@ def _saves_whole_model(recipe: Any) -> bool:
 
 
 def _weights(model: Any) -> dict[str, int]:
-    """Runs inside the worker: stored bytes (shared tensors once) and the dense parameter count."""
+    """Runs inside the worker: stored bytes (shared tensors once) and the dense parameter count.
+
+    vLLM's CPU kernels move an unquantized linear weight into oneDNN's packed form and leave an
+    empty `weight` parameter: such a weight is counted from its shape and dtype."""
+    from vllm.model_executor.layers.linear import LinearBase
+
     seen: set[int] = set()
     stored = logical = 0
     linear: set[str] = set()
     for name, module in model.named_modules():
-        size_in, size_out = getattr(module, "input_size", None), getattr(module, "output_size", None)
-        if isinstance(size_in, int) and isinstance(size_out, int):   # vLLM's LinearBase: packed or not
+        size_in = getattr(module, "input_size_per_partition", getattr(module, "input_size", None))
+        size_out = getattr(module, "output_size_per_partition", getattr(module, "output_size", None))
+        if isinstance(module, LinearBase) and isinstance(size_in, int) and isinstance(size_out, int):
             linear.add(name)
             logical += size_in * size_out
+            weight = getattr(module, "weight", None)
+            if weight is not None and weight.numel() == 0 and hasattr(module, "cpu_linear"):
+                stored += size_in * size_out * weight.element_size()
     for name, tensor in itertools.chain(model.named_parameters(), model.named_buffers()):
         key = tensor.data_ptr()
-        if key not in seen:
+        if tensor.numel() and key not in seen:
             seen.add(key)
             stored += tensor.numel() * tensor.element_size()
             if name.rsplit(".", 1)[0] not in linear:
