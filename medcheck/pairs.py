@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from medcheck.compression import DENSE, RECIPES, check_name
 from medcheck.errors import ConfigError
 from medcheck.registry import UnknownNameError
 from medcheck.settings import PROTOCOLS
+from medcheck.yamlfile import read_yaml
 
 KEYS = {"protocol", "models", "compressions", "trust_remote_code", "cross_datasets", "strategy"}
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -87,12 +86,7 @@ def load(path: Path, *, models: tuple[str, ...] = (), compressions: tuple[str, .
          protocol: str | None = None) -> PairsFile:
     """Read and validate a pairs file, then apply the command-line narrowing/overrides."""
     where = str(path)
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _fail(where, "", "pairs file not found", "pass --medcheck-pairs FILE with an existing YAML file") from None
-    except yaml.YAMLError as exc:
-        raise _fail(where, "", f"invalid YAML: {exc}", "fix the syntax at the line shown") from None
+    raw = read_yaml(Path(path), "pairs file", "pass --medcheck-pairs FILE with an existing YAML file")
     if not isinstance(raw, dict):
         raise _fail(where, "", "expected a mapping with models and compressions", "see suites/pairs/default.yaml")
     for key in raw:
@@ -138,7 +132,7 @@ def load(path: Path, *, models: tuple[str, ...] = (), compressions: tuple[str, .
     if compressions:
         comps = [_check_compression("--medcheck-compression", c, c) for c in compressions]
     trusted = raw.get("trust_remote_code", [])
-    if not isinstance(trusted, list) or any(t not in file_models for t in trusted):
+    if not isinstance(trusted, list) or any(not isinstance(t, str) or t not in file_models for t in trusted):
         raise _fail(where, "trust_remote_code", f"expected a list of model names from models, got {trusted!r}",
                     "list the models whose own code may run, e.g. trust_remote_code: [mymodel]")
     from medcheck.datasets import MMLU_IDS, dataset_ids

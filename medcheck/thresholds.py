@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from medcheck.errors import ConfigError
 from medcheck.registry import UnknownNameError, suggest
+from medcheck.yamlfile import read_yaml as strict_yaml
 
 FLOOR_RANGE = (0.0, 2.0)   # CPS is log2(1 + ratio): 1.0 is parity; a floor past 2 is a typo
 SECTIONS = {"cps": {"default", "datasets", "compressions", "cells", "decision"},
@@ -176,12 +175,7 @@ def _names(where: str, key: str, value: Any, kind: str, known: list[str]) -> dic
 def read_yaml(path: Path, allowed: Iterable[str]) -> dict[str, Any]:
     """A threshold file's top-level mapping, with only the allowed keys, or a ConfigError."""
     where, allowed = str(path), list(allowed)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(where, "", "threshold file not found", "restore it from git") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(where, "", f"invalid YAML: {exc}", "fix the syntax at the line shown") from None
+    data = strict_yaml(Path(path), "threshold file", "restore it from git")
     if not isinstance(data, dict):
         raise ConfigError(where, "", "expected a mapping", f"top-level keys: {', '.join(allowed)}")
     for key in data:

@@ -63,7 +63,10 @@ class EfficiencyThresholds:
         known = [c for c in compressions if c != "dense"]
         _floors(where, "ces", data.get("ces"), "compressions", known, hi=100.0)
         ratios = data.get("ratios", {"compressions": {}})
-        for comp, dims in _names(where, "ratios.compressions", ratios.get("compressions", {}),
+        if not isinstance(ratios, dict) or any(k != "compressions" for k in ratios):
+            raise ConfigError(where, "ratios", "expected a mapping with only compressions",
+                              "e.g. ratios: {compressions: {bnb-nf4: {memory_bytes: 1.5}}}")
+        for comp, dims in _names(where, "ratios.compressions", ratios.get("compressions") or {},
                                  "compression", known).items():
             for dim, value in _names(where, f"ratios.compressions.{comp}", dims, "dimension", list(DIMENSIONS)).items():
                 _number(where, f"ratios.compressions.{comp}.{dim}", value, 100.0)

@@ -30,15 +30,34 @@ def detect_format(folder: Path) -> str:
     if not (folder / "config.json").is_file():
         raise ModelLoadError(f"{folder}: no config.json and no .gguf file\n"
                              "  a checkpoint is a Hugging Face folder (config.json + weights) or a .gguf file")
-    config = json.loads((folder / "config.json").read_text())
-    method = (config.get("quantization_config") or {}).get("quant_method")
+    quantization = read_config(folder).get("quantization_config") or {}
+    if not isinstance(quantization, dict):
+        raise ModelLoadError(f"{folder / 'config.json'}: quantization_config: expected a mapping, "
+                             f"got {type(quantization).__name__}\n  write it as the quantizer saved it: "
+                             '{"quant_method": "gptq", "bits": 4, ...}, or remove it for plain weights')
+    method = quantization.get("quant_method")
     if method is None:
         return "plain"
     method = str(method).lower()
     if method in ("gptq", "awq", "compressed-tensors", "bitsandbytes"):
         return method
-    raise ModelLoadError(f"{folder}: quant_method {method!r} is not supported\n"
+    raise ModelLoadError(f"{folder / 'config.json'}: quantization_config.quant_method {method[:80]!r} is not supported\n"
                          "  supported: gptq, awq, compressed-tensors, bitsandbytes, gguf, plain weights")
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """A checkpoint's config.json as a mapping, or a ModelLoadError naming the file and the problem."""
+    path = folder / "config.json"
+    try:
+        config = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        problem = f"not valid JSON ({exc.msg}, line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else \
+            f"not readable as UTF-8 JSON ({type(exc).__name__})"
+        raise ModelLoadError(f"{path}: {problem}\n  restore the checkpoint's config.json as its library wrote it") from None
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path}: expected a JSON object, got {type(config).__name__}\n"
+                             "  restore the checkpoint's config.json as its library wrote it")
+    return config
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +103,7 @@ class CheckpointRecipe:
         if fmt == "gptq":
             from transformers import GPTQConfig
 
-            bits = json.loads((folder / "config.json").read_text())["quantization_config"].get("bits", 4)
+            bits = read_config(folder)["quantization_config"].get("bits", 4)
             found = [Strategy("gptqmodel (auto kernel)", lambda: plain(options)),
                      Strategy("gptqmodel (torch kernel)", lambda: self._with_config(options, GPTQConfig(bits=bits, backend="torch"))),
                      Strategy("gptqmodel (torch kernel, float32)", lambda: self._with_config(f32, GPTQConfig(bits=bits, backend="torch")))]
