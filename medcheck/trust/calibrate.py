@@ -5,7 +5,10 @@ explanations benchmarks give for their answers (MedMCQA's `exp`, MedExQA's two e
 columns), drawn to as many as there are refusals, half from each source. A seeded split keeps
 half of them out: the threshold is tuned (best F1) on the tuning half only, and precision and
 recall are reported on the held-out half. Without the release data, the bundled
-`refusal_labelled.jsonl` (40 texts written for this purpose, never used for tuning) is measured.
+`refusal_labelled.jsonl` (40 texts written for this purpose: harder, more varied refusals and
+answers that mention "cannot" or "consult") is measured; the threshold is never tuned on it, but
+patterns were widened after seeing its misses, so its figure is a regression floor, not a
+held-out estimate.
 
     python -m medcheck.trust.calibrate [--data-dir ../shared/data] [--seed 1234]
 """
