@@ -136,7 +136,11 @@ class _Task:
 
 
 class NERTask(_Task):
-    """Named entities of one type; gold is the sentence's mention strings in order."""
+    """Named entities of one type; gold is the sentence's mention strings in order.
+
+    The answer is the sentence echoed as HTML with the mentions highlighted (what the releases'
+    prompts ask for): 38 tokens at the median of BC5CDR's test sentences, 102 at the 95th
+    percentile, hence 128 new tokens; a cut-off answer still yields the mentions marked so far."""
 
     def __init__(self, id: str, folder: str, entity: str, max_new_tokens: int = 128, **kw: object) -> None:
         super().__init__(id, "NER", folder, "test.tsv", "devel.tsv", max_new_tokens, **kw)  # type: ignore[arg-type]

@@ -18,4 +18,5 @@ from medcheck.datasets.bionlp import MLCTask
 ID = "litcovid"
 LABELS = ("Treatment", "Diagnosis", "Prevention", "Mechanism", "Transmission", "Epidemic Forecasting",
           "Case Report")
+# the seven-key JSON map is 59 tokens (SmolLM2 tokenizer)
 DATASETS = {ID: MLCTask(ID, "LitCovid", "test.tsv", "sample200.tsv", LABELS, max_new_tokens=96)}

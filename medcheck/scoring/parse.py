@@ -114,6 +114,7 @@ def labels(text: str, labels_: Sequence[str], aliases: dict[str, str] | None = N
     return None
 
 
+MAX_MENTION_WORDS = 6      # a longer "entity" is prose: the model wrote sentences, not names
 _TAG = re.compile(r"<\s*(span|mark|b|strong|em|i|u|font|entity|chem|chemical|disease|e)\b[^>]*>(.*?)<\s*/\s*\1\s*>",
                   flags=re.IGNORECASE | re.DOTALL)
 _NONE = re.compile(r"(none( found)?|n/?a|nil|-|\[\]|(there (are|is) )?no\b[\w\s]*)\.?", flags=re.IGNORECASE)
@@ -125,15 +126,16 @@ def entities(text: str, sentence: str = "") -> list[str] | None:
     """Entity strings: HTML highlights (the releases' prompts ask for an HTML with the entities
     highlighted), else one per line or comma / semicolon separated, bullets and numbering stripped.
     "None", "[]", an empty answer or the input `sentence` echoed without highlights is the empty
-    list; a JSON list of strings is read as such."""
+    list; a JSON list of strings is read as such. Prose (every candidate longer than
+    `MAX_MENTION_WORDS` words, or a sentence rewritten without highlights) is unreadable: None."""
     if not isinstance(text, str):
         return None
     tagged = re.search(r"<\s*/?\s*[a-zA-Z][^>]*>", text)
     if sentence and not tagged and _squash(sentence) in _squash(text):
         return []                   # the sentence echoed with nothing highlighted
     if tagged:
-        return [_clean(html.unescape(re.sub(r"<[^>]+>", "", m.group(2)))) for m in _TAG.finditer(text)
-                if _clean(m.group(2))]
+        return [m for m in (_clean(html.unescape(re.sub(r"<[^>]+>", "", t.group(2)))) for t in _TAG.finditer(text))
+                if re.search(r"\w", m)]
     body = re.sub(r"```[a-z]*", "", text).strip()
     if body.startswith("["):
         try:
@@ -143,12 +145,17 @@ def entities(text: str, sentence: str = "") -> list[str] | None:
         except json.JSONDecodeError:
             body = body.strip("[]")
     out: list[str] = []
+    prose = False
     for line in body.splitlines():
         line = _PREFIX.sub("", re.sub(r"^\s*(?:[-*\u2022+]|\d+[.)])\s+", "", line)).strip()
-        if not line or _NONE.fullmatch(line):
+        if not line or _NONE.fullmatch(line) or line.endswith(":"):
             continue
-        out.extend(part for part in (_clean(p) for p in re.split(r"[,;]\s+|[,;]$", line)) if part)
-    return out
+        parts = [part for part in (_clean(p) for p in re.split(r"[,;]\s+|[,;]$", line)) if part]
+        if any(len(part.split()) > MAX_MENTION_WORDS for part in parts):
+            prose = True            # a line with a sentence in it is not a list of names
+        else:
+            out.extend(parts)
+    return None if prose and not out else out
 
 
 def _squash(text: str) -> str:

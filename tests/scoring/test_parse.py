@@ -98,3 +98,16 @@ def test_an_echoed_sentence_without_highlights_has_no_entities() -> None:
     assert parse.entities("Symptoms improved within two weeks in most patients.", sentence) == []
     assert parse.entities('Symptoms improved with <span class="chemical">x</span>', sentence) == ["x"]
     assert parse.entities("aspirin", sentence) == ["aspirin"]
+
+
+@pytest.mark.parametrize("text", [
+    "Familial hypercholesterolemia is a genetic disorder caused by defects in the LDL receptor.",
+    "The sentence is:\n\nMuscle weakness resolved after the use of a medication, such as statin, was stopped.",
+])
+def test_prose_instead_of_names_is_unreadable(text: str) -> None:
+    assert parse.entities(text) is None
+
+
+def test_names_beside_prose_are_kept_and_placeholders_dropped() -> None:
+    assert parse.entities("cisplatin\nThis drug is known to damage the kidneys in many patients.") == ["cisplatin"]
+    assert parse.entities('The output is <span class="chemical">...</span>') == []
