@@ -179,9 +179,9 @@ class GateSession:
 
         record = self.record()
         written = write(record, self.settings.report_dir)
-        inputs = {**{f"thresholds/{t.path.name}": (t.path, name) for name, t in self.thresholds.items()},
-                  f"thresholds/{self.efficiency_thresholds.path.name}": (self.efficiency_thresholds.path, "efficiency"),
-                  f"thresholds/{self.cross_thresholds.path.name}": (self.cross_thresholds.path, "cross"),
+        folder = self.root / "thresholds"   # every track's threshold file, as __init__ read them
+        inputs = {**{f"thresholds/{t.thresholds}": (folder / t.thresholds, t.name) for t in tracks.TRACKS.values()
+                     if (folder / t.thresholds).is_file()},
                   f"pairs/{Path(self.pairs_file.path).name}": (Path(self.pairs_file.path), "pairs")}
         return audit.write_manifest(self.settings.report_dir, record.as_dict(), written, inputs=inputs, junit=junit,
                                     command=dict(command or {}), started=self.started)

@@ -64,10 +64,6 @@ def _short(value: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _canon(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
-
-
 @dataclass
 class Findings:
     discrepancies: list[Discrepancy] = field(default_factory=list)
@@ -82,7 +78,8 @@ class Findings:
                           recorded.get(key, MISSING), recomputed.get(key, MISSING))
             return
         self.checked["values"] += 1
-        if _canon(recorded) != _canon(json.loads(json.dumps(recomputed, default=str))):
+        as_saved = json.loads(json.dumps(recomputed, default=str))   # tuples -> lists, as report.json holds them
+        if json.dumps(recorded, sort_keys=True) != json.dumps(as_saved, sort_keys=True):
             self.discrepancies.append(Discrepancy(file, test, name, recorded, recomputed))
 
 
@@ -127,11 +124,6 @@ class SavedRun:
     """report.json + samples.jsonl + the bundled threshold files, as the gate's code reads them."""
 
     def __init__(self, run_dir: Path, manifest: dict[str, Any]) -> None:
-        from medcheck.compression import RECIPES
-        from medcheck.datasets import dataset_ids
-        from medcheck.thresholds import load
-        from medcheck.track_thresholds import CrossThresholds, EfficiencyThresholds
-
         self.report = json.loads((run_dir / "report.json").read_text())
         self.rows: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for line in (run_dir / "samples.jsonl").read_text().splitlines():
@@ -140,19 +132,27 @@ class SavedRun:
         self.protocol = self.report["runtime"]["protocol"]
         self.seed = self.report["settings"]["seed"]
         self.specs = {name: m["spec"] for name, m in self.report["models"].items()}
-        known = sorted({*dataset_ids(), *self.report["datasets"]})
-        self.thresholds: dict[str, Any] = {}
-        for name, entry in manifest.get("files", {}).items():
-            path, track = run_dir / name, entry.get("track")
-            if entry.get("role") != "thresholds" or not path.is_file():
-                continue
-            if track == "efficiency":
-                self.thresholds[track] = EfficiencyThresholds(path, sorted(RECIPES))
-            elif track == "cross":
-                self.thresholds[track] = CrossThresholds(path, list(self.specs))
-            else:
-                self.thresholds[track] = load(path, known, sorted(RECIPES))
+        self._files = {e["track"]: run_dir / name for name, e in manifest.get("files", {}).items()
+                       if e.get("role") == "thresholds" and (run_dir / name).is_file()}
+        self._thresholds: dict[str, Any] = {}
         self._runs: dict[tuple[str, str], RunResult] = {}
+
+    def thresholds(self, track: str) -> Any:
+        """A track's bundled threshold file, read (and validated) by the gate's loader on first use."""
+        from medcheck.compression import RECIPES
+        from medcheck.datasets import dataset_ids
+        from medcheck.thresholds import load
+        from medcheck.track_thresholds import CrossThresholds, EfficiencyThresholds
+
+        if track not in self._thresholds:
+            path = self._files[track]    # KeyError: the file is not in the bundle
+            if track == "efficiency":
+                self._thresholds[track] = EfficiencyThresholds(path, sorted(RECIPES))
+            elif track == "cross":
+                self._thresholds[track] = CrossThresholds(path, list(self.specs))
+            else:
+                self._thresholds[track] = load(path, sorted({*dataset_ids(), *self.report["datasets"]}), sorted(RECIPES))
+        return self._thresholds[track]
 
     def pair(self, pair_id: str) -> Pair:
         model, _, compression = pair_id.partition("/")
@@ -160,14 +160,11 @@ class SavedRun:
 
     def dataset(self, dataset_id: str) -> Dataset:
         d = self.report["datasets"][dataset_id]
-        ids = tuple(r["item_id"] for r in self.rows.get((self._any_pair(dataset_id), dataset_id), []))
+        rows = next((rows for (_, ds), rows in self.rows.items() if ds == dataset_id), [])
         # items are known by id only: n and the recorded hash are what the results read
-        return Dataset(id=dataset_id, track=d["track"], items=ids, source=d["source"], path=d["path"],  # type: ignore[arg-type]
-                       loader_version=d["loader_version"], total=d["total"], kind=d.get("kind", "choice"),
-                       sha256=d["sha256"])
-
-    def _any_pair(self, dataset_id: str) -> str:
-        return next((p for p, d in self.rows if d == dataset_id), "")
+        return Dataset(id=dataset_id, track=d["track"], items=tuple(r["item_id"] for r in rows),  # type: ignore[arg-type]
+                       source=d["source"], path=d["path"], loader_version=d["loader_version"], total=d["total"],
+                       kind=d.get("kind", "choice"), sha256=d["sha256"])
 
     def run(self, pair_id: str, dataset_id: str) -> RunResult:
         key = (pair_id, dataset_id)
@@ -201,13 +198,13 @@ class SavedRun:
 
 def _dataset(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
     pair, subject = saved.pair(row["pair"]), row["subject"]
-    t = saved.thresholds[saved.report["datasets"][subject]["track"]]
+    t = saved.thresholds(saved.report["datasets"][subject]["track"])
     return Recomputed(saved.evaluate(pair, subject), t.cps(subject, pair.compression), t.rule("cps", pair.compression))
 
 
 def _track(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
     pair, name = saved.pair(row["pair"]), row["subject"]
-    t = saved.thresholds[name]
+    t = saved.thresholds(name)
     return Recomputed(saved.track(pair, name), t.track_cps(name, pair.compression), t.rule("track_cps", pair.compression))
 
 
@@ -216,7 +213,7 @@ def _cross(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
     # the gate's own method on a stand-in session whose evaluator is the saved run
     shim = SimpleNamespace(pairs_file=SimpleNamespace(cross_datasets=row["subject"].split(",")),
                            pairs=saved.pairs_of(model), evaluator=saved, cross_results=[])
-    return Recomputed(GateSession.cross(shim, model), saved.thresholds["cross"].ccs(model), None)  # type: ignore[arg-type]
+    return Recomputed(GateSession.cross(shim, model), saved.thresholds("cross").ccs(model), None)  # type: ignore[arg-type]
 
 
 def _efficiency(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
@@ -229,7 +226,7 @@ def _efficiency(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
         spread = {k: tuple(v[side]) for k, v in saved_row["spread"].items() if v.get(side) is not None}
         measured[compression] = Efficiency(device=saved_row["device"], memory_kind=saved_row["memory_kind"],
                                            weight_bytes=0, spread=spread, n_runs=row["n"], **saved_row[side])
-    thresholds = saved.thresholds["efficiency"]
+    thresholds = saved.thresholds("efficiency")
     shim = SimpleNamespace(_measure=lambda model, compression: measured[compression], efficiency_results=[],
                            efficiency_thresholds=thresholds)
     result = GateSession.efficiency(shim, pair)  # type: ignore[arg-type]
