@@ -28,7 +28,9 @@ def letter(text: str, letters: Sequence[str] = ("A", "B", "C", "D", "E")) -> str
         match = re.search(pattern, text, flags=re.MULTILINE)
         if match:
             return match.group(1)
-    return None
+    # "answer: b." -- a lower-case letter only right after an answer cue and closed off
+    match = re.search(r"answer\s*(?:is|:)\s*\(?([a-z])\)?(?:[.)]|\s*$)", text, flags=re.IGNORECASE)
+    return match.group(1).upper() if match and match.group(1).upper() in letters else None
 
 
 def decision(text: str, choices: Sequence[str] = ("yes", "no", "maybe")) -> str | None:

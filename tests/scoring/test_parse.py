@@ -18,6 +18,7 @@ TOPICS = ("Treatment", "Diagnosis", "Prevention", "Mechanism", "Transmission", "
     ("The best choice would be D", "D"),
     ("A patient with these findings needs an ECG.", None),     # the article "A" is not an answer
     ("The question asks about anemia.", None), ("", None), ("Answer: E", None),
+    ("answer: b.", "B"), ("The answer is c", "C"), ("The answer is a patient with anemia.", None),
 ])
 def test_letter(text: str, expected: str | None) -> None:
     assert parse.letter(text, ("A", "B", "C", "D")) == expected
@@ -111,3 +112,35 @@ def test_prose_instead_of_names_is_unreadable(text: str) -> None:
 def test_names_beside_prose_are_kept_and_placeholders_dropped() -> None:
     assert parse.entities("cisplatin\nThis drug is known to damage the kidneys in many patients.") == ["cisplatin"]
     assert parse.entities('The output is <span class="chemical">...</span>') == []
+
+
+# outputs SmolLM2-135M-Instruct wrote for the bundled samples (greedy, zero- and few-shot), cut
+# to the task's token budget
+HOC_CUT = ('{\n  "activating invasion and metastasis": 0,\n  "sustaining proliferative signaling": 1,\n'
+           '  "resisting cell death": 0,\n  "cellular energetics": 0,\n  "genomic instability and mu')
+
+
+@pytest.mark.parametrize(("kind", "text", "expected"), [
+    ("ddi", "DDI-effect: the sentence describes", "DDI-effect"),
+    ("ddi", "DDI-mechanism: the", "DDI-mechanism"),
+    ("chemprot", "The sentence is a perfect example of a", None),
+    ("chemprot", 'The sentence is: "TASK:', None),
+    ("letter", "C. Choledocholithiasis", "C"),
+    ("letter", "A. Toxoplasma gondii\n", "A"),
+    ("decision", "Yes, a nurse-led lipid tit", "yes"),
+    ("decision", "No, acupuncture is not effective for chronic", "no"),
+    ("entities", '<span class="chemical">Seizures</span> occurred in three children treated with high-dose ifosfamide.',
+     ["Seizures"]),
+    ("entities", "The sentence was written in HTML with each chemical entity wrapped in "
+                 '<span class="chemical">...</span>; no additional text was added.', []),
+    ("entities", "The study enrolled 48 patients receiving mannitol diuresis and assessed the nephrotoxicity "
+                 "of cisplatin.", None),
+    ("hoc", HOC_CUT, ("sustaining proliferative signaling",)),     # a map cut short: the keys it reached
+])
+def test_outputs_of_a_small_model(kind: str, text: str, expected: object) -> None:
+    hallmarks = ("activating invasion and metastasis", "sustaining proliferative signaling", "resisting cell death",
+                 "cellular energetics", "genomic instability and mutation")
+    read = {"ddi": lambda t: parse.label(t, DDI), "chemprot": lambda t: parse.label(t, CHEMPROT),
+            "letter": lambda t: parse.letter(t, "ABCD"), "decision": parse.decision, "entities": parse.entities,
+            "hoc": lambda t: parse.labels(t, hallmarks)}[kind]
+    assert read(text) == expected
