@@ -29,7 +29,8 @@ def non_test_items(root: Path) -> list[ChoiceItem]:
                        gold=DECISIONS.index(r["final_decision"]), context="\n".join(r["CONTEXTS"]))
             for pmid, r in records.items()
             if pmid not in truth and isinstance(r, dict) and r.get("final_decision") in DECISIONS
-            and isinstance(r.get("CONTEXTS"), list) and "QUESTION" in r]
+            and isinstance(r.get("CONTEXTS"), list) and all(isinstance(c, str) for c in r["CONTEXTS"])
+            and isinstance(r.get("QUESTION"), str)]
 
 
 DATASETS = {ID: GenerativeQA(ID, PubMedQA(), INSTRUCTION, shots=non_test_items)}

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from medcheck.datasets.bionlp import STRATEGIES
 from medcheck.datasets.types import ChoiceItem, TextItem
 from medcheck.scoring import classify, parse
 from medcheck.scoring.generative import TaskScore
+from medcheck.strategies import STRATEGIES
 
 
 class GenerativeQA:
