@@ -307,6 +307,8 @@ class OpenAIBackend:
         else:
             kind = "stop" if isinstance(stop_reason, str) else "eos"
         new = usage.get("completion_tokens") or chunks
+        if kind == "eos" and new > chunks:   # the end-of-sequence token is counted but has no text
+            new -= 1
         return Generation("".join(text), int(new), int(usage.get("prompt_tokens") or 0), kind, seconds,
                           None if first is None else first - t0)
 
