@@ -110,17 +110,25 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     try:
         text = data.decode(encoding).removeprefix("\ufeff")   # a byte-order mark is not content
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(data) > 1 and b"\x00" in data[:2]):
-            problem = "file is UTF-16, not UTF-8"
+        line: int | None = data[:exc.start].count(b"\n") + 1
+        if _looks_utf16(data):
+            problem, line = "file is UTF-16, not UTF-8", None
         else:
             problem = f"not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}"
         raise DatasetError(path, problem, line=line,
                            expected=f"{encoding} text (re-save the file as UTF-8, e.g. iconv -t UTF-8)") from None
     if "\x00" in text:   # UTF-16 without a byte-order mark decodes as UTF-8 full of NULs
-        raise DatasetError(path, "contains NUL bytes: UTF-16 or a binary file, not text",
-                           line=text[:text.index("\x00")].count("\n") + 1, expected="UTF-8 text")
+        problem = "file is UTF-16, not UTF-8" if _looks_utf16(data) else "contains NUL bytes: not a text file"
+        raise DatasetError(path, problem, line=text[:text.index("\x00")].count("\n") + 1,
+                           expected=f"{encoding} text (re-save the file as UTF-8, e.g. iconv -t UTF-8)")
     return text
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """A UTF-16 byte-order mark, or ASCII text with a NUL in every other byte."""
+    head = data[:64]
+    return head[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+        len(head) >= 8 and (head[1::2].count(0) == len(head[1::2]) or head[0::2].count(0) == len(head[0::2])))
 
 
 def csv_rows(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> Iterator[tuple[int, list[str]]]:
