@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from medcheck.datasets.types import TextItem, require_file
+from medcheck.datasets.types import TextItem, UniqueIds, read_text, require_file
 from medcheck.errors import DatasetError
 from medcheck.scoring.generative import TaskScore
 from medcheck.trust.refusal import fingerprint, judge_from_setting
@@ -32,7 +32,7 @@ def read_records(root: Path, rel: str, dataset_id: str,
 
     Every object must hold the `required` keys; `prompt` must be non-empty text."""
     path = require_file(root, rel, dataset_id)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)   # bytes that are not UTF-8 are a located DatasetError
     decoder, pos = json.JSONDecoder(), _skip(text, 0)
     if not text.startswith("[", pos):
         raise DatasetError(path, "expected a JSON array of objects", line=_line(text, pos),
@@ -149,8 +149,13 @@ def prompt_items(spec: TrustSpec, root: Path, meta_keys: Sequence[str] = (), id_
                  required: Sequence[str] = ("prompt",)) -> list[TextItem]:
     """One item per record: its prompt, no gold, the `meta_keys` it has; ids from `id_key` or the position."""
     records = read_records(root, spec.relative_path, spec.id, required)
-    return [TextItem(str(r[id_key]) if id_key else f"{spec.id}-{i:04d}", r["prompt"], None,
-                     {k: r[k] for k in meta_keys if k in r}) for i, (_, r) in enumerate(records)]
+    items = [TextItem(str(r[id_key]) if id_key else f"{spec.id}-{i:04d}", r["prompt"], None,
+                      {k: r[k] for k in meta_keys if k in r}) for i, (_, r) in enumerate(records)]
+    if id_key:   # a repeated id would merge two items in the store and the report
+        ids = UniqueIds(root / spec.relative_path, key=id_key)
+        for item, (line, _) in zip(items, records):
+            ids.add(item.id, line)
+    return items
 
 
 class RefusalSpec(TrustSpec):
