@@ -93,6 +93,9 @@ def _lines(path: Path) -> Iterator[str]:
     """The file's lines as text; bytes that are not UTF-8 are a DatasetError naming the line."""
     with path.open("rb") as handle:
         for line_no, raw in enumerate(handle, start=1):
+            if b"\x00" in raw:   # UTF-16 or a binary file: NUL is never part of the release's text
+                raise DatasetError(path, "NUL byte: not UTF-8 text (UTF-16 or a binary file?)", line=line_no,
+                                   expected="the release's UTF-8 files, unconverted")
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError as exc:

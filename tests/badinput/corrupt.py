@@ -110,19 +110,21 @@ def mutate_records(records: list[Any], data: st.DataObject) -> tuple[list[Any], 
     records = [dict(r) if isinstance(r, dict) else list(r) if isinstance(r, list) else r for r in records]
     at = data.draw(st.integers(0, len(records) - 1), label="record")
     record = records[at]
-    kinds = ["duplicate", "set", "non-record"] + (["delete", "all-nan"] if isinstance(record, (dict, list)) and record else [])
+    filled = isinstance(record, (dict, list)) and bool(record)
+    kinds = ["duplicate", "non-record"] + (["set", "delete", "all-nan"] if filled else [])
     kind = data.draw(st.sampled_from(kinds), label="mutation")
     if kind == "duplicate":
         records.insert(at + 1, records[at])
         return records, f"record {at} duplicated", 1
     if kind == "non-record":
-        records.insert(at, data.draw(junk, label="value"))
+        # never an empty list: as a CSV row that is a blank line, which some formats read as a separator
+        records.insert(at, data.draw(junk.filter(lambda v: v != []), label="value"))
         return records, f"a non-record inserted at {at}", 0
     keys = list(record) if isinstance(record, dict) else list(range(len(record)))
     if kind == "all-nan":
         records[at] = {k: math.nan for k in keys} if isinstance(record, dict) else ["nan"] * len(record)
         return records, f"record {at} all NaN", 0
-    key = data.draw(st.sampled_from(keys) if keys else st.just(0), label="key")
+    key = data.draw(st.sampled_from(keys), label="key")
     if kind == "delete":
         del record[key]
         return records, f"record {at} lost {key!r}", 0
