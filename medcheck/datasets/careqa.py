@@ -78,6 +78,8 @@ def _item(path: Path, line_no: int, record: dict[str, Any], index: int) -> Choic
     for key in ("question", *OPTION_KEYS):
         if not isinstance(record[key], str):
             raise DatasetError(path, f"expected text, got {type(record[key]).__name__}", line=line_no, key=key)
+    if not record["question"].strip():
+        raise DatasetError(path, "empty question", line=line_no, key="question")
     cop = record["cop"]
     if isinstance(cop, bool) or not isinstance(cop, (int, float)) or cop not in (1, 2, 3, 4):
         raise DatasetError(path, f"cop must be an option number 1-4, got {cop!r}", line=line_no, key="cop")

@@ -90,6 +90,8 @@ def _record(path: Path, line_no: int, record: dict[str, Any]) -> dict[str, Any]:
     for key in ("question", *OPTION_KEYS):
         if not isinstance(record[key], str):
             raise DatasetError(path, f"expected text, got {type(record[key]).__name__}", line=line_no, key=key)
+    if not record["question"].strip():
+        raise DatasetError(path, "empty question", line=line_no, key="question")
     cop = record["cop"]
     # JSON ints; pandas dumps may store them as 2.0
     if isinstance(cop, float) and cop.is_integer():

@@ -46,6 +46,8 @@ class MMLUSubject:
                 raise DatasetError(path, f"expected 6 fields, got {len(row)}", line=line,
                                    expected="question,A,B,C,D,answer (no header row)")
             question, *options, answer = row
+            if not question.strip():
+                raise DatasetError(path, "empty question (field 1)", line=line)
             answer = answer.strip()
             if answer not in LETTERS:
                 raise DatasetError(path, f"answer must be one of A-D, got {answer!r}", line=line)
