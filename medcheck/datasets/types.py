@@ -140,7 +140,9 @@ def csv_rows(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> Itera
         except StopIteration:
             return
         except csv.Error as exc:
-            raise DatasetError(path, f"malformed CSV: {exc}", line=reader.line_num + 1) from None
+            raise DatasetError(path, f"malformed CSV: {exc}", line=reader.line_num + 1,
+                               expected=f"{'tab' if delimiter == chr(9) else 'comma'}-separated fields under "
+                                        f"{csv.field_size_limit()} characters (a quote left open runs to the end)") from None
         yield reader.line_num, row
 
 

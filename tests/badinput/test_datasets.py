@@ -8,6 +8,7 @@ does not load, is skipped with the reason. What each case produced is tabulated 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import warnings
@@ -196,4 +197,29 @@ def test_structural_damage_fails_located_or_keeps_every_item(sample: Sample, dat
 def test_items_of_every_pristine_sample_are_well_formed(sample: Sample) -> None:
     outcome = attempt(lambda: datasets.load(sample.id, sample.root))
     assert outcome.items is not None and len(outcome.items) == sample.count
+    check_items(outcome.items)
+
+
+# -- formats the bundled samples do not exercise ---------------------------------------------------------
+def _medbullets_json(tmp_path: Path, rows: dict[str, str]) -> Path:
+    columns = ("question", "opa", "opb", "opc", "opd", "answer_idx")
+    table = {c: {row: ("A" if c == "answer_idx" else f"{c} {row}") for row in rows} for c in columns}
+    table["question"] = rows
+    (tmp_path / "medbullets").mkdir()
+    (tmp_path / "medbullets" / "medbullets_op4.json").write_text(json.dumps(table), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize("row_key", ["\u00b2", "-1", "1.0", " 2"])
+def test_medbullets_json_row_keys_must_be_integers(tmp_path: Path, row_key: str) -> None:
+    root = _medbullets_json(tmp_path, {"0": "first question", row_key: "second question"})
+    outcome = attempt(lambda: datasets.load("medbullets_op4", root))
+    expect_error(outcome, root / "medbullets" / "medbullets_op4.json", f"row key {row_key!r}")
+    assert outcome.error.key == f"question.{row_key}"
+
+
+def test_medbullets_json_loads_every_row(tmp_path: Path) -> None:
+    root = _medbullets_json(tmp_path, {"0": "first question", "1": "second question"})
+    outcome = attempt(lambda: datasets.load("medbullets_op4", root))
+    assert outcome.items is not None and len(outcome.items) == 2
     check_items(outcome.items)
