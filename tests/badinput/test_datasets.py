@@ -99,6 +99,8 @@ BROKEN = {
     "utf-16-no-bom": lambda text: text.encode("utf-16-le"),
     "nul-bytes": lambda text: text[: len(text) // 2].encode() + b"\x00" + text[len(text) // 2:].encode(),
     "not-text": lambda text: bytes(range(256)) * 4,
+    "empty-json-array": lambda text: b"[]\n",
+    "empty-json-object": lambda text: b"{}\n",
 }
 
 
@@ -223,3 +225,16 @@ def test_medbullets_json_loads_every_row(tmp_path: Path) -> None:
     outcome = attempt(lambda: datasets.load("medbullets_op4", root))
     assert outcome.items is not None and len(outcome.items) == 2
     check_items(outcome.items)
+
+
+@pytest.mark.parametrize("split, other", [("Reasoning", "Understanding"), ("Understanding", "Reasoning")])
+def test_a_split_with_no_items_fails_naming_it(tmp_path: Path, split: str, other: str) -> None:
+    """MedXpertQA's two splits share a file: a file holding only one of them leaves the other empty."""
+    source = SAMPLES_DIR / "medxpertqa" / "Text" / "test.jsonl"
+    kept = [line for line in source.read_text(encoding="utf-8").splitlines() if json.loads(line)["question_type"] == other]
+    target = tmp_path / "medxpertqa" / "Text" / "test.jsonl"
+    target.parent.mkdir(parents=True)
+    target.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    outcome = attempt(lambda: datasets.load(f"medxpertqa_{split.lower()}", tmp_path))
+    expect_error(outcome, target, f"no {split} items")
+    assert f"no {split} questions found" in str(outcome.error)
