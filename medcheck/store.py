@@ -11,7 +11,8 @@ deterministic, so whichever writer commits last stores the same record.
 
 A store file that SQLite cannot read (truncated, overwritten, not SQLite, another schema) is
 moved aside next to itself with a timestamp suffix and replaced by an empty store, with a
-warning: the results in it are scored again, never read half-broken. A single record that no
+warning: the results in it are scored again, never read half-broken. Opening (check, set aside,
+create) holds an advisory lock on `<store>.lock`, so two processes never both set a file aside. A single record that no
 longer parses is dropped with a warning and scored again.
 """
 
