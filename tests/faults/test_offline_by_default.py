@@ -3,8 +3,8 @@
 A guard makes every outgoing connection (and name lookup) raise and records it; the evaluator is
 then asked for models that would need the network: a hub id, a remote OpenAI-compatible server, a
 hub checkpoint as the compression. Each must end in a clear ConfigError before any socket is
-tried. A tiny local model is evaluated under the same guard, from load to scores. Pickle weights
-and remote code are covered in tests/plugin/test_options.py and tests/unit/test_pairs.py.
+tried. A tiny local model is evaluated under the same guard, from load to scores. Remote code is
+in test_remote_code.py beside this file; pickle weights in tests/plugin/test_options.py.
 """
 
 from __future__ import annotations
