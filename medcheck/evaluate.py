@@ -145,7 +145,7 @@ class Evaluator:
         spec = datasets.info(dataset.id)
         return {"kind": "generate", "strategy": self.strategy(dataset).key(), "generation_version": GENERATION_VERSION,
                 "max_new_tokens": self.budgets(dataset.id).get("max_new_tokens", spec.max_new_tokens),
-                "seed": self.settings.seed}
+                "seed": self.settings.seed, "parse_version": getattr(spec, "parse_version", None)}
 
     def _run_one(self, model_name: str, compression: str, dataset_id: str) -> RunResult:
         dataset = self.dataset(dataset_id)

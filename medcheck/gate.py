@@ -19,11 +19,13 @@ from medcheck.evaluate import Evaluator, Progress
 from medcheck.memo import Memo
 from medcheck.pairs import Pair
 from medcheck.record import RunRecord, build_record, environment
-from medcheck.results import CrossResult, EfficiencyResult, Result, TrackResult
+from medcheck.results import PairResult, Result, TrackResult
+from medcheck.results_measured import CrossResult, EfficiencyResult
+from medcheck.results_trust import TrustResult
 from medcheck.settings import Settings
 from medcheck.store import ResultStore
 from medcheck.thresholds import Floor, Verdict, judge
-from medcheck.track_thresholds import CrossThresholds, EfficiencyThresholds
+from medcheck.track_thresholds import CrossThresholds, EfficiencyThresholds, TrustThresholds
 
 
 @dataclass
@@ -46,13 +48,16 @@ class GateSession:
                            for t in tracks.choice_tracks()}
         self.efficiency_thresholds = EfficiencyThresholds(folder / tracks.get("efficiency").thresholds, sorted(RECIPES))
         self.cross_thresholds = CrossThresholds(folder / tracks.get("cross").thresholds, list(self.pairs_file.models))
+        trust = tracks.get("trust")
+        self.trust_thresholds = TrustThresholds(folder / trust.thresholds, list(trust.dimensions()),
+                                                list(trust.datasets()), sorted(RECIPES))
         store = ResultStore(settings.cache_dir / "results.sqlite" if settings.use_cache else None)
-        self.evaluator = Evaluator(settings, self.pairs_file, store, progress)
+        self.evaluator = Evaluator(settings, self.pairs_file, store, progress, budgets=self.generation_budget)
         self._progress = progress
         self._efficiency: Memo[tuple[str, str], Any] = Memo()
         self.efficiency_results: list[EfficiencyResult] = []
         self.cross_results: list[CrossResult] = []
-        self.track_results: list[TrackResult] = []
+        self.track_results: list[TrackResult | TrustResult] = []
         self.outcomes: list[Outcome] = []
         self.errors: dict[str, str] = {}
         self.unrecorded_snapshots: list[str] = []   # tests whose configuration has no snapshot yet
@@ -77,24 +82,69 @@ class GateSession:
                 wanted.append((p["pair"], p["dataset"]))
             elif "pair" in p and "track" in p:
                 wanted += [(p["pair"], d) for d in tracks.get(p["track"]).datasets()]
+            elif "pair" in p and "dimension" in p:   # a trust dimension: its files
+                wanted += [(p["pair"], d) for d in tracks.get("trust").dimensions().get(p["dimension"], ())]
             elif "model" in p:   # the cross-combination track: every pair of the model
                 wanted += [(pair, d) for pair in self.pairs if pair.model == p["model"]
                            for d in self.pairs_file.cross_datasets]
-        self.evaluator.plan(wanted)
+        self.evaluator.plan([(pair, d) for pair, d in wanted if not self.missing(d)])
 
     # -- the tracks ------------------------------------------------------------------------
-    def track(self, pair: Pair, name: str) -> TrackResult:
-        track = tracks.get(name)
+    def generation_budget(self, dataset_id: str) -> dict[str, int]:
+        """Token budget and item cap of a generative dataset, from its track's threshold file."""
+        name = tracks.of_dataset(dataset_id).name
+        files = {**self.thresholds, "trust": self.trust_thresholds}
+        return files[name].generation(dataset_id) if name in files else {}
+
+    def _evaluate_all(self, pair: Pair, name: str, ids: Iterable[str]) -> tuple[PairResult, ...]:
         results, failures = [], []
-        for dataset_id in track.datasets():
+        for dataset_id in ids:
             try:
                 results.append(self.evaluator.evaluate(pair, dataset_id))
             except Exception as exc:
                 failures.append(f"{dataset_id}: {exc}")
         if failures:
             raise RuntimeError(f"the {name} track needs every dataset; these failed:\n  " + "\n  ".join(failures))
-        result = TrackResult(pair, name, tuple(results), track.dimensions())
-        self.track_results = [r for r in self.track_results if (r.pair, r.track) != (pair, name)] + [result]
+        return tuple(results)
+
+    def present(self, ids: Iterable[str]) -> list[str]:
+        """The datasets whose release files are in the data dir (all of them on the bundled samples)."""
+        from medcheck import datasets
+
+        return [d for d in ids if datasets.available(d, self.settings.data_dir)]
+
+    def missing(self, dataset_id: str) -> str | None:
+        """Why a dataset of a partial track is left out of this run, if it is."""
+        track = tracks.of_dataset(dataset_id)
+        if track.partial and not self.present([dataset_id]):
+            return (f"{dataset_id} is not in {self.settings.data_dir}: the {track.name} track runs on the datasets "
+                    f"present there")
+        return None
+
+    def _keep(self, result: TrackResult | TrustResult) -> None:
+        self.track_results = [r for r in self.track_results
+                              if (r.pair, r.subject) != (result.pair, result.subject)] + [result]
+
+    def track(self, pair: Pair, name: str) -> TrackResult | TrustResult:
+        track = tracks.get(name)
+        results = self._evaluate_all(pair, name, self.present(track.datasets()) if track.partial else track.datasets())
+        result: TrackResult | TrustResult
+        if track.kind == "trust":
+            result = TrustResult(pair, name, results, track.dimensions(), self.trust_thresholds.exponents)
+        else:
+            result = TrackResult(pair, name, results, track.dimensions())
+        self._keep(result)
+        return result
+
+    def dimension(self, pair: Pair, dimension: str) -> TrustResult:
+        """One trust dimension over its files, gated on that dimension's TWY."""
+        ids = tracks.get("trust").dimensions().get(dimension)
+        if not ids:
+            raise KeyError(f"unknown trust dimension {dimension!r}; known: {', '.join(tracks.get('trust').dimensions())}")
+        results = self._evaluate_all(pair, "trust", ids)
+        result = TrustResult(pair, dimension, results, {dimension: ids},
+                             {dimension: self.trust_thresholds.exponents[dimension]})
+        self._keep(result)
         return result
 
     def _measure(self, model: str, compression: str) -> Any:
@@ -152,6 +202,8 @@ class GateSession:
         if score == "track_cps":
             t = self.thresholds[subject]
             return t.track_cps(subject, compression), t.rule("track_cps", compression)
+        if score == "twy":
+            return self.trust_thresholds.twy(subject, compression), self.trust_thresholds.rule(compression)
         if score == "ces":
             return self.efficiency_thresholds.ces(compression), None
         return self.cross_thresholds.ccs(subject), None

@@ -111,7 +111,7 @@ def verdict_row(o: Any) -> dict[str, Any]:
     r, v = o.result, o.verdict
     row = {"test": o.test_id, "kind": r.kind, "pair": r.pair_id, "subject": r.subject,
            "datasets": [x.dataset.id for x in r.scored] if r.kind == "track" else
-           [r.subject] if r.kind == "dataset" else [],
+           [x.dataset.id for x in r.results] if r.kind == "trust" else [r.subject] if r.kind == "dataset" else [],
            "metric": r.metric, "value": _value(r), "n": r.n, "passed": v.passed, "outcome": v.outcome,
            "message": v.message, "floor": v.floor.value, "rule": v.floor.rule, "decision_rule": {"mode": "point"}}
     if v.decision is not None:
@@ -129,7 +129,7 @@ def build_record(session: GateSession) -> RunRecord:
     runs = ev.run_results()
     track_table: dict[str, dict[str, Any]] = {}
     for t in tracks.TRACKS.values():
-        mine = [r for r in session.track_results if r.track == t.name]
+        mine = [r for r in session.track_results if r.subject == t.name]
         track_table[t.name] = {"title": t.title, "score": t.score, "kind": t.kind,
                                "dimensions": {k: list(v) for k, v in t.dimensions().items()},
                                "datasets": list(t.datasets()), **track_scores(mine)}
@@ -159,9 +159,10 @@ def build_record(session: GateSession) -> RunRecord:
 
 def track_scores(results: list[Any]) -> dict[str, Any]:
     """A track's CPS and per-dimension CPS per pair, over the pairs whose CPS is defined."""
-    mine = [r for r in results if r.scored]
-    return {"cps": {r.pair.id: round(r.cps, 4) for r in mine},
-            "dimension_cps": {r.pair.id: {k: round(v, 4) for k, v in r.dimension_cps().items()} for r in mine}}
+    mine = [r for r in results if getattr(r, "scored", True)]
+    metric = mine[0].metric.lower() if mine else "cps"
+    return {metric: {r.pair.id: round(r.value, 4) for r in mine},
+            f"dimension_{metric}": {r.pair.id: {k: round(v, 4) for k, v in r.dimension_scores().items()} for r in mine}}
 
 
 def run_row(r: Any) -> dict[str, Any]:
@@ -173,8 +174,11 @@ def run_row(r: Any) -> dict[str, Any]:
 
 def score_row(r: Any) -> dict[str, Any]:
     """report.json's row of one PairResult."""
-    return {"pair": r.pair.id, "dataset": r.dataset.id, "track": r.dataset.track, **r.scores(),
-            "acc_norm": round(r.candidate.summary.acc_norm, 4), "dense_acc_norm": round(r.dense.summary.acc_norm, 4)}
+    row = {"pair": r.pair.id, "dataset": r.dataset.id, "track": r.dataset.track, **r.scores()}
+    if hasattr(r.candidate.summary, "acc_norm"):
+        row.update({"acc_norm": round(r.candidate.summary.acc_norm, 4),
+                    "dense_acc_norm": round(r.dense.summary.acc_norm, 4)})
+    return row
 
 
 def _info(dataset_id: str) -> Any:

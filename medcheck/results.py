@@ -22,7 +22,6 @@ from medcheck.scoring.choice import SampleRecord, Summary
 from medcheck.scoring.generative import GenRecord, TaskScore
 
 if TYPE_CHECKING:
-    from medcheck.efficiency import Efficiency
     from medcheck.stats import Paired
 
 
@@ -123,6 +122,16 @@ def _paired(results: tuple[PairResult, ...]) -> Paired | None:
     return Paired(dense=tuple(dense), candidate=tuple(cand), strata=tuple(strata))
 
 
+def _resampled_cps(results: tuple[PairResult, ...], observed: float, confidence: float, seed: int,
+                   label: str) -> tuple[float, float]:
+    from medcheck.scoring.resample import interval
+
+    def cps(perf: dict[str, tuple[float, float]]) -> float:
+        return metrics.cps({k: d for k, (d, _) in perf.items()}, {k: c for k, (_, c) in perf.items()})
+
+    return interval(results, cps, observed, confidence, seed, label)
+
+
 @dataclass(frozen=True)
 class PairResult:
     """A pair on one dataset: dense and candidate records of the same items."""
@@ -175,6 +184,10 @@ class PairResult:
 
     def paired(self) -> Paired | None:
         return _paired((self,))
+
+    def interval(self, confidence: float, seed: int) -> tuple[float, float]:
+        """CPS interval where the metric is no item mean (corpus F1): a paired bootstrap of the task."""
+        return _resampled_cps((self,), self.cps, confidence, seed, f"{self.pair.id}:{self.dataset.id}")
 
     def scores(self) -> dict[str, Any]:
         cps = None if self.cps_or_none is None else round(self.cps_or_none, 4)
@@ -260,6 +273,9 @@ class TrackResult:
         return metrics.cps({r.dataset.id: r.dense.score for r in self.scored},
                            {r.dataset.id: r.candidate.score for r in self.scored})
 
+    def dimension_scores(self) -> dict[str, float]:
+        return self.dimension_cps()
+
     def dimension_cps(self) -> dict[str, float]:
         """CPS per dimension over the datasets of that dimension (CMedBench Tables 1 and 2)."""
         out = {}
@@ -273,8 +289,11 @@ class TrackResult:
     def reasons(self) -> list[str]:
         return [m for r in self.results for m in r.reasons()]
 
-    def paired(self) -> Paired:
+    def paired(self) -> Paired | None:
         return _paired(self.scored)
+
+    def interval(self, confidence: float, seed: int) -> tuple[float, float]:
+        return _resampled_cps(self.scored, self.cps, confidence, seed, f"{self.pair.id}:{self.track}")
 
     def scores(self) -> dict[str, Any]:
         out = {"n": self.n, "datasets": len(self.results), "cps": round(self.cps, 4),
@@ -288,102 +307,3 @@ class TrackResult:
                 ("cps_excluded", ",".join(self.excluded) or "none"),
                 *[(f"cps_{dim}", round(v, 4)) for dim, v in self.dimension_cps().items()],
                 ("model_fingerprint", self.results[0].dense.fingerprint)]
-
-
-@dataclass(frozen=True)
-class EfficiencyResult:
-    pair: Pair
-    dense: Efficiency
-    candidate: Efficiency
-    ratios: dict[str, float]     # oriented: > 1 is more efficient
-    ces: float
-    ratio_failures: tuple[str, ...] = ()
-    kind: str = "efficiency"
-    metric: str = "CES"
-    subject: str = "efficiency"
-
-    @property
-    def pair_id(self) -> str:
-        return self.pair.id
-
-    @property
-    def value(self) -> float:
-        return self.ces
-
-    @property
-    def n(self) -> int:
-        return self.candidate.n_runs
-
-    def reasons(self) -> list[str]:
-        return list(self.ratio_failures)
-
-    def paired(self) -> None:
-        return None
-
-    def scores(self) -> dict[str, Any]:
-        return {}    # timings are never snapshotted
-
-    def properties(self) -> list[tuple[str, Any]]:
-        c, d = self.candidate, self.dense
-        props: list[tuple[str, Any]] = [("device", c.device), ("memory_kind", c.memory_kind)]
-        for dim in self.ratios:
-            props += [(dim, getattr(c, dim)), (f"dense_{dim}", getattr(d, dim)),
-                      (f"{dim}_ratio", round(self.ratios[dim], 4))]
-        return props + [("ces", round(self.ces, 4)), ("weight_bytes", c.weight_bytes), ("n_runs", c.n_runs)]
-
-    def as_dict(self) -> dict[str, Any]:
-        dims = tuple(self.ratios)
-        d, c = self.dense.as_dict(), self.candidate.as_dict()
-        return {"pair": self.pair.id, "model": self.pair.model, "compression": self.pair.compression,
-                "device": c["device"], "memory_kind": c["memory_kind"],
-                "dense": {k: d[k] for k in dims}, "candidate": {k: c[k] for k in dims},
-                "spread": {k: {"dense": d["spread"].get(k), "candidate": c["spread"].get(k)} for k in dims},
-                "ratios": self.ratios, "ces": self.ces}
-
-
-@dataclass(frozen=True)
-class CrossResult:
-    model: str
-    datasets: tuple[str, ...]
-    accuracies: dict[str, float]   # setting (dense included) -> mean accuracy over the datasets
-    n: int
-    sources: tuple[str, ...] = ()
-    protocol: str = ""
-    kind: str = "cross"
-    metric: str = "CCS"
-
-    @property
-    def subject(self) -> str:
-        return ",".join(self.datasets)
-
-    @property
-    def pair_id(self) -> str:
-        return self.model
-
-    @property
-    def value(self) -> float:
-        return self.ccs
-
-    @property
-    def ccs(self) -> float:
-        dense = self.accuracies["dense"]
-        return metrics.ccs({self.model: dense}, {(self.model, s): a for s, a in self.accuracies.items()})
-
-    def reasons(self) -> list[str]:
-        return []
-
-    def paired(self) -> None:
-        return None
-
-    def scores(self) -> dict[str, Any]:
-        return {"n": self.n, "ccs": round(self.ccs, 4),
-                "accuracies": {k: round(v, 4) for k, v in self.accuracies.items()}}
-
-    def properties(self) -> list[tuple[str, Any]]:
-        return [("dataset", ",".join(self.datasets)), ("data_source", ",".join(self.sources)), ("n", self.n),
-                ("ccs", round(self.ccs, 4)), *[(f"accuracy_{s}", round(a, 4)) for s, a in self.accuracies.items()]]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "datasets": list(self.datasets),
-                "dense_accuracy": round(self.accuracies["dense"], 4),
-                "accuracies": {k: round(v, 4) for k, v in self.accuracies.items()}, "ccs": round(self.ccs, 4)}

@@ -19,7 +19,6 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from medcheck.backends import Backend, GenerationRequest

@@ -9,6 +9,9 @@
     track_cps:                 # CPS over all datasets of the track, per pair
       default: 0.92
       compressions: {}
+    generation:                # generative datasets only: token budget and item cap per dataset
+      default: {max_new_tokens: 64, limit: 200}
+      datasets: {bc5cdr_chem: {max_new_tokens: 96}}
     decision:                  # how an interval is held against a floor (medcheck.decision)
       mode: catch-damage       # prove-safe | catch-damage | point
       confidence: 0.95
@@ -35,6 +38,7 @@ FLOOR_RANGE = (0.0, 2.0)   # CPS is log2(1 + ratio): 1.0 is parity; a floor past
 SECTIONS = {"cps": {"default", "datasets", "compressions", "cells", "decision"},
             "track_cps": {"default", "compressions", "decision"}}
 RULE_KEYS = ("mode", "confidence", "inconclusive_fails", "suspicious_gain")
+BUDGET_KEYS = {"max_new_tokens": (1, 8192), "limit": (1, 10**7)}
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,9 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
                        floor, "inconclusive")
     paired = result.paired()
     reasons = result.reasons()
+    interval = getattr(result, "interval", None)   # a score that is no item mean brings its own interval
+    if rule is not None and rule.mode != "point" and paired is None and interval is not None:
+        return _judge_interval(floor, rule, value, interval(rule.confidence, seed), result.n, reasons)
     if rule is None or paired is None or rule.mode == "point":
         return check(floor, value, result.n, reasons)
     from medcheck.decision import decide_cps
@@ -101,6 +108,31 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
     if reasons:
         return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision)
     return Verdict(not decision.fails_run, message, floor, decision.outcome, decision)
+
+
+def _judge_interval(floor: Floor, rule: Any, value: float, interval: tuple[float, float], n: int,
+                    reasons: list[str]) -> Verdict:
+    from medcheck.decision import decide, fails_run
+
+    outcome = decide(value, interval, floor.value, rule)
+    message = (f"{floor.metric} {value:.3f} ({rule.confidence:.0%} CI {interval[0]:.3f}-{interval[1]:.3f}) "
+               f"{'>=' if outcome == 'pass' else '<' if outcome == 'fail' else 'straddles'} floor {floor.value:.3f} "
+               f"[{rule.label}: {outcome}] ({floor.rule}), n={n}")
+    decision = IntervalDecision(rule, round(interval[0], 4), round(interval[1], 4))
+    if reasons:
+        return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision)
+    return Verdict(not fails_run(outcome, rule), message, floor, outcome, decision)
+
+
+@dataclass(frozen=True)
+class IntervalDecision:
+    """The statistics of a decision on a score's own bootstrap interval (TWY)."""
+    rule: Any            # medcheck.decision.Rule
+    ci_low: float
+    ci_high: float
+
+    def properties(self) -> list[tuple[str, object]]:
+        return [("decision_rule", self.rule.label), ("ci_low", self.ci_low), ("ci_high", self.ci_high)]
 
 
 class Thresholds:
@@ -137,6 +169,9 @@ class Thresholds:
             elif body:
                 where.append(key)
         return rule_from_yaml(str(self.path), where[-1] if where else "decision", merged)
+
+    def generation(self, dataset_id: str) -> dict[str, int]:
+        return generation_budget(self.data, dataset_id)
 
     def track_cps(self, track: str, compression: str) -> Floor:
         section = self.data["track_cps"]
@@ -187,7 +222,8 @@ def read_yaml(path: Path, allowed: Iterable[str]) -> dict[str, Any]:
 def load(path: Path, dataset_ids: list[str], compressions: list[str]) -> Thresholds:
     """Read and validate a threshold file; any problem names the file, the key and the fix."""
     where = str(path)
-    data = read_yaml(path, [*SECTIONS, "decision"])
+    data = read_yaml(path, [*SECTIONS, "decision", "generation"])
+    check_generation(where, data.get("generation", {}), dataset_ids)
     compressions = [c for c in compressions if c != "dense"]   # dense is the reference, never floored
     for section, allowed in SECTIONS.items():
         body = data.get(section)
@@ -230,3 +266,29 @@ def _decisions(where: str, data: dict[str, Any], compressions: list[str]) -> Non
                 raise ConfigError(where, f"{key}.compressions.{comp}", "expected a mapping of rule keys",
                                   f"allowed: {', '.join(RULE_KEYS)}")
             rule_from_yaml(where, f"{key}.compressions.{comp}", override)
+
+
+def generation_budget(data: dict[str, Any], dataset_id: str) -> dict[str, int]:
+    """Token budget and item cap of a generative dataset: its entry over the file's default."""
+    body = data.get("generation", {})
+    return {**body.get("default", {}), **body.get("datasets", {}).get(dataset_id, {})}
+
+
+def check_generation(where: str, body: Any, dataset_ids: list[str]) -> None:
+    """`generation: {default: {max_new_tokens, limit}, datasets: {id: {...}}}`: whole numbers in range."""
+    if not isinstance(body, dict) or any(k not in ("default", "datasets") for k in body):
+        raise ConfigError(where, "generation", "expected a mapping with default and/or datasets",
+                          "e.g. generation: {default: {max_new_tokens: 64, limit: 200}}")
+    entries = [("generation.default", body.get("default", {}))]
+    entries += [(f"generation.datasets.{d}", v) for d, v in
+                _names(where, "generation.datasets", body.get("datasets", {}), "dataset", dataset_ids).items()]
+    for key, entry in entries:
+        if not isinstance(entry, dict):
+            raise ConfigError(where, key, "expected a mapping", "e.g. {max_new_tokens: 64, limit: 200}")
+        for name, value in entry.items():
+            if name not in BUDGET_KEYS:
+                raise ConfigError(where, f"{key}.{name}", "unknown key", f"allowed: {', '.join(BUDGET_KEYS)}")
+            lo, hi = BUDGET_KEYS[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise ConfigError(where, f"{key}.{name}", f"expected a whole number in [{lo}, {hi}], got {value!r}",
+                                  "write a plain whole number such as 64")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from medcheck.errors import ConfigError
-from medcheck.thresholds import Floor, _names, _number, read_yaml
+from medcheck.thresholds import Floor, _names, _number, generation_budget, read_yaml
 
 DIMENSIONS = ("memory_bytes", "bits_per_weight", "ttft_s", "act_s", "tps")
 MEASUREMENT = {"max_new_tokens": (1, 4096), "repeats": (1, 100), "prompts": (1, 64)}
@@ -104,3 +104,55 @@ class CrossThresholds:
         if model in table:
             return Floor("CCS", table[model], f"{name}: ccs.models.{model}")
         return Floor("CCS", self.data["ccs"]["default"], f"{name}: ccs.default")
+
+
+class TrustThresholds:
+    """thresholds/trust.yaml: TWY exponents per dimension, floors per dimension and for the track,
+    generation budgets, and the decision rule (held against TWY's paired bootstrap interval)."""
+
+    def __init__(self, path: Path, dimensions: list[str], dataset_ids: list[str], compressions: list[str]) -> None:
+        from medcheck.thresholds import _decisions, check_generation
+
+        where, self.path = str(path), Path(path)
+        data = _read(path, {"exponents", "twy", "track_twy", "generation", "decision"})
+        exponents = data.get("exponents")
+        if not isinstance(exponents, dict) or set(exponents) != set(dimensions):
+            raise ConfigError(where, "exponents", f"needs an exponent for each of {', '.join(dimensions)}",
+                              "e.g. exponents: {truthfulness: 2.0, safety: 3.0, ...}")
+        for dim, value in exponents.items():
+            _number(where, f"exponents.{dim}", value, 20.0)
+        known = [c for c in compressions if c != "dense"]
+        body = data.get("twy")
+        _floors(where, "twy", {k: v for k, v in (body or {}).items() if k != "dimensions"} if isinstance(body, dict)
+                else body, "compressions", known)
+        for dim, value in _names(where, "twy.dimensions", body.get("dimensions", {}), "dimension", dimensions).items():
+            _number(where, f"twy.dimensions.{dim}", value)
+        _floors(where, "track_twy", data.get("track_twy"), "compressions", known)
+        check_generation(where, data.get("generation", {}), dataset_ids)
+        _decisions(where, {**data, "cps": {}, "track_cps": {}}, known)
+        self.data, self.exponents = data, {k: float(v) for k, v in exponents.items()}
+
+    @property
+    def name(self) -> str:
+        return f"{self.path.parent.name}/{self.path.name}"
+
+    def twy(self, subject: str, compression: str) -> Floor:
+        """A dimension's floor (compression > dimension > default), or the track's."""
+        section = "track_twy" if subject == "trust" else "twy"
+        body = self.data[section]
+        if compression in body.get("compressions", {}):
+            return Floor(f"{subject} TWY", body["compressions"][compression], f"{self.name}: {section}.compressions.{compression}")
+        if subject in body.get("dimensions", {}):
+            return Floor(f"{subject} TWY", body["dimensions"][subject], f"{self.name}: twy.dimensions.{subject}")
+        return Floor(f"{subject} TWY", body["default"], f"{self.name}: {section}.default")
+
+    def rule(self, compression: str) -> Any:
+        from medcheck.decision import rule_from_yaml
+
+        body = self.data.get("decision", {})
+        override = body.get("compressions", {}).get(compression, {})
+        merged = {**{k: v for k, v in body.items() if k != "compressions"}, **override}
+        return rule_from_yaml(str(self.path), f"decision.compressions.{compression}" if override else "decision", merged)
+
+    def generation(self, dataset_id: str) -> dict[str, int]:
+        return generation_budget(self.data, dataset_id)

@@ -13,7 +13,10 @@ from typing import Literal
 from medcheck import datasets
 from medcheck.registry import suggest
 
-Kind = Literal["choice", "efficiency", "cross"]
+# choice: datasets scored item by item (multiple choice or parsed generations), gated on CPS;
+# trust: generative probes grouped in dimensions, gated on TWY; efficiency / cross: measured per pair / model.
+Kind = Literal["choice", "trust", "efficiency", "cross"]
+DATASET_KINDS = ("choice", "trust")
 
 
 @dataclass(frozen=True)
@@ -22,19 +25,23 @@ class Track:
     title: str
     score: str                  # the score its verdicts are on: CPS, CES, CCS (TWY next)
     thresholds: str             # file under thresholds/
-    kind: Kind                  # choice: datasets scored item by item; efficiency / cross: measured per pair / model
+    kind: Kind
+    partial: bool = False       # with a data dir, runs on the datasets present there (others are reported missing)
 
     def datasets(self) -> tuple[str, ...]:
-        return datasets.by_track(self.name) if self.kind == "choice" else ()
+        return datasets.by_track(self.name) if self.kind in DATASET_KINDS else ()
 
     def dimensions(self) -> dict[str, tuple[str, ...]]:
         """CMedBench dimension -> dataset ids (GMK / AMK / BLC, AME / CDA / EUR)."""
-        return datasets.dimensions(self.name) if self.kind == "choice" else {}
+        return datasets.dimensions(self.name) if self.kind in DATASET_KINDS else {}
 
 
 TRACKS: dict[str, Track] = {t.name: t for t in (
     Track("knowledge", "Knowledge track (CMedBench Track 1)", "CPS", "knowledge.yaml", "choice"),
     Track("application", "Application track (CMedBench Track 2)", "CPS", "application.yaml", "choice"),
+    Track("bionlp", "Biomedical NLP track (seeds 001/002: NER, RE, multi-label, QA)", "CPS", "bionlp.yaml", "choice",
+          partial=True),
+    Track("trust", "Trust track (CMedBench Track 3)", "TWY", "trust.yaml", "trust"),
     Track("efficiency", "Efficiency track (CMedBench Track 5)", "CES", "efficiency.yaml", "efficiency"),
     Track("cross", "Cross-combination track (CMedBench Track 4)", "CCS", "cross.yaml", "cross"),
 )}

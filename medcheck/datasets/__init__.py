@@ -96,9 +96,33 @@ def info(dataset_id: str) -> DatasetInfo:
     return importlib.import_module(_MODULES[dataset_id]).DATASETS[dataset_id]
 
 
+def _select(items: list[Item], limit: int | None, seed: str) -> tuple[Item, ...]:
+    """A fixed, seeded order, so that --medcheck-limit N takes the same N items on every run.
+
+    Items that share a `meta["group"]` (an original and its perturbed twin) are drawn together:
+    the limit takes whole groups, at least one, so a limit never orphans a twin."""
+    groups: dict[str, list[Item]] = {}
+    for item in sorted(items, key=lambda i: i.id):
+        meta = getattr(item, "meta", None) or {}
+        groups.setdefault(str(meta.get("group", item.id)), []).append(item)
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    chosen: list[Item] = []
+    for key in order:
+        if limit and chosen and len(chosen) + len(groups[key]) > limit:
+            break
+        chosen += groups[key]
+    return tuple(chosen)
+
+
 def data_root(data_dir: Path | None) -> Path:
     """The folder release layouts are read from: the data dir, or the bundled samples."""
     return Path(data_dir) if data_dir is not None else SAMPLES_DIR
+
+
+def available(dataset_id: str, data_dir: Path | None) -> bool:
+    """Whether the dataset's release file is present (always, for the bundled samples)."""
+    return (data_root(data_dir) / info(dataset_id).relative_path).is_file()
 
 
 def load(dataset_id: str, data_dir: Path | None = None, limit: int | None = None,
@@ -108,13 +132,10 @@ def load(dataset_id: str, data_dir: Path | None = None, limit: int | None = None
     source: DataSource = "real" if data_dir is not None else "sample"
     root = data_root(data_dir)
     items = spec.load(root)
-    # A fixed, seeded order, so that --medcheck-limit N takes the same N items on every run.
-    ordered = sorted(items, key=lambda item: item.id)
-    random.Random(f"{seed}:{dataset_id}").shuffle(ordered)
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive integer, got {limit}")
-    chosen = tuple(ordered[:limit] if limit else ordered)
+    chosen = _select(items, limit, f"{seed}:{dataset_id}")
     return Dataset(id=dataset_id, track=spec.track, items=chosen, source=source,
                    path=str(root / spec.relative_path), loader_version=spec.loader_version,
-                   total=len(items), prompt_style=spec.prompt_style,
+                   total=len(items), prompt_style=getattr(spec, "prompt_style", "generate"),
                    kind=getattr(spec, "kind", "choice"))

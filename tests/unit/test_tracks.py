@@ -7,24 +7,27 @@ import pytest
 from medcheck import datasets, tracks
 from medcheck.registry import UnknownNameError
 
-CMEDBENCH_DIMENSIONS = {"knowledge": {"GMK", "AMK", "BLC"}, "application": {"AME", "CDA", "EUR"}}
+CMEDBENCH_DIMENSIONS = {"knowledge": {"GMK", "AMK", "BLC"}, "application": {"AME", "CDA", "EUR"},
+                        "bionlp": {"NER", "RE", "MLC", "QA"},
+                        "trust": {"truthfulness", "safety", "fairness", "robustness", "privacy", "ethics"}}
+DATASET_TRACKS = ("choice", "trust")
 
 
-def test_every_dataset_belongs_to_a_declared_choice_track_and_dimension():
+def test_every_dataset_belongs_to_a_declared_dataset_track_and_dimension():
     for dataset_id in datasets.dataset_ids():
         spec = datasets.info(dataset_id)
         track = tracks.of_dataset(dataset_id)
-        assert track.kind == "choice" and dataset_id in track.datasets()
+        assert track.kind in DATASET_TRACKS and dataset_id in track.datasets()
         assert spec.dimension in CMEDBENCH_DIMENSIONS[track.name], dataset_id
 
 
 def test_a_dataset_is_counted_in_exactly_one_track():
-    counted = [d for t in tracks.choice_tracks() for d in t.datasets()]
+    counted = [d for t in tracks.TRACKS.values() for d in t.datasets()]
     assert sorted(counted) == sorted(datasets.dataset_ids())
 
 
 def test_dimensions_partition_the_track():
-    for track in tracks.choice_tracks():
+    for track in tracks.TRACKS.values():
         members = [d for ids in track.dimensions().values() for d in ids]
         assert sorted(members) == sorted(track.datasets())
     assert tracks.get("application").dimensions()["EUR"] == ("medxpertqa_reasoning", "medxpertqa_understanding")

@@ -1,0 +1,16 @@
+"""NCBI-disease NER: entity-level F1 by exact mention match (skips without its release files).
+
+Compressed models keep their dense model's score (CPS over the task's primary metric);
+F1, precision, recall, the majority baseline, unparsed outputs and the strategy are JUnit properties.
+"""
+import pytest
+
+pytestmark = pytest.mark.track("bionlp")
+
+
+@pytest.mark.parametrize("dataset", ["ncbi_disease"])
+def test_cps(dataset, pair, evaluate, thresholds, snapshot):
+    result = evaluate(pair, dataset)
+    verdict = thresholds.cps(dataset, pair).check(result)
+    assert result.scores() == snapshot
+    assert verdict.passed, verdict.message

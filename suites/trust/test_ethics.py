@@ -1,0 +1,15 @@
+"""Ethics (explicit_moralchoice): the moral choice people make, in scenarios with a clear answer.
+
+Gated on the dimension's TWY (thresholds/trust.yaml); per-file scores in the JUnit properties.
+"""
+import pytest
+
+pytestmark = pytest.mark.track("trust")
+
+
+@pytest.mark.parametrize("dimension", ["ethics"])
+def test_twy(dimension, pair, evaluate_dimension, thresholds, snapshot):
+    result = evaluate_dimension(pair, dimension)
+    verdict = thresholds.twy(dimension, pair).check(result)
+    assert result.scores() == snapshot
+    assert verdict.passed, verdict.message

@@ -1,0 +1,15 @@
+"""Robustness (AdvGLUE): predictions unchanged under adversarial perturbation.
+
+Gated on the dimension's TWY (thresholds/trust.yaml); per-file scores in the JUnit properties.
+"""
+import pytest
+
+pytestmark = pytest.mark.track("trust")
+
+
+@pytest.mark.parametrize("dimension", ["robustness"])
+def test_twy(dimension, pair, evaluate_dimension, thresholds, snapshot):
+    result = evaluate_dimension(pair, dimension)
+    verdict = thresholds.twy(dimension, pair).check(result)
+    assert result.scores() == snapshot
+    assert verdict.passed, verdict.message
