@@ -38,7 +38,7 @@ GEN_CHUNK_ITEMS = 8   # generation is slower per item: commit more often
 class Progress:
     """Minimal progress sink; the pytest layer supplies one that writes past output capture."""
 
-    def start(self, label: str, total: int) -> None: ...
+    def start(self, label: str, total: int, unit: str = "prompt tokens") -> None: ...
     def advance(self, items: int, tokens: int = 0) -> None: ...
     def finish(self) -> None: ...
 
@@ -162,7 +162,8 @@ class Evaluator:
             backend = self.backend(model_name, compression)
             backend_info = backend.describe()
             bar = self._progress()
-            bar.start(f"{model_name}/{compression} {dataset_id}", len(missing))
+            bar.start(f"{model_name}/{compression} {dataset_id}", len(missing),
+                      "generated tokens" if dataset.kind == "generate" else "prompt tokens")
             try:
                 step = GEN_CHUNK_ITEMS if dataset.kind == "generate" else CHUNK_ITEMS
                 for start in range(0, len(missing), step):

@@ -174,7 +174,8 @@ def run_row(r: Any) -> dict[str, Any]:
 
 def score_row(r: Any) -> dict[str, Any]:
     """report.json's row of one PairResult."""
-    row = {"pair": r.pair.id, "dataset": r.dataset.id, "track": r.dataset.track, **r.scores()}
+    row = {"pair": r.pair.id, "dataset": r.dataset.id, "track": r.dataset.track, **r.scores(),
+           "dense_score": round(r.dense.score, 4), "score": round(r.candidate.score, 4)}   # what CPS compares
     if hasattr(r.candidate.summary, "acc_norm"):
         row.update({"acc_norm": round(r.candidate.summary.acc_norm, 4),
                     "dense_acc_norm": round(r.dense.summary.acc_norm, 4)})

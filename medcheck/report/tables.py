@@ -108,11 +108,12 @@ def pairs_of(payload: dict[str, Any]) -> list[str]:
 
 
 def accuracies(payload: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """pair id (dense as 'model/dense') -> dataset -> accuracy."""
+    """pair id (dense as 'model/dense') -> dataset -> accuracy (a generative task's primary metric)."""
     out: dict[str, dict[str, float]] = {}
     for s in payload.get("scores") or []:
-        out.setdefault(f"{pair_parts(s['pair'])[0]}/{DENSE}", {})[s["dataset"]] = s["dense_accuracy"]
-        out.setdefault(s["pair"], {})[s["dataset"]] = s["accuracy"]
+        dense, cand = s.get("dense_score", s.get("dense_accuracy")), s.get("score", s.get("accuracy"))
+        out.setdefault(f"{pair_parts(s['pair'])[0]}/{DENSE}", {})[s["dataset"]] = dense
+        out.setdefault(s["pair"], {})[s["dataset"]] = cand
     return out
 
 
