@@ -12,9 +12,11 @@ Recipes applied when transformers loads the model (bitsandbytes, SmoothQuant's a
 quantization) are not loadable here; they get an error naming the backend that runs them.
 
 The engine runs in this process when tensor parallelism is 1 (`VLLM_ENABLE_V1_MULTIPROCESSING=0`),
-so nothing is spawned under pytest and memory is measured in-process. On a CPU, vLLM's KV cache
-is `VLLM_CPU_KVCACHE_SPACE` GiB (default here 1) and `gpu_memory_utilization` is the share of
-the NUMA node's memory it may take (here 0.2).
+so nothing is spawned under pytest and memory is measured in-process. vLLM runs torch on one
+thread unless OMP_NUM_THREADS is set (on a busy 2-core machine one thread decoded 7-14 tokens/s,
+two threads about 1: their spin-waits fight the other jobs); the count is restored on close. On a
+CPU, vLLM's KV cache is `VLLM_CPU_KVCACHE_SPACE` GiB (default here 1) and
+`gpu_memory_utilization` is the share of the NUMA node's memory it may take (here 0.2).
 """
 
 from __future__ import annotations
@@ -169,12 +171,7 @@ class VLLMBackend:
         if cpu:
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_GIB)
         if tp == 1:   # the engine core in this process: no spawn under pytest, memory seen in-process
-            import torch
-
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-            # vLLM drops torch to one thread for its front end unless OMP_NUM_THREADS is set; in
-            # process, that thread also runs the model.
-            os.environ.setdefault("OMP_NUM_THREADS", str(torch.get_num_threads()))
         os.environ.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
         config = json.loads((Path(folder) / "config.json").read_text())
         max_len = min(int(config.get("max_position_embeddings") or 2048), MAX_MODEL_LEN)
@@ -185,6 +182,10 @@ class VLLMBackend:
             max_num_batched_tokens=max(batch_tokens, max_len))
         if cpu:
             kwargs["gpu_memory_utilization"] = CPU_MEMORY_SHARE
+        import torch
+
+        # vLLM sets one torch thread unless OMP_NUM_THREADS is set, then disables set_num_threads.
+        threads = (torch.get_num_threads(), torch.set_num_threads)
         t0 = time.perf_counter()
         try:
             from vllm import LLM
@@ -196,7 +197,8 @@ class VLLMBackend:
                 "  check the vLLM build matches this machine (CPU build: AVX2 or AVX512; GPU build: CUDA), "
                 "that there is memory for the KV cache (VLLM_CPU_KVCACHE_SPACE on a CPU), "
                 "or run with --medcheck-backend hf") from exc
-        backend = cls(llm, label=label, device=options.device, tensor_parallel=tp, max_model_len=max_len)
+        backend = cls(llm, label=label, device=options.device, tensor_parallel=tp, max_model_len=max_len,
+                      torch_threads=threads)
         info: dict[str, Any] = {"seconds": round(time.perf_counter() - t0, 2), "strategy": f"vllm ({fmt})",
                                 "fallback": False, "attempts": [], "dtype": options.dtype, "device": options.device,
                                 "engine": backend.describe()}
@@ -211,11 +213,12 @@ class VLLMBackend:
         return Loaded(backend, info)
 
     def __init__(self, llm: Any, *, label: str = "", device: str = "cpu", tensor_parallel: int = 1,
-                 max_model_len: int = 2048) -> None:
+                 max_model_len: int = 2048, torch_threads: tuple[int, Any] | None = None) -> None:
         self.llm = llm
         self.tokenizer = llm.get_tokenizer()
         self.label, self.device, self.tensor_parallel = label, device, tensor_parallel
         self.max_model_len = max_model_len
+        self.torch_threads = torch_threads
         self._footprint: Footprint | None = None
 
     def _encode(self, text: str) -> list[int]:
@@ -362,8 +365,13 @@ class VLLMBackend:
         try:
             self.llm.llm_engine.engine_core.shutdown()
         finally:
+            import torch
             from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
 
             self.llm = None
             gc.collect()
             cleanup_dist_env_and_memory()
+            if self.torch_threads:   # what this process had before vLLM started
+                count, setter = self.torch_threads
+                torch.set_num_threads = setter
+                setter(count)
