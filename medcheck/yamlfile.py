@@ -51,7 +51,7 @@ def read_yaml(path: Path, what: str, missing_fix: str) -> Any:
         raise ConfigError(where, "", f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
                           "save the file as UTF-8") from None
     try:
-        return yaml.load(text, Loader=_StrictLoader)   # noqa: S506 (a SafeLoader subclass)
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(where, "", f"invalid YAML: {exc}", "fix the syntax at the line shown") from None
     except RecursionError:

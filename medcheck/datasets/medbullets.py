@@ -17,7 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from medcheck.datasets.types import ChoiceItem, csv_rows, inside_data_dir, parse_json, read_text
+from medcheck.datasets.types import (
+    ChoiceItem,
+    csv_rows,
+    inside_data_dir,
+    parse_json,
+    read_text,
+)
 from medcheck.errors import DatasetError
 
 TRACK = "application"

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from medcheck import pairs, thresholds, track_thresholds, tracks
 from medcheck.compression import RECIPES

@@ -15,13 +15,22 @@ import warnings
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from medcheck import datasets
 from medcheck.datasets import SAMPLES_DIR
 from medcheck.errors import MedcheckError
 from tests.badinput.corrupt import (
-    HUGE, INVALID_UTF8, attempt, check_items, detect_format, expect_error, expect_whole, mutate)
+    HUGE,
+    INVALID_UTF8,
+    attempt,
+    check_items,
+    detect_format,
+    expect_error,
+    expect_whole,
+    mutate,
+)
 
 EXAMPLES = settings(max_examples=25, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -21,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from medcheck.evaluate import CHUNK_ITEMS
 
 REPO = Path(__file__).resolve().parents[2]

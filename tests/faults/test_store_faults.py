@@ -35,7 +35,7 @@ def test_two_processes_writing_overlapping_keys_lose_and_duplicate_nothing(tmp_p
     context = multiprocessing.get_context("spawn")
     start = context.Event()
     # both open the store at once, then write the same keys; items 120-239 are written by both
-    plans = [list(range(0, 240)), list(range(239, 119, -1)) + list(range(240, 360))]
+    plans = [list(range(240)), list(range(239, 119, -1)) + list(range(240, 360))]
     writers = [context.Process(target=_writer, args=(str(path), plan, start)) for plan in plans]
     for w in writers:
         w.start()
