@@ -84,6 +84,9 @@ def _notes(session: GateSession) -> list[str]:
         if s.degenerate:
             notes.append(f"DEGENERATE: {run.pair_id} answers {s.top_answer!r} to {s.top_share:.0%} of "
                          f"{run.dataset_id} items (gold {s.gold_share:.0%}): its accuracy says little.")
+    if getattr(ev.store, "set_aside", None):
+        notes.append(f"RESULTS STORE: {ev.store.path} was unreadable and was moved to {ev.store.set_aside}; "
+                     "its results were scored again.")
     undecided = [o for o in session.outcomes if o.verdict.outcome == "inconclusive"]
     if undecided:
         notes.append(f"INCONCLUSIVE: {len(undecided)} tests' intervals straddle their floors: too few items to tell "
