@@ -64,6 +64,7 @@ class Efficiency:
     n_runs: int = 0
     new_tokens: int = 0          # generated per run
     backend: str = ""            # the engine measured (`Backend.name`): numbers of two engines differ
+    by_shots: dict[str, dict[str, float]] = field(default_factory=dict)   # medcheck.efficiency_shots
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -71,8 +72,8 @@ class Efficiency:
         return out
 
 
-def _one_run(backend: Backend, prompt: str, max_new_tokens: int, seed: int) -> tuple[float, float, int]:
-    """(ttft, act, generated tokens) of one greedy generation of exactly `max_new_tokens`."""
+def one_run(backend: Backend, prompt: str, max_new_tokens: int, seed: int) -> tuple[float, float, int, int]:
+    """(ttft, act, generated tokens, prompt tokens) of one greedy generation of exactly `max_new_tokens`."""
     request = GenerationRequest(prompt, max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens, seed=seed)
     first: list[float] = []
     start = time.perf_counter()
@@ -80,7 +81,7 @@ def _one_run(backend: Backend, prompt: str, max_new_tokens: int, seed: int) -> t
     stop = time.perf_counter()
     if not first or out.new_tokens < 1:
         raise RuntimeError("generate produced no new token; TTFT is undefined")
-    return first[0] - start, stop - start, out.new_tokens
+    return first[0] - start, stop - start, out.new_tokens, out.prompt_tokens
 
 
 def measure(backend: Backend, *, max_new_tokens: int = 32, repeats: int = 3, warmup: int = 1,
@@ -100,10 +101,10 @@ def measure(backend: Backend, *, max_new_tokens: int = 32, repeats: int = 3, war
     rendered = [backend.chat(q)[0] for q in questions]
     total, done = len(rendered) * (warmup + 1 + repeats), [0]
 
-    def one_pass() -> list[tuple[float, float, int]]:
+    def one_pass() -> list[tuple[float, float, int, int]]:
         runs = []
         for j, prompt in enumerate(rendered):
-            runs.append(_one_run(backend, prompt, max_new_tokens, seed + j))
+            runs.append(one_run(backend, prompt, max_new_tokens, seed + j))
             done[0] += 1
             if progress:
                 progress(done[0], total)

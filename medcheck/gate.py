@@ -7,6 +7,7 @@ results share one interface (medcheck.results), and the run ends as one typed re
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -149,16 +150,21 @@ class GateSession:
 
     def _measure(self, model: str, compression: str) -> Any:
         from medcheck.efficiency import PROMPTS, measure
+        from medcheck.efficiency_shots import sweep
 
         def run() -> Any:
             t = self.efficiency_thresholds
             cfg = t.full_measurement if self.settings.efficiency == "full" else t.measurement
             backend = self.evaluator.backend(model, compression)
             bar = self._progress()
-            bar.start(f"{model}/{compression} efficiency", cfg["prompts"] * (cfg["repeats"] + 2))
+            shots = cfg["shots"]
+            bar.start(f"{model}/{compression} efficiency", (cfg["prompts"] + len(shots)) * (cfg["repeats"] + 2))
             try:
-                return measure(backend, max_new_tokens=cfg["max_new_tokens"], repeats=cfg["repeats"],
-                               prompts=PROMPTS[:cfg["prompts"]], progress=lambda done, total: bar.advance(1))
+                measured = measure(backend, max_new_tokens=cfg["max_new_tokens"], repeats=cfg["repeats"],
+                                   prompts=PROMPTS[:cfg["prompts"]], progress=lambda done, total: bar.advance(1))
+                by_shots = sweep(backend, shots, max_new_tokens=cfg["max_new_tokens"], repeats=cfg["repeats"],
+                                 seed=self.settings.seed, progress=lambda: bar.advance(1))
+                return dataclasses.replace(measured, by_shots=by_shots)
             finally:
                 bar.finish()
 

@@ -52,6 +52,10 @@ class EfficiencyResult:
         for dim in self.ratios:
             props += [(dim, getattr(c, dim)), (f"dense_{dim}", getattr(d, dim)),
                       (f"{dim}_ratio", round(self.ratios[dim], 4))]
+        for k, row in c.by_shots.items():   # memory and latency against prompt length
+            dense = d.by_shots.get(k, {})
+            props += [(f"shots{k}_{name}", round(v, 4)) for name, v in row.items()]
+            props += [(f"dense_shots{k}_{name}", round(v, 4)) for name, v in dense.items() if name != "prompt_tokens"]
         return props + [("ces", round(self.ces, 4)), ("weight_bytes", c.weight_bytes), ("n_runs", c.n_runs)]
 
     def as_dict(self) -> dict[str, Any]:

@@ -53,13 +53,18 @@ class EfficiencyThresholds:
             if not isinstance(measurement, dict):
                 raise ConfigError(where, section, "expected a mapping", "e.g. {max_new_tokens: 16, repeats: 2, prompts: 2}")
             for key, value in measurement.items():
+                if key == "shots":   # prompt lengths of the memory / latency sweep (medcheck.efficiency_shots)
+                    if not isinstance(value, list) or not all(type(v) is int and 0 <= v <= 16 for v in value):
+                        raise ConfigError(where, f"{section}.shots", f"expected a list of shot counts in [0, 16], "
+                                          f"got {value!r}", "e.g. shots: [0, 1, 3, 5], or [] for no sweep")
+                    continue
                 if key not in MEASUREMENT:
                     raise ConfigError(where, f"{section}.{key}", "unknown key", f"allowed: {', '.join(MEASUREMENT)}")
                 lo, hi = MEASUREMENT[key]
                 if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
                     raise ConfigError(where, f"{section}.{key}", f"expected an integer in [{lo}, {hi}], got {value!r}",
                                       "write a whole number")
-            sizes[section] = {"max_new_tokens": 32, "repeats": 3, "prompts": 4, **measurement}
+            sizes[section] = {"max_new_tokens": 32, "repeats": 3, "prompts": 4, "shots": [], **measurement}
         known = [c for c in compressions if c != "dense"]
         _floors(where, "ces", data.get("ces"), "compressions", known, hi=100.0)
         ratios = data.get("ratios", {"compressions": {}})

@@ -181,3 +181,17 @@ def test_unknown_dimension_or_missing_direction_is_refused():
         ratios(_eff(), _eff(), {"memory": False})
     with pytest.raises(ValueError, match="True/False"):
         ces_of(_eff(), _eff(), {"tps": 1})
+
+
+def test_prompt_length_sweep_grows_the_prompt_and_measures_each_length(tiny_model_dir, tokenizer):
+    from medcheck.efficiency_shots import shot_prompts, sweep
+
+    prompts = shot_prompts([0, 1, 3], seed=1234)
+    assert len(prompts[0]) < len(prompts[1]) < len(prompts[3])
+    calls = []
+    rows = sweep(_load(tiny_model_dir, torch.float32, tokenizer), [0, 1, 3], max_new_tokens=3, repeats=2,
+                 progress=lambda: calls.append(1))
+    assert list(rows) == ["0", "1", "3"] and len(calls) == 3 * (1 + 1 + 2)
+    assert rows["0"]["prompt_tokens"] < rows["1"]["prompt_tokens"] < rows["3"]["prompt_tokens"]
+    for row in rows.values():
+        assert row["memory_bytes"] > 0 and 0 < row["ttft_s"] <= row["act_s"]
