@@ -12,9 +12,8 @@ Recipes applied when transformers loads the model (bitsandbytes, SmoothQuant's a
 quantization) are not loadable here; they get an error naming the backend that runs them.
 
 The engine runs in this process when tensor parallelism is 1 (`VLLM_ENABLE_V1_MULTIPROCESSING=0`),
-so nothing is spawned under pytest and memory is measured in-process. vLLM runs torch on one
-thread unless OMP_NUM_THREADS is set (on a busy 2-core machine one thread decoded 7-14 tokens/s,
-two threads about 1: their spin-waits fight the other jobs); the count is restored on close. On a
+so nothing is spawned under pytest and memory is measured in-process. vLLM's CPU worker turns
+`torch.set_num_threads` into a no-op for the whole process; `close` puts it back. On a
 CPU, vLLM's KV cache is `VLLM_CPU_KVCACHE_SPACE` GiB (default here 1) and
 `gpu_memory_utilization` is the share of the NUMA node's memory it may take (here 0.2).
 """
@@ -184,7 +183,7 @@ class VLLMBackend:
             kwargs["gpu_memory_utilization"] = CPU_MEMORY_SHARE
         import torch
 
-        # vLLM sets one torch thread unless OMP_NUM_THREADS is set, then disables set_num_threads.
+        # vLLM's CPU worker replaces torch.set_num_threads with a no-op: keep the original for close().
         threads = (torch.get_num_threads(), torch.set_num_threads)
         t0 = time.perf_counter()
         try:
