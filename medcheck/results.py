@@ -189,6 +189,12 @@ class PairResult:
         """CPS interval where the metric is no item mean (corpus F1): a paired bootstrap of the task."""
         return _resampled_cps((self,), self.cps, confidence, seed, f"{self.pair.id}:{self.dataset.id}")
 
+    def fail_unsupported(self, rule: Any) -> str | None:
+        from medcheck.decision import mcnemar_level
+        from medcheck.scoring.resample import fail_unsupported
+
+        return fail_unsupported((self,), mcnemar_level(rule))
+
     def scores(self) -> dict[str, Any]:
         cps = None if self.cps_or_none is None else round(self.cps_or_none, 4)
         d, c = self.dense.summary, self.candidate.summary
@@ -294,6 +300,12 @@ class TrackResult:
 
     def interval(self, confidence: float, seed: int) -> tuple[float, float]:
         return _resampled_cps(self.scored, self.cps, confidence, seed, f"{self.pair.id}:{self.track}")
+
+    def fail_unsupported(self, rule: Any) -> str | None:
+        from medcheck.decision import mcnemar_level
+        from medcheck.scoring.resample import fail_unsupported
+
+        return fail_unsupported(self.scored, mcnemar_level(rule))
 
     def scores(self) -> dict[str, Any]:
         out = {"n": self.n, "datasets": len(self.results), "cps": round(self.cps, 4),

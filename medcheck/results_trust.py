@@ -75,6 +75,12 @@ class TrustResult:
 
         return interval(self.results, twy, self.value, confidence, seed, f"{self.pair.id}:{self.subject}")
 
+    def fail_unsupported(self, rule: Any) -> str | None:
+        from medcheck.decision import mcnemar_level
+        from medcheck.scoring.resample import fail_unsupported
+
+        return fail_unsupported(self.results, mcnemar_level(rule))
+
     def reasons(self) -> list[str]:
         return [m for r in self.results for m in r.reasons()]
 

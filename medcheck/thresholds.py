@@ -98,7 +98,8 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
     reasons = result.reasons()
     interval = getattr(result, "interval", None)   # a score that is no item mean brings its own interval
     if rule is not None and rule.mode != "point" and paired is None and interval is not None:
-        return _judge_interval(floor, rule, value, interval(rule.confidence, seed), result.n, reasons)
+        return _judge_interval(floor, rule, value, interval(rule.confidence, seed), result.n, reasons,
+                               result.fail_unsupported(rule))
     if rule is None or paired is None or rule.mode == "point":
         return check(floor, value, result.n, reasons)
     from medcheck.decision import decide_cps
@@ -111,13 +112,18 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
 
 
 def _judge_interval(floor: Floor, rule: Any, value: float, interval: tuple[float, float], n: int,
-                    reasons: list[str]) -> Verdict:
+                    reasons: list[str], unsupported: str | None) -> Verdict:
+    """A score against its floor on its own bootstrap interval; a fail needs `unsupported` None."""
     from medcheck.decision import decide, fails_run
 
     outcome = decide(value, interval, floor.value, rule)
+    below = outcome == "fail"
+    if below and unsupported:
+        outcome = "inconclusive"
     message = (f"{floor.metric} {value:.3f} ({rule.confidence:.0%} CI {interval[0]:.3f}-{interval[1]:.3f}) "
-               f"{'>=' if outcome == 'pass' else '<' if outcome == 'fail' else 'straddles'} floor {floor.value:.3f} "
-               f"[{rule.label}: {outcome}] ({floor.rule}), n={n}")
+               f"{'>=' if outcome == 'pass' else '<' if below else 'straddles'} floor {floor.value:.3f} "
+               f"[{rule.label}: {outcome}] ({floor.rule}), n={n}" + (f"; not a fail: {unsupported}" if below and unsupported
+                                                                     else ""))
     decision = IntervalDecision(rule, round(interval[0], 4), round(interval[1], 4))
     if reasons:
         return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision)

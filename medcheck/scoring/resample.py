@@ -46,3 +46,28 @@ def interval(results: Sequence[PairResult], statistic: Statistic, observed: floa
     lo = values[int((1 - confidence) / 2 * (len(values) - 1))]
     hi = values[int((1 + confidence) / 2 * (len(values) - 1))]
     return min(lo, observed), max(hi, observed)
+
+
+MIN_ITEMS = 20   # a percentile bootstrap over fewer items per dataset covers poorly: it may not fail a test
+
+
+def fail_unsupported(results: Sequence[PairResult], level: float) -> str | None:
+    """Why a bootstrap-interval fail is not backed by enough evidence, or None when it is.
+
+    Every dataset needs MIN_ITEMS items; where every dataset's metric is an item mean, the exact
+    one-sided sign test on items the candidate does worse / better on (pooled) must also reach
+    `level`, as a fail on the paired CPS statistics must (medcheck.decision)."""
+    from medcheck.stats import mcnemar_one_sided
+
+    small = [r.dataset.id for r in results if r.dataset.n < MIN_ITEMS]
+    if small:
+        return f"fewer than {MIN_ITEMS} items in {', '.join(small)}: too few for a bootstrap interval to fail a test"
+    worse = better = 0
+    for r in results:
+        dense, cand = r.dense.item_scores(), r.candidate.item_scores()
+        if dense is None or cand is None:
+            return None
+        worse += sum(d > c for d, c in zip(dense, cand))
+        better += sum(c > d for d, c in zip(dense, cand))
+    p = mcnemar_one_sided(worse, better)
+    return None if p <= level else f"the exact sign test on items ({worse} worse, {better} better) gives p={p:.3g} > {level:g}"
