@@ -238,7 +238,12 @@ def choice_table(payload: dict[str, Any], track: str) -> Table | None:
             row.append(_verdict(mine, pair in errored))
             bad |= {(len(rows), j) for j, key in enumerate(ids + dims + tracks, start=2) if key in failed}
             rows.append(row)
-    notes = ["cells: accuracy (CPS); CPS = log2(1 + accuracy / dense accuracy), 1.000 = parity"]
+    generated = any((payload.get("datasets") or {}).get(d, {}).get("kind") == "generate" for d in ids)
+    what = "primary metric" if generated else "accuracy"
+    notes = [f"cells: {what} (CPS); CPS = log2(1 + {what} / dense {what}), 1.000 = parity"]
+    if generated:
+        notes.append("primary metric: entity F1 (NER), micro F1 over positive classes (RE), macro F1 (MLC), "
+                     "accuracy (QA); unparsed outputs count as wrong (see the unparsed properties)")
     if computed:
         notes.append("track CPS (computed): no track test ran; mean CPS over the datasets shown (dense accuracy > 0)")
     if any(s.get("cps") is None for s in payload.get("scores") or []):
@@ -250,7 +255,7 @@ def choice_table(payload: dict[str, Any], track: str) -> Table | None:
     if dims:
         notes.append(f"{', '.join(dims)} CPS: over the datasets of each CMedBench dimension, as in its Tables 1-2")
     title = info.get("title") or f"{track.capitalize()} track"
-    return Table(track, f"{title}: accuracy (CPS) per dataset", columns, rows, notes, bad)
+    return Table(track, f"{title}: {what} (CPS) per dataset", columns, rows, notes, bad)
 
 
 def cross(payload: dict[str, Any]) -> Table | None:
