@@ -87,8 +87,10 @@ class Evaluator:
     # -- lookups (remembered, failures included) ---------------------------------------------
     def dataset(self, dataset_id: str) -> Dataset:
         s = self.settings
-        cap = self.budgets(dataset_id).get("limit")
-        limit = min(x for x in (s.limit, cap) if x) if (s.limit or cap) else None
+        caps = [s.limit, self.budgets(dataset_id).get("limit")]
+        if getattr(datasets.info(dataset_id), "kind", "choice") == "generate":
+            caps.append(s.generate_limit)
+        limit = min((c for c in caps if c), default=None)
         return self._datasets.get(dataset_id, lambda: datasets.load(dataset_id, s.data_dir, limit, s.seed))
 
     def strategy(self, dataset: Dataset) -> Strategy:

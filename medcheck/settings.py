@@ -1,6 +1,6 @@
 """Run settings: one immutable, validated object with named profiles.
 
-smoke (10 items a dataset: the README's main job, short on a 2-core CPU), ci (200), standard
+smoke (10 items a dataset, 5 of a generative one: the README's main job, short on a 2-core CPU), ci (200), standard
 (every item; the default) and full (every item and the fuller efficiency measurement,
 `full_measurement` in thresholds/efficiency.yaml). Items are taken in a fixed seeded order.
 """
@@ -22,7 +22,7 @@ DEVICES = ("auto", "cpu", "cuda")
 
 # Named bundles of defaults; explicit options override them.
 PROFILES: dict[str, dict[str, Any]] = {
-    "smoke": {"limit": 10, "efficiency": "quick"},
+    "smoke": {"limit": 10, "generate_limit": 5, "efficiency": "quick"},
     "ci": {"limit": 200, "efficiency": "quick"},
     "standard": {"limit": None, "efficiency": "quick"},
     "full": {"limit": None, "efficiency": "full"},
@@ -42,6 +42,7 @@ class Settings:
     profile: str = "standard"
     data_dir: Path | None = None
     limit: int | None = None
+    generate_limit: int | None = None    # a further cap on generative datasets (generation is slow)
     protocol: str | None = None          # None: the pairs file decides
     dtype: str = "auto"
     device: str = "auto"
@@ -98,7 +99,10 @@ class Settings:
     def from_profile(cls, profile: str = "standard", **overrides: Any) -> "Settings":
         if profile not in PROFILES:
             raise suggest("profile", profile, list(PROFILES))
-        values = {**PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None}}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values = {**PROFILES[profile], **given}
+        if "limit" in given and "generate_limit" not in given:   # an explicit limit is every dataset's limit
+            values.pop("generate_limit", None)
         return cls(profile=profile, **values)
 
     def as_record(self) -> dict[str, Any]:
