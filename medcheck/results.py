@@ -219,7 +219,9 @@ class PairResult:
                 ("dense_acc_norm", round(d.acc_norm, 4)),
                 ("dense_accuracy_ci95", "%.3f-%.3f" % d.ci95), ("accuracy_ci95", "%.3f-%.3f" % c.ci95),
                 ("degenerate", c.degenerate), ("dense_degenerate", d.degenerate),
-                ("top_answer_share", round(c.top_share, 3)), ("majority_baseline", round(c.majority_baseline or 0, 4))]
+                ("top_answer_share", round(c.top_share, 3)), ("majority_baseline", round(c.majority_baseline or 0, 4)),
+                *[(k, round(v, 4)) for k, v in c.classification.items()],
+                *[(f"dense_{k}", round(v, 4)) for k, v in d.classification.items()]]
 
     def properties(self) -> list[tuple[str, Any]]:
         d, c = self.dense, self.candidate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from medcheck.backends import LogLik
@@ -65,6 +65,7 @@ class Summary:
     gold_share: float           # share of items whose gold label is that same answer
     degenerate: bool
     majority_baseline: float | None = None   # accuracy of always answering the most common gold label
+    classification: dict[str, float] = field(default_factory=dict)   # seed 002: macro / weighted P, R, F1
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,4 +84,13 @@ def summarize(records: Sequence[SampleRecord]) -> Summary:
     return Summary(n=n, accuracy=correct / n, acc_norm=sum(r.correct_norm for r in records) / n,
                    ci95=wilson(correct, n), top_answer=top, top_share=top_share, gold_share=gold_share,
                    degenerate=degenerate,
-                   majority_baseline=Counter(r.gold for r in records).most_common(1)[0][1] / n)
+                   majority_baseline=Counter(r.gold for r in records).most_common(1)[0][1] / n,
+                   classification=_classification(records))
+
+
+def _classification(records: Sequence[SampleRecord]) -> dict[str, float]:
+    """Macro and support-weighted precision, recall and F1 over the gold and predicted labels."""
+    from medcheck.scoring.classify import averages, per_label
+
+    scores = averages(per_label([r.gold for r in records], [r.prediction for r in records]))
+    return {k: round(v, 6) for k, v in scores.items() if k.startswith(("macro_", "weighted_"))}
