@@ -291,10 +291,15 @@ def check_generation(where: str, body: Any, dataset_ids: list[str]) -> None:
     for key, entry in entries:
         if not isinstance(entry, dict):
             raise ConfigError(where, key, "expected a mapping", "e.g. {max_new_tokens: 64, limit: 200}")
-        for name, value in entry.items():
-            if name not in BUDGET_KEYS:
-                raise ConfigError(where, f"{key}.{name}", "unknown key", f"allowed: {', '.join(BUDGET_KEYS)}")
-            lo, hi = BUDGET_KEYS[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise ConfigError(where, f"{key}.{name}", f"expected a whole number in [{lo}, {hi}], got {value!r}",
-                                  "write a plain whole number such as 64")
+        whole_numbers(where, key, entry, BUDGET_KEYS)
+
+
+def whole_numbers(where: str, key: str, entry: dict[str, Any], allowed: dict[str, tuple[int, int]]) -> None:
+    """Every `entry` value a whole number in its key's [low, high]; unknown keys refused."""
+    for name, value in entry.items():
+        if name not in allowed:
+            raise ConfigError(where, f"{key}.{name}", "unknown key", f"allowed: {', '.join(allowed)}")
+        lo, hi = allowed[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ConfigError(where, f"{key}.{name}", f"expected a whole number in [{lo}, {hi}], got {value!r}",
+                              "write a plain whole number such as 64")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from medcheck.errors import ConfigError
-from medcheck.thresholds import Floor, _names, _number, generation_budget, read_yaml
+from medcheck.thresholds import Floor, _names, _number, generation_budget, read_yaml, whole_numbers
 
 DIMENSIONS = ("memory_bytes", "bits_per_weight", "ttft_s", "act_s", "tps")
 MEASUREMENT = {"max_new_tokens": (1, 4096), "repeats": (1, 100), "prompts": (1, 64)}
@@ -52,18 +52,11 @@ class EfficiencyThresholds:
             measurement = data.get(section, {})
             if not isinstance(measurement, dict):
                 raise ConfigError(where, section, "expected a mapping", "e.g. {max_new_tokens: 16, repeats: 2, prompts: 2}")
-            for key, value in measurement.items():
-                if key == "shots":   # prompt lengths of the memory / latency sweep (medcheck.efficiency_shots)
-                    if not isinstance(value, list) or not all(type(v) is int and 0 <= v <= 16 for v in value):
-                        raise ConfigError(where, f"{section}.shots", f"expected a list of shot counts in [0, 16], "
-                                          f"got {value!r}", "e.g. shots: [0, 1, 3, 5], or [] for no sweep")
-                    continue
-                if key not in MEASUREMENT:
-                    raise ConfigError(where, f"{section}.{key}", "unknown key", f"allowed: {', '.join(MEASUREMENT)}")
-                lo, hi = MEASUREMENT[key]
-                if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                    raise ConfigError(where, f"{section}.{key}", f"expected an integer in [{lo}, {hi}], got {value!r}",
-                                      "write a whole number")
+            shots = measurement.get("shots", [])   # prompt lengths of the memory / latency sweep
+            if not isinstance(shots, list) or not all(type(v) is int and 0 <= v <= 16 for v in shots):
+                raise ConfigError(where, f"{section}.shots", f"expected a list of shot counts in [0, 16], got {shots!r}",
+                                  "e.g. shots: [0, 1, 3, 5], or [] for no sweep")
+            whole_numbers(where, section, {k: v for k, v in measurement.items() if k != "shots"}, MEASUREMENT)
             sizes[section] = {"max_new_tokens": 32, "repeats": 3, "prompts": 4, "shots": [], **measurement}
         known = [c for c in compressions if c != "dense"]
         _floors(where, "ces", data.get("ces"), "compressions", known, hi=100.0)
