@@ -1,2 +1,2 @@
-pytest_plugins = ["fixtures.options", "fixtures.pairs", "fixtures.evaluation", "fixtures.reporting",
+pytest_plugins = ["fixtures.options", "fixtures.pairs", "fixtures.evaluation", "fixtures.xdist", "fixtures.reporting",
                   "fixtures.snapshots", "pytester"]

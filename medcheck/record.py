@@ -89,15 +89,23 @@ def _notes(session: GateSession) -> list[str]:
                      "its results were scored again.")
     undecided = [o for o in session.outcomes if o.verdict.outcome == "inconclusive"]
     if undecided:
-        notes.append(f"INCONCLUSIVE: {len(undecided)} tests' intervals straddle their floors: too few items to tell "
-                     "damage from noise (items_to_decide in the JUnit properties); use more items to decide them.")
+        notes.append(inconclusive_note(len(undecided)))
     if session.unrecorded_snapshots:
-        notes.append(f"SNAPSHOTS: {len(session.unrecorded_snapshots)} tests have no score snapshot for "
-                     f"configuration {session.snapshot_key!r}; record them with --snapshot-update.")
+        notes.append(snapshots_note(len(session.unrecorded_snapshots), session.snapshot_key))
     if ev.protocol == "letter":
         notes.append("protocol 'letter': small models tend to answer one letter (SmolLM2-135M says 'A' to ~98% "
                      "of MMLU health items); prefer --medcheck-protocol option-text for them.")
     return notes
+
+
+def inconclusive_note(count: int) -> str:
+    return (f"INCONCLUSIVE: {count} tests' intervals straddle their floors: too few items to tell "
+            "damage from noise (items_to_decide in the JUnit properties); use more items to decide them.")
+
+
+def snapshots_note(count: int, snapshot_key: str) -> str:
+    return (f"SNAPSHOTS: {count} tests have no score snapshot for configuration {snapshot_key!r}; "
+            "record them with --snapshot-update.")
 
 
 def _value(r: Any) -> float | None:
