@@ -22,7 +22,10 @@ class WeightStats:
         return asdict(self)
 
 
-def _tensor_bytes(tensors: dict[str, Any], seen: set[int]) -> int:
+def _tensor_bytes(tensors: dict[str, Any], seen: dict[int, Any]) -> int:
+    """`seen` keeps each counted tensor alive: a state dict may build tensors on the fly (bitsandbytes'
+    packed quant state), and a freed one's address could be reused by the next, which would then be
+    skipped as already counted (how many depended on the allocator's history)."""
     total = 0
     for tensor in tensors.values():
         if not hasattr(tensor, "element_size"):
@@ -30,7 +33,7 @@ def _tensor_bytes(tensors: dict[str, Any], seen: set[int]) -> int:
         key = tensor.data_ptr() if tensor.numel() else id(tensor)
         if key in seen:
             continue
-        seen.add(key)
+        seen[key] = tensor
         total += tensor.numel() * tensor.element_size()
     return total
 
@@ -43,7 +46,7 @@ def _linear_shape(module: Any) -> tuple[int, int] | None:
 
 
 def weight_stats(model: Any) -> WeightStats:
-    seen: set[int] = set()
+    seen: dict[int, Any] = {}
     linear_bytes = linear_logical = 0
     linear_names: set[str] = set()
     head = model.get_output_embeddings()
