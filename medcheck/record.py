@@ -180,7 +180,7 @@ def run_row(r: Any) -> dict[str, Any]:
     """report.json's row of one RunResult (a model on a dataset)."""
     return {"pair": r.pair_id, "dataset": r.dataset_id, "fingerprint": r.fingerprint, "cache_key": r.cache_key,
             "cached_items": r.cached_items, "seconds": round(r.seconds, 3), "load": r.load,
-            "backend": r.backend, **r.summary.as_dict()}
+            "backend": r.backend, **({"strategy": r.strategy} if r.strategy else {}), **r.summary.as_dict()}
 
 
 def score_row(r: Any) -> dict[str, Any]:

@@ -31,12 +31,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from medcheck import audit
 from medcheck.datasets.types import Dataset
-from medcheck.gate import GateSession, Outcome, check_properties, junit_properties
+from medcheck.gate import Outcome, check_properties, junit_properties
 from medcheck.pairs import Pair
 from medcheck.record import run_row, score_row, track_scores, verdict_row
 from medcheck.results import PairResult, Result, RunResult, TrackResult
@@ -84,14 +83,14 @@ class Findings:
 
 
 # -- the registries ------------------------------------------------------------------------------
-def _choice_records(dataset_id: str, rows: list[dict[str, Any]]) -> tuple[tuple[Any, ...], Any]:
+def _choice_records(dataset_id: str, rows: list[dict[str, Any]], saved: Any = None) -> tuple[tuple[Any, ...], Any]:
     from medcheck.scoring.choice import SampleRecord, summarize
 
     records = tuple(SampleRecord.from_dict(r) for r in rows)
     return records, summarize(records)
 
 
-RecordReader = Callable[[str, list[dict[str, Any]]], tuple[tuple[Any, ...], Any]]
+RecordReader = Callable[[str, list[dict[str, Any]], "SavedRun"], tuple[tuple[Any, ...], Any]]
 RECORDS: dict[str, RecordReader] = {"choice": _choice_records}
 
 
@@ -150,6 +149,9 @@ class SavedRun:
                 self._thresholds[track] = EfficiencyThresholds(path, sorted(RECIPES))
             elif track == "cross":
                 self._thresholds[track] = CrossThresholds(path, list(self.specs))
+            elif track == "trust":
+                from medcheck.verify_kinds import trust_thresholds
+                self._thresholds[track] = trust_thresholds(path)
             else:
                 self._thresholds[track] = load(path, sorted({*dataset_ids(), *self.report["datasets"]}), sorted(RECIPES))
         return self._thresholds[track]
@@ -161,8 +163,15 @@ class SavedRun:
     def dataset(self, dataset_id: str) -> Dataset:
         d = self.report["datasets"][dataset_id]
         rows = next((rows for (_, ds), rows in self.rows.items() if ds == dataset_id), [])
-        # items are known by id only: n and the recorded hash are what the results read
-        return Dataset(id=dataset_id, track=d["track"], items=tuple(r["item_id"] for r in rows),  # type: ignore[arg-type]
+        # choice items are known by id only (n and the recorded hash are what their results read);
+        # generated ones are read again: their scorer needs the gold answers
+        ids = [r["item_id"] for r in rows]
+        if d.get("kind") == "generate":
+            from medcheck.verify_kinds import items_of
+            items: tuple[Any, ...] = items_of(self, dataset_id, ids)
+        else:
+            items = tuple(ids)
+        return Dataset(id=dataset_id, track=d["track"], items=items,  # type: ignore[arg-type]
                        source=d["source"], path=d["path"], loader_version=d["loader_version"], total=d["total"],
                        kind=d.get("kind", "choice"), sha256=d["sha256"])
 
@@ -175,11 +184,11 @@ class SavedRun:
             kind = self.report["datasets"][dataset_id].get("kind", "choice")
             if kind not in RECORDS:
                 raise NotRecomputable(f"{kind} datasets")
-            records, summary = RECORDS[kind](dataset_id, self.rows.get(key, []))
+            records, summary = RECORDS[kind](dataset_id, self.rows.get(key, []), self)
             model, _, compression = pair_id.partition("/")
             self._runs[key] = RunResult(model, compression, dataset_id, records, summary, row["fingerprint"],
                                         row["cache_key"], row["cached_items"], row["seconds"], row["load"],
-                                        row["backend"])
+                                        row["backend"], row.get("strategy", ""))
         return self._runs[key]
 
     def evaluate(self, pair: Pair, dataset_id: str) -> PairResult:
@@ -208,35 +217,9 @@ def _track(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
     return Recomputed(saved.track(pair, name), t.track_cps(name, pair.compression), t.rule("track_cps", pair.compression))
 
 
-def _cross(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
-    model = row["pair"]
-    # the gate's own method on a stand-in session whose evaluator is the saved run
-    shim = SimpleNamespace(pairs_file=SimpleNamespace(cross_datasets=row["subject"].split(",")),
-                           pairs=saved.pairs_of(model), evaluator=saved, cross_results=[])
-    return Recomputed(GateSession.cross(shim, model), saved.thresholds("cross").ccs(model), None)  # type: ignore[arg-type]
-
-
-def _efficiency(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
-    from medcheck.efficiency import Efficiency
-
-    pair = saved.pair(row["pair"])
-    saved_row = next(e for e in saved.report["efficiency"] if e["pair"] == row["pair"])
-    measured = {}
-    for side, compression in (("dense", "dense"), ("candidate", pair.compression)):
-        spread = {k: tuple(v[side]) for k, v in saved_row["spread"].items() if v.get(side) is not None}
-        measured[compression] = Efficiency(device=saved_row["device"], memory_kind=saved_row["memory_kind"],
-                                           weight_bytes=0, spread=spread, n_runs=row["n"], **saved_row[side])
-    thresholds = saved.thresholds("efficiency")
-    shim = SimpleNamespace(_measure=lambda model, compression: measured[compression], efficiency_results=[],
-                           efficiency_thresholds=thresholds)
-    result = GateSession.efficiency(shim, pair)  # type: ignore[arg-type]
-    return Recomputed(result, thresholds.ces(pair.compression), None, frozenset({"weight_bytes"}))
-
-
 register("dataset", _dataset)
 register("track", _track)
-register("cross", _cross)
-register("efficiency", _efficiency)
+import medcheck.verify_kinds  # noqa: E402,F401  (registers cross, efficiency, generated datasets and trust)
 
 
 # -- the checks ----------------------------------------------------------------------------------
