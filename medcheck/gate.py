@@ -61,6 +61,7 @@ class GateSession:
         self.track_results: list[TrackResult | TrustResult] = []
         self.outcomes: list[Outcome] = []
         self.errors: dict[str, str] = {}
+        self.merged: RunRecord | None = None       # set by the controller of a distributed run (medcheck.merge)
         self.unrecorded_snapshots: list[str] = []   # tests whose configuration has no snapshot yet
 
     @property
@@ -227,7 +228,8 @@ class GateSession:
 
     # -- the end of the run ------------------------------------------------------------------
     def record(self) -> RunRecord:
-        return build_record(self)
+        """This session's run record, or the merged record of its workers (pytest-xdist's controller)."""
+        return self.merged if self.merged is not None else build_record(self)
 
     def write_report(self, junit: Path | None = None, command: Mapping[str, Any] | None = None) -> Path:
         """report.json, samples.jsonl, the views, then manifest.json hashing them all (and `junit`,
