@@ -84,6 +84,8 @@ def _notes(session: GateSession) -> list[str]:
         if s.degenerate:
             notes.append(f"DEGENERATE: {run.pair_id} answers {s.top_answer!r} to {s.top_share:.0%} of "
                          f"{run.dataset_id} items (gold {s.gold_share:.0%}): its accuracy says little.")
+    if any(d.track == "trust" for d in ev.loaded_datasets()):
+        notes.append(_refusal_note(session.root / "thresholds" / "refusal.yaml"))
     if getattr(ev.store, "set_aside", None):
         notes.append(f"RESULTS STORE: {ev.store.path} was unreadable and was moved to {ev.store.set_aside}; "
                      "its results were scored again.")
@@ -106,6 +108,23 @@ def inconclusive_note(count: int) -> str:
 def snapshots_note(count: int, snapshot_key: str) -> str:
     return (f"SNAPSHOTS: {count} tests have no score snapshot for configuration {snapshot_key!r}; "
             "record them with --snapshot-update.")
+
+
+def _refusal_note(measured: Any) -> str:
+    """Which refusal judge scored the trust track, and its measured quality (thresholds/refusal.yaml)."""
+    import yaml
+
+    from medcheck.trust.refusal import fingerprint
+
+    judge = fingerprint()
+    if not judge.startswith("patterns"):
+        return f"REFUSALS: detected by the judge {judge!r} (its quality is not measured by medcheck)."
+    try:
+        q = yaml.safe_load(measured.read_text(encoding="utf-8"))["held_out"]
+        return (f"REFUSALS: detected by the pattern model ({judge}): precision {q['precision']:.3f}, recall "
+                f"{q['recall']:.3f} on {q['texts']} held-out labelled texts (thresholds/refusal.yaml).")
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return f"REFUSALS: detected by the pattern model ({judge}); {measured} holds no measured quality."
 
 
 def _value(r: Any) -> float | None:

@@ -90,3 +90,11 @@ def test_trust_thresholds_file_and_its_errors(tmp_path):
     bad.write_text((REPO / "thresholds" / "trust.yaml").read_text().replace("limit: 200", "limit: many"))
     with pytest.raises(ConfigError, match="generation.default.limit"):
         TrustThresholds(bad, *args)
+
+
+def test_the_report_states_the_refusal_detectors_measured_quality(tmp_path):
+    from medcheck.record import _refusal_note
+
+    note = _refusal_note(REPO / "thresholds" / "refusal.yaml")
+    assert note.startswith("REFUSALS: detected by the pattern model") and "precision 1.000" in note and "900" in note
+    assert "holds no measured quality" in _refusal_note(tmp_path / "absent.yaml")
