@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from medcheck.stats import Paired
 
 
+UNREADABLE_LEVEL = 0.025   # one-sided exact test that a candidate lost readable answers (the gates' 95% tail)
+
+
 class UndefinedScoreError(ValueError):
     """A score with no reference: the dense model scored 0, so CPS = log2(1 + c/0) is undefined."""
 
@@ -83,21 +86,6 @@ class RunResult:
         if s.item_scores is None:
             return None
         return s.item_scores if s.higher_is_better else tuple(1.0 - x for x in s.item_scores)
-
-    def baseline_reason(self, dense: RunResult, pair_id: str) -> str | None:
-        """Why this run fell to its majority-class baseline while the dense run was above it."""
-        from medcheck.stats import wilson
-
-        base = self.summary.majority_baseline
-        if base is None or self.score > base:
-            return None
-        items = dense.item_scores()   # the dense model must be above the baseline beyond noise
-        dense_low = wilson(round(sum(items)), len(items))[0] if items else dense.score
-        if dense_low <= base:
-            return None
-        return (f"{pair_id} fell to the majority-class baseline on {self.dataset_id}: "
-                f"{self.score:.3f} <= baseline {base:.3f}, while the dense model scores {dense.score:.3f} "
-                f"(95% lower bound {dense_low:.3f})")
 
     @property
     def items_per_s(self) -> float | None:
@@ -177,10 +165,37 @@ class PairResult:
         if isinstance(c, Summary) and isinstance(d, Summary) and c.degenerate and not d.degenerate:
             return (f"{self.pair.id} collapsed on {self.dataset.id}: answers {c.top_answer!r} for "
                     f"{c.top_share:.0%} of items (gold {c.gold_share:.0%}); the dense model does not")
+        if isinstance(c, TaskScore):   # generated text: it stopped giving answers the parser can read
+            from medcheck.stats import mcnemar_one_sided
+
+            pairs = list(zip(self.dense.records, self.candidate.records))
+            lost = sum(not a.unparsed and b.unparsed for a, b in pairs)    # type: ignore[union-attr]
+            found = sum(a.unparsed and not b.unparsed for a, b in pairs)   # type: ignore[union-attr]
+            p = mcnemar_one_sided(lost, found)
+            if p <= UNREADABLE_LEVEL:
+                return (f"{self.pair.id} stopped answering readably on {self.dataset.id}: {lost} items the dense "
+                        f"model answered are unparsed ({found} the other way; exact p={p:.2g})")
         return None
 
+    def baseline(self) -> str | None:
+        """Why the candidate fell to its majority-class baseline while the dense model is above it
+        beyond noise (the lower end of its 95% interval: Wilson on item means, else the bootstrap)."""
+        base, cand, dense = self.candidate.summary.majority_baseline, self.candidate.score, self.dense.score
+        if base is None or cand > base or dense <= base:
+            return None
+        from medcheck.scoring.resample import interval
+        from medcheck.stats import wilson
+
+        items, key = self.dense.item_scores(), self.dataset.id
+        low = (wilson(round(sum(items)), len(items))[0] if items else
+               interval((self,), lambda perf: perf[key][0], dense, 0.95, 0, f"{self.pair.id}:{key}:dense")[0])
+        if low <= base:
+            return None
+        return (f"{self.pair.id} fell to the majority-class baseline on {key}: {cand:.3f} <= baseline {base:.3f}, "
+                f"while the dense model scores {dense:.3f} (95% lower bound {low:.3f})")
+
     def reasons(self) -> list[str]:
-        return [m for m in [self.collapse(), self.candidate.baseline_reason(self.dense, self.pair.id)] if m]
+        return [m for m in [self.collapse(), self.baseline()] if m]
 
     def paired(self) -> Paired | None:
         return _paired((self,))

@@ -201,6 +201,7 @@ class SavedRun:
     def track(self, pair: Pair, name: str) -> TrackResult:
         table = self.report["tracks"][name]
         ids = table.get("datasets") or [d for ds in table["dimensions"].values() for d in ds]
+        ids = [d for d in ids if d in self.report["datasets"]]   # a partial track runs on the datasets present
         return TrackResult(pair, name, tuple(self.evaluate(pair, d) for d in ids),
                            {k: tuple(v) for k, v in table["dimensions"].items()})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from medcheck.results import PairResult
@@ -40,8 +40,10 @@ def interval(results: Sequence[PairResult], statistic: Statistic, observed: floa
             values.append(statistic(perf))
         except (ValueError, ZeroDivisionError):   # undefined in this resample (a dense score of 0)
             continue
-    if not values:
-        return observed, observed
+    if len(values) < resamples * (1 - (1 - confidence) / 2):
+        # the reference was undefined (a dense score of 0) in more resamples than a tail holds:
+        # the interval cannot exclude anything below the observed value
+        return 0.0, max([observed, *values])
     values.sort()
     lo = values[int((1 - confidence) / 2 * (len(values) - 1))]
     hi = values[int((1 + confidence) / 2 * (len(values) - 1))]
@@ -65,9 +67,25 @@ def fail_unsupported(results: Sequence[PairResult], level: float) -> str | None:
     worse = better = 0
     for r in results:
         dense, cand = r.dense.item_scores(), r.candidate.item_scores()
+        if dense is None or cand is None:   # a corpus metric: items answered exactly right instead
+            dense, cand = exact_matches(r, r.dense), exact_matches(r, r.candidate)
         if dense is None or cand is None:
             return None
         worse += sum(d > c for d, c in zip(dense, cand))
         better += sum(c > d for d, c in zip(dense, cand))
-    p = mcnemar_one_sided(worse, better)
+    p = mcnemar_one_sided(int(worse), int(better))
     return None if p <= level else f"the exact sign test on items ({worse} worse, {better} better) gives p={p:.3g} > {level:g}"
+
+
+def exact_matches(result: PairResult, run: Any) -> tuple[float, ...] | None:
+    """1.0 per item whose parsed answer equals its gold (lists compared as sets), or None where
+    items have no gold answer to match (refusal probes, human ratings)."""
+    import json
+
+    def norm(x: Any) -> str:
+        return json.dumps(sorted(map(str, x)) if isinstance(x, (list, tuple)) else x, sort_keys=True)
+
+    items = result.dataset.items
+    if not items or any(getattr(i, "gold", None) is None for i in items):
+        return None
+    return tuple(float(r.parsed is not None and norm(r.parsed) == norm(i.gold)) for i, r in zip(items, run.records))
