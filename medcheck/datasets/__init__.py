@@ -52,7 +52,7 @@ _MODULES = {
     "hoc": "medcheck.datasets.hoc",
     "litcovid": "medcheck.datasets.litcovid",
     "medqa_gen": "medcheck.datasets.medqa_gen",
-    "pubmedqa_gen": "medcheck.datasets.pubmedqa_gen",
+    "pubmed_qa_gen": "medcheck.datasets.pubmed_qa_gen",
 }
 MMLU_IDS = tuple(k for k in _MODULES if k.startswith("mmlu_"))
 

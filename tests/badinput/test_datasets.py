@@ -36,7 +36,7 @@ EXAMPLES = settings(max_examples=25, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 FEW = settings(EXAMPLES, max_examples=10)   # byte positions: the loaders share one reader
 # files a loader reads besides its relative_path
-EXTRA = {"pubmed_qa": ("pubmed_qa/test_ground_truth.json",), "pubmedqa_gen": ("pubmed_qa/test_ground_truth.json",)}
+EXTRA = {"pubmed_qa": ("pubmed_qa/test_ground_truth.json",), "pubmed_qa_gen": ("pubmed_qa/test_ground_truth.json",)}
 
 
 class Sample:

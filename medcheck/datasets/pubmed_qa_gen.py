@@ -14,7 +14,7 @@ from medcheck.datasets.pubmed_qa import DECISIONS, PubMedQA, _read_json
 from medcheck.datasets.qa_gen import GenerativeQA
 from medcheck.datasets.types import ChoiceItem
 
-ID = "pubmedqa_gen"
+ID = "pubmed_qa_gen"
 INSTRUCTION = ("Answer the biomedical research question using the abstract it comes from. "
                "Answer with one word: yes, no or maybe.")
 

@@ -8,7 +8,7 @@ import pytest
 pytestmark = pytest.mark.track("bionlp")
 
 
-@pytest.mark.parametrize("dataset", ["pubmedqa_gen"])
+@pytest.mark.parametrize("dataset", ["pubmed_qa_gen"])
 def test_cps(dataset, pair, evaluate, thresholds, snapshot):
     result = evaluate(pair, dataset)
     verdict = thresholds.cps(dataset, pair).check(result)

@@ -11,7 +11,7 @@ from medcheck import datasets
 from medcheck.errors import DatasetError
 from tests.datasets.generative_checks import REAL_DATA, check_sample, check_scoring, write
 
-ID = "pubmedqa_gen"
+ID = "pubmed_qa_gen"
 
 
 def entry(question: str, decision: str) -> dict[str, object]:
