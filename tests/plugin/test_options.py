@@ -11,7 +11,7 @@ PAIR = "tiny/bnb-int8"
 
 
 def test_limit_and_junit_properties(gate):
-    run = gate.run("-k", "medqa", "--medcheck-compression", "bnb-int8", "--medcheck-limit", "6")
+    run = gate.run("-k", "medqa and not gen", "--medcheck-compression", "bnb-int8", "--medcheck-limit", "6")
     cases = run.cases()
     assert list(cases) == [f"test_cps[{PAIR}-medqa]"]
     props = cases[f"test_cps[{PAIR}-medqa]"]
@@ -24,7 +24,7 @@ def test_limit_and_junit_properties(gate):
 
 
 def test_profile_smoke_takes_ten_items(gate):
-    run = gate.run("-k", "medqa", "--medcheck-compression", "bnb-int8", "--medcheck-profile", "smoke")
+    run = gate.run("-k", "medqa and not gen", "--medcheck-compression", "bnb-int8", "--medcheck-profile", "smoke")
     assert run.cases()[f"test_cps[{PAIR}-medqa]"]["n"] == "10"
 
 
@@ -43,7 +43,7 @@ def test_data_dir_with_a_malformed_file_errors_with_file_and_line(gate, tmp_path
     target.mkdir(parents=True)
     good = (SAMPLES_DIR / "medqa/questions/US/4_options/phrases_no_exclude_test.jsonl").read_text().splitlines()
     (target / "phrases_no_exclude_test.jsonl").write_text("\n".join(good[:2] + ["{not json"] + good[2:5]) + "\n")
-    run = gate.run("-k", "medqa", "--medcheck-compression", "bnb-int8", "--medcheck-data-dir", str(tmp_path / "data"))
+    run = gate.run("-k", "medqa and not gen", "--medcheck-compression", "bnb-int8", "--medcheck-data-dir", str(tmp_path / "data"))
     out = run.result.stdout.str()
     assert "phrases_no_exclude_test.jsonl:3" in out and "invalid JSON" in out
     run.result.assert_outcomes(failed=1)
@@ -58,10 +58,10 @@ def test_missing_dataset_names_the_expected_path(gate, tmp_path):
 def test_pairs_file_and_protocol(gate, tmp_path):
     pairs = tmp_path / "pairs.yaml"
     pairs.write_text(f"protocol: letter\nmodels:\n  mini: {gate.model}\ncompressions: [bnb-nf4]\n")
-    run = gate.run("-k", "medqa", "--medcheck-pairs", str(pairs), "--medcheck-limit", "4", tiny=False)
+    run = gate.run("-k", "medqa and not gen", "--medcheck-pairs", str(pairs), "--medcheck-limit", "4", tiny=False)
     props = run.cases()["test_cps[mini/bnb-nf4-medqa]"]
     assert props["protocol"] == "letter"
-    run2 = gate.run("-k", "medqa", "--medcheck-pairs", str(pairs), "--medcheck-limit", "4",
+    run2 = gate.run("-k", "medqa and not gen", "--medcheck-pairs", str(pairs), "--medcheck-limit", "4",
                     "--medcheck-protocol", "option-text", tiny=False)
     assert run2.cases()["test_cps[mini/bnb-nf4-medqa]"]["protocol"] == "option-text"
 
@@ -75,13 +75,13 @@ def test_unknown_compression_stops_the_run_with_a_suggestion(gate):
 def test_model_narrows_to_a_known_name(gate, tmp_path):
     pairs = tmp_path / "pairs.yaml"
     pairs.write_text(f"models:\n  a: {gate.model}\n  b: {gate.model}\ncompressions: [bnb-int8]\n")
-    run = gate.run("-k", "medqa", "--medcheck-pairs", str(pairs), "--medcheck-model", "b", "--medcheck-limit", "3",
+    run = gate.run("-k", "medqa and not gen", "--medcheck-pairs", str(pairs), "--medcheck-model", "b", "--medcheck-limit", "3",
                    tiny=False, snapshot_update=True)
     assert list(run.cases()) == ["test_cps[b/bnb-int8-medqa]"]
 
 
 def test_dtype_and_device_are_recorded(gate):
-    run = gate.run("-k", "medqa", "--medcheck-compression", "bnb-nf4", "--medcheck-limit", "3",
+    run = gate.run("-k", "medqa and not gen", "--medcheck-compression", "bnb-nf4", "--medcheck-limit", "3",
                    "--medcheck-dtype", "float32", "--medcheck-device", "cpu")
     props = run.cases()["test_cps[tiny/bnb-nf4-medqa]"]
     assert props["dtype"] == "float32" and props["device"] == "cpu"
@@ -93,7 +93,7 @@ def test_batch_tokens_is_validated(gate):
 
 
 def test_report_dir_holds_report_and_every_sample(gate):
-    run = gate.run("-k", "medqa", "--medcheck-compression", "bnb-int8", "--medcheck-limit", "5")
+    run = gate.run("-k", "medqa and not gen", "--medcheck-compression", "bnb-int8", "--medcheck-limit", "5")
     report = run.report()
     assert report["datasets"]["medqa"]["source"] == "sample" and report["datasets"]["medqa"]["n"] == 5
     assert {s["pair"] for s in run.samples()} == {"tiny/dense", PAIR}
@@ -103,7 +103,7 @@ def test_report_dir_holds_report_and_every_sample(gate):
 
 
 def test_cache_dir_store_is_reused_and_no_cache_ignores_it(gate):
-    args = ("-k", "medqa", "--medcheck-compression", "bnb-int8", "--medcheck-limit", "4")
+    args = ("-k", "medqa and not gen", "--medcheck-compression", "bnb-int8", "--medcheck-limit", "4")
     gate.run(*args)
     second = gate.run(*args).report()
     assert all(r["cached_items"] == 4 for r in second["runs"])
@@ -113,7 +113,7 @@ def test_cache_dir_store_is_reused_and_no_cache_ignores_it(gate):
 
 
 def test_hub_model_needs_allow_network(gate):
-    run = gate.run("-k", "medqa", "--medcheck-model", "hub=hf:org/some-model", "--medcheck-compression", "bnb-int8",
+    run = gate.run("-k", "medqa and not gen", "--medcheck-model", "hub=hf:org/some-model", "--medcheck-compression", "bnb-int8",
                    tiny=False)
     assert "--medcheck-allow-network" in run.result.stdout.str()
 
@@ -129,7 +129,7 @@ def test_pickle_weights_are_refused_unless_allowed(gate, tmp_path):
         if f.suffix != ".safetensors":
             shutil.copy(f, pickled / f.name)
     assert not list(pickled.glob("*.safetensors")) and list(pickled.glob("*.bin"))
-    args = ("-k", "medqa", "--medcheck-model", f"pk={pickled}", "--medcheck-compression", "bnb-int8",
+    args = ("-k", "medqa and not gen", "--medcheck-model", f"pk={pickled}", "--medcheck-compression", "bnb-int8",
             "--medcheck-limit", "3")
     refused = gate.run(*args, tiny=False)
     refused.result.assert_outcomes(failed=1)
@@ -146,9 +146,12 @@ def test_k_that_matches_nothing_lists_dataset_ids(gate):
 
 
 def test_k_medqa_selects_medqa_alone(gate):
+    # MedQA by log-likelihood and in free text (medqa_gen); never PubMedQA (pubmed_qa, pubmed_qa_gen)
     run = gate.run("-k", "medqa", "--medcheck-compression", "bnb-int8,bnb-nf4", "--medcheck-limit", "3")
-    assert sorted(run.cases()) == ["test_cps[tiny/bnb-int8-medqa]", "test_cps[tiny/bnb-nf4-medqa]"]
-    run = gate.run("-k", "pubmed and nf4", "--medcheck-compression", "bnb-int8,bnb-nf4", "--medcheck-limit", "3")
+    assert sorted(run.cases()) == ["test_cps[tiny/bnb-int8-medqa]", "test_cps[tiny/bnb-int8-medqa_gen]",
+                                   "test_cps[tiny/bnb-nf4-medqa]", "test_cps[tiny/bnb-nf4-medqa_gen]"]
+    run = gate.run("-k", "pubmed and nf4 and not gen", "--medcheck-compression", "bnb-int8,bnb-nf4",
+                   "--medcheck-limit", "3")
     assert list(run.cases()) == ["test_cps[tiny/bnb-nf4-pubmed_qa]"]
 
 
@@ -162,7 +165,7 @@ def test_bad_threshold_file_stops_the_run_naming_the_key(gate):
 
 
 def test_snapshots_record_compare_and_flag_a_change(gate):
-    args = ("-k", "medqa", "--medcheck-compression", "bnb-int8", "--medcheck-limit", "4")
+    args = ("-k", "medqa and not gen", "--medcheck-compression", "bnb-int8", "--medcheck-limit", "4")
     first = gate.run(*args, snapshot_update=False)          # nothing recorded: passes, says so
     assert "SNAPSHOTS: 1 tests have no score snapshot" in first.result.stdout.str()
     gate.run(*args)                                           # --snapshot-update records it
