@@ -68,10 +68,10 @@ def fingerprint_dir(folder: Path, cache_dir: Path) -> str:
             memo[key], changed = sha256_file(file), True
         parts.append(f"{file.name}:{memo[key]}")
     if changed:
+        from medcheck.audit import write_atomic
+
         memo_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(memo, indent=1))
-        os.replace(tmp, memo_path)
+        write_atomic(memo_path, json.dumps(memo, indent=1))   # a unique temp file: workers write at once
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
