@@ -10,16 +10,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import medcheck
 from medcheck import datasets
-from medcheck.backends import BACKENDS, Backend, BackendClass
+from medcheck.backends import BACKENDS, Backend, BackendClass, Loaded
 from medcheck.compression import DENSE, LoadOptions
 from medcheck.compression import get as compression_get
 from medcheck.datasets.types import Dataset, TextItem
+from medcheck.errors import ModelLoadError
 from medcheck.memo import Memo
 from medcheck.models import ResolvedModel, resolve
 from medcheck.pairs import Pair, PairsFile
@@ -30,6 +32,8 @@ from medcheck.scoring.generative import GenRecord
 from medcheck.settings import Settings
 from medcheck.store import ResultStore, cache_key
 from medcheck.strategies import GENERATION_VERSION, Strategy, generate_records, pick_shots, user_prompt
+
+log = logging.getLogger(__name__)
 
 CHUNK_ITEMS = 32   # records are committed to the store after every chunk
 GEN_CHUNK_ITEMS = 8   # generation is slower per item: commit more often
@@ -228,12 +232,32 @@ class Evaluator:
 
     def _load(self, model_name: str, compression: str) -> Backend:
         model = self.model(model_name)
-        dense_ok = self.load_info.get((model_name, DENSE), {}).get("warmup", {}).get("ok", True)
-        loaded = self.engine.load(f"{model_name}/{compression}", model, compression,
-                                  self.load_options(model_name, model),
-                                  batch_tokens=self.settings.batch_tokens, dense_warmup_ok=dense_ok)
-        self.load_info[(model_name, compression)] = loaded.info
+        loaded = self._engine_load(model_name, model, compression)
+        warm = loaded.info.get("warmup") or {"ok": True}
+        if warm["ok"] or compression == DENSE:
+            if not warm["ok"]:
+                log.warning("medcheck: %s/%s warm-up: %s", model_name, compression, warm["reason"])
+            return loaded.backend
+        # A broken candidate is an error only where its dense model warms up; a resumed run that
+        # never loaded the dense model loads it to tell, so the verdict never depends on the store.
+        if (model_name, DENSE) not in self.load_info:
+            loaded.backend.close()
+            self._engine_load(model_name, model, DENSE).backend.close()
+            if self.load_info[(model_name, DENSE)]["warmup"]["ok"]:
+                raise _broken(model_name, compression, warm)
+            loaded = self._engine_load(model_name, model, compression)
+        elif self.load_info[(model_name, DENSE)].get("warmup", {}).get("ok", True):
+            loaded.backend.close()
+            raise _broken(model_name, compression, warm)
+        log.warning("medcheck: %s/%s warm-up: %s (the dense model fails it too)", model_name, compression,
+                    warm["reason"])
         return loaded.backend
+
+    def _engine_load(self, model_name: str, model: ResolvedModel, compression: str) -> Loaded:
+        loaded = self.engine.load(f"{model_name}/{compression}", model, compression,
+                                  self.load_options(model_name, model), batch_tokens=self.settings.batch_tokens)
+        self.load_info[(model_name, compression)] = loaded.info
+        return loaded
 
     def load_options(self, model_name: str, model: ResolvedModel) -> LoadOptions:
         return LoadOptions(dtype=self.dtype, device=self.device, allow_pickle=self.settings.allow_pickle,
@@ -249,3 +273,8 @@ class Evaluator:
             self._loads.forget(key)
             self._loaded = None
 
+
+
+def _broken(model_name: str, compression: str, warm: dict[str, Any]) -> ModelLoadError:
+    return ModelLoadError(f"{model_name}/{compression} is broken: warm-up {warm['reason']} "
+                          f"(output {warm['output']!r}); the dense model passes the warm-up")

@@ -118,7 +118,7 @@ class BackendClass(Protocol):
 
     @classmethod
     def load(cls, label: str, model: ResolvedModel, compression: str, options: LoadOptions, *,
-             batch_tokens: int, dense_warmup_ok: bool = True) -> Loaded: ...
+             batch_tokens: int) -> Loaded: ...
 
 
 BACKENDS: Registry[BackendClass] = Registry("backend", {

@@ -62,10 +62,10 @@ class HFBackend:
 
     @classmethod
     def load(cls, label: str, model: ResolvedModel, compression: str, options: LoadOptions, *,
-             batch_tokens: int = 8192, dense_warmup_ok: bool = True) -> Loaded:
+             batch_tokens: int = 8192) -> Loaded:
         from medcheck.backends.hf_load import load_model
 
-        loaded, tokenizer, info = load_model(label, model, compression, options, dense_warmup_ok)
+        loaded, tokenizer, info = load_model(label, model, compression, options)
         return Loaded(cls(loaded, tokenizer, batch_tokens=batch_tokens, label=label), info)
 
     def __init__(self, model: Any, tokenizer: Any, *, batch_tokens: int = 8192,

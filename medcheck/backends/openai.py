@@ -187,7 +187,7 @@ class OpenAIBackend:
 
     @classmethod
     def load(cls, label: str, model: ResolvedModel, compression: str, options: LoadOptions, *,
-             batch_tokens: int = 8192, dense_warmup_ok: bool = True) -> Loaded:
+             batch_tokens: int = 8192) -> Loaded:
         from medcheck.compression import DENSE
 
         if model.kind != "openai":
