@@ -27,7 +27,7 @@ DIMENSIONS = (("memory_bytes", "memory (MB)", "memory_mb", MB, "{:.1f}", False),
               ("ttft_s", "TTFT (s)", "ttft_s", 1, "{:.3f}", False),
               ("act_s", "ACT (s)", "act_s", 1, "{:.3f}", False),
               ("tps", "TPS", "tps", 1, "{:.1f}", True))
-CSV_NAMES = ("knowledge", "application", "cross", "efficiency")   # stale copies of these are removed
+CSV_NAMES = ("knowledge", "application", "bionlp", "trust", "cross", "efficiency")   # stale copies of these are removed
 
 
 def choice_tracks(payload: dict[str, Any]) -> list[str]:
@@ -308,7 +308,10 @@ def efficiency(payload: dict[str, Any]) -> Table | None:
 
 
 def tables(payload: dict[str, Any]) -> list[Table]:
-    found = [choice_table(payload, t) for t in choice_tracks(payload)] + [efficiency(payload), cross(payload)]
+    from medcheck.report.trust import trust   # it builds on this module's helpers
+
+    found = [choice_table(payload, t) for t in choice_tracks(payload)]
+    found += [trust(payload), efficiency(payload), cross(payload)]
     return [t for t in found if t is not None]
 
 
@@ -370,7 +373,7 @@ def markdown(payload: dict[str, Any]) -> str:
 
 
 def write_csv(payload: dict[str, Any], folder: Path) -> list[Path]:
-    """knowledge.csv, cross.csv, efficiency.csv; a table with no data is omitted (a stale file removed)."""
+    """A CSV per table (knowledge.csv, trust.csv, efficiency.csv, ...); a table with no data is omitted (a stale file removed)."""
     folder.mkdir(parents=True, exist_ok=True)
     found = {t.name: t for t in tables(payload)}
     written = []
