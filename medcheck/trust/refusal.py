@@ -12,7 +12,8 @@ with a better judge names it in a setting string:
                                            LABEL_0 as in TrustLLM)
     openai:http://host:port/v1/<model>     an OpenAI-compatible chat endpoint the user runs
 
-The setting comes from `MEDCHECK_REFUSAL_JUDGE` unless a caller passes one. A judge's `name` says
+The setting comes from `MEDCHECK_REFUSAL_JUDGE` (which `--medcheck-refusal-judge` sets) unless a
+caller passes one. A judge's `name` says
 which judge decided, for reports and cache keys.
 """
 
@@ -91,9 +92,20 @@ def judge_from_setting(setting: str | None = None) -> Judge:
     return _judge(setting)
 
 
+def check_setting(setting: str) -> str:
+    """The setting, stripped, if its form is one the module docstring lists; a ConfigError if not.
+    Nothing is loaded or contacted: that happens when the trust track first scores."""
+    setting = setting.strip() or DEFAULT
+    kind, _, target = setting.partition(":")
+    if setting != DEFAULT and not (kind in ("classifier", "openai") and target):
+        raise ConfigError(ENV, "refusal judge", f"unknown setting {setting!r}",
+                          "use 'patterns', 'classifier:/path/to/model_dir' or 'openai:http://host:port/v1/<model>'")
+    return setting
+
+
 @cache
 def _judge(setting: str) -> Judge:
-    kind, _, target = setting.partition(":")
+    kind, _, target = check_setting(setting).partition(":")
     if setting == DEFAULT:
         return load_patterns()
     if kind == "classifier" and target:
@@ -103,8 +115,7 @@ def _judge(setting: str) -> Judge:
     if kind == "openai" and target:
         from medcheck.trust.judges import OpenAIJudge
         return OpenAIJudge.from_url(target)
-    raise ConfigError(ENV, "refusal judge", f"unknown setting {setting!r}",
-                      "use 'patterns', 'classifier:/path/to/model_dir' or 'openai:http://host:port/v1/<model>'")
+    raise AssertionError(setting)   # check_setting admits nothing else
 
 
 def fingerprint(setting: str | None = None) -> str:

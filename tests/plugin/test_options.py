@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -192,3 +193,13 @@ def test_cross_track_counts_dense_as_a_setting(gate):
     assert {"accuracy_dense", "accuracy_bnb-nf4", "accuracy_bnb-int8", "ccs"} <= set(props)
     cross = run.report()["cross"][0]
     assert set(cross["accuracies"]) == {"dense", "bnb-nf4", "bnb-int8"} and cross["model"] == "tiny"
+
+
+def test_refusal_judge_option_is_checked_and_reaches_every_scorer(gate, monkeypatch):
+    from medcheck.trust.refusal import ENV
+
+    run = gate.run("--collect-only", "--medcheck-refusal-judge", "gpt4")
+    assert run.result.ret != 0 and "unknown setting 'gpt4'" in run.result.stderr.str()
+    monkeypatch.setenv(ENV, "patterns")          # restored after the test: the in-process run sets it
+    run = gate.run("--collect-only", "-q", "--medcheck-refusal-judge", "classifier:/models/longformer")
+    assert run.result.ret == 0 and os.environ[ENV] == "classifier:/models/longformer"   # nothing loaded yet
