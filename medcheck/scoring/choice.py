@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -10,6 +9,7 @@ from typing import Any
 
 from medcheck.backends import LogLik
 from medcheck.datasets.types import ChoiceItem
+from medcheck.stats import wilson   # the accuracy interval of a Summary
 
 DEGENERATE_SHARE = 0.9   # one answer for more than this share of items
 
@@ -42,16 +42,6 @@ def score_item(item: ChoiceItem, logliks: Sequence[LogLik], option_chars: Sequen
     return SampleRecord(item_id=item.id, prediction=item.labels[best], prediction_norm=item.labels[best_norm],
                         gold=item.labels[item.gold], correct=best == item.gold, correct_norm=best_norm == item.gold,
                         scores=tuple(round(s, 6) for s in scores), prompt_tokens=logliks[0].context_tokens)
-
-
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion: honest even for small n."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, min(centre - half, p)), min(1.0, max(centre + half, p)))   # p inside despite rounding
 
 
 @dataclass(frozen=True)
