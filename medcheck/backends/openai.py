@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from medcheck.models import ResolvedModel
 
 PREFIX = "openai:"
-CLIENT_VERSION = "1"          # bump when the requests this client sends change
+CLIENT_VERSION = "2"          # bump when the requests this client sends change (2: chat through the server)
+CHAT_HEADER = "[the server applies the model's chat template to this user turn]\n"
 CONCURRENCY = 4               # requests in flight at once
 TIMEOUT_S = 120.0             # per request (a CPU server under load is slow)
 RETRIES = 3                   # after the first attempt
@@ -216,6 +217,8 @@ class OpenAIBackend:
         self.client = Client(endpoint, timeout=timeout, retries=retries, backoff=backoff)
         self.concurrency = max(1, concurrency)
         self.server: dict[str, Any] = {}
+        self._chats: dict[str, str] = {}        # prompt returned by chat() -> its user turn
+        self._template: bool | None = None      # whether the server renders a chat template
 
     def _map(self, fn: Callable[[int], Any], n: int) -> list[Any]:
         with ThreadPoolExecutor(max_workers=min(self.concurrency, max(n, 1))) as pool:
@@ -272,7 +275,10 @@ class OpenAIBackend:
         return self._map(lambda i: self._generate(i, requests[i], on_token), len(requests))
 
     def _generate(self, index: int, request: GenerationRequest, on_token: OnToken | None) -> Generation:
-        body: dict[str, Any] = {"model": self.endpoint.model, "prompt": request.prompt,
+        user = self._chats.get(request.prompt)
+        path, where = ("/chat/completions", {"messages": [{"role": "user", "content": user}]}) if user is not None \
+            else ("/completions", {"prompt": request.prompt})
+        body: dict[str, Any] = {"model": self.endpoint.model, **where,
                                 "max_tokens": request.max_new_tokens, "temperature": request.temperature,
                                 "top_p": request.top_p, "seed": request.seed,
                                 "stream_options": {"include_usage": True}}
@@ -284,12 +290,13 @@ class OpenAIBackend:
         stop_reason: Any = "unreported"   # vLLM reports the matched stop string, or None for eos
         t0 = time.perf_counter()
         try:
-            for event in self.client.stream("/completions", body):
+            for event in self.client.stream(path, body):
                 usage = event.get("usage") or usage
                 for choice in event.get("choices") or []:
                     now = time.perf_counter()
-                    if choice.get("text"):
-                        text.append(choice["text"])
+                    piece = choice.get("text") if user is None else (choice.get("delta") or {}).get("content")
+                    if piece:
+                        text.append(piece)
                         chunks += 1
                         first = first or now
                         if on_token:
@@ -313,10 +320,31 @@ class OpenAIBackend:
                           None if first is None else first - t0)
 
     def chat(self, user: str) -> tuple[str, bool]:
-        """No tokenizer here to render a chat template: the plain Question/Answer prompt."""
+        """The user turn for the server to render with the model's chat template (generation then goes
+        through /v1/chat/completions); where the server has no template, the plain Question/Answer
+        prompt through /v1/completions, as the transformers backend does for a model without one.
+        The returned prompt is what the record keeps: it says that the server applied the template."""
         from medcheck.backends.hf_generate import chat
 
-        return chat(None, user)
+        if not self._has_template():
+            return chat(None, user)
+        prompt = f"{CHAT_HEADER}{user}"
+        self._chats[prompt] = user
+        return prompt, True
+
+    def _has_template(self) -> bool:
+        """Asked once: whether the served model answers a chat request (a base model without a chat
+        template is refused with HTTP 400 by vLLM and most servers)."""
+        if self._template is None:
+            try:
+                self.client.post("/chat/completions", {"model": self.endpoint.model, "max_tokens": 1,
+                                                       "messages": [{"role": "user", "content": "Hello"}]})
+                self._template = True
+            except ServerError as exc:
+                if "HTTP 4" not in str(exc):
+                    raise
+                self._template = False
+        return self._template
 
     # -- what the efficiency track measures -----------------------------------------------------
     def footprint(self) -> Footprint:

@@ -154,18 +154,23 @@ def test_generation_streams_and_matches_hf(backends):
     from medcheck.backends import GenerationRequest
 
     remote, hf, _ = backends
-    prompt = remote.chat("Which organ produces insulin?")[0]
+    question = "Which organ produces insulin?"
+    (prompt, templated), (local, local_templated) = remote.chat(question), hf.chat(question)
+    assert templated and local_templated and question in prompt   # the server renders the model's template
     seen: list[float] = []
     (got,) = remote.generate([GenerationRequest(prompt, max_new_tokens=10)], on_token=lambda i, t: seen.append(t))
-    (want,) = hf.generate([GenerationRequest(prompt, max_new_tokens=10)])
+    (want,) = hf.generate([GenerationRequest(local, max_new_tokens=10)])
     assert got.text == want.text and got.new_tokens == want.new_tokens
-    assert got.prompt_tokens == want.prompt_tokens
+    assert got.prompt_tokens == want.prompt_tokens                # the same template, token for token
     assert seen and got.ttft_s is not None and 0 < got.ttft_s <= got.seconds
     fixed, = remote.generate([GenerationRequest(prompt, max_new_tokens=5, min_new_tokens=5)])
     assert (fixed.new_tokens, fixed.finish) == (5, "length")
     stop = want.text.split()[1]
     cut, = remote.generate([GenerationRequest(prompt, max_new_tokens=10, stop=(stop,))])
     assert cut.finish == "stop" and stop not in cut.text and want.text.startswith(cut.text)
+    plain, = remote.generate([GenerationRequest(f"Question: {question}\nAnswer:", max_new_tokens=10)])
+    plain_hf, = hf.generate([GenerationRequest(f"Question: {question}\nAnswer:", max_new_tokens=10)])
+    assert plain.text == plain_hf.text                              # a prompt not from chat(): completions
 
 
 def test_a_compression_is_a_model_served_under_its_name(backends):
