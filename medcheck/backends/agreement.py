@@ -1,9 +1,11 @@
 """Do two engines score the same model alike? Predicted answers and speed, item by item.
 
     python -m medcheck.backends.agreement --dataset medqa --backends hf,vllm [--dtype float32]
-        [--protocol option-text|letter] [--limit N] [--data-dir DIR]
+        [--protocol option-text|letter] [--limit N] [--data-dir DIR] [--compression NAME]
+        [--cache-dir DIR]
 
-Each backend loads the dense model as the gate loads it, scores every item of the dataset once
+Each backend loads the model (dense, or the compression named: a GPTQ or AWQ checkpoint the gate's
+recipe builds into the cache dir once, then each engine loads with its own kernels) as the gate does, scores every item of the dataset once
 after a short warm-up, and the predictions (argmax of the summed log-likelihoods) are compared.
 Prints the share of items with the same prediction, the largest log-likelihood difference and
 each backend's items/s.
@@ -43,6 +45,7 @@ class Agreement:
     protocol: str
     dtype: str
     runs: tuple[Scored, ...] = field(default_factory=tuple)
+    compression: str = "dense"
 
     @property
     def agreement(self) -> float:
@@ -58,7 +61,7 @@ class Agreement:
                    default=0.0)
 
     def lines(self) -> list[str]:
-        out = [f"{self.dataset}: n={self.n}, protocol {self.protocol}, dtype {self.dtype}"]
+        out = [f"{self.dataset}: {self.compression}, n={self.n}, protocol {self.protocol}, dtype {self.dtype}"]
         out += [f"  {r.backend:<7} {r.items_per_s:7.2f} items/s  (load {r.load_s:.1f} s; {r.version})"
                 for r in self.runs]
         out.append(f"  same prediction on {self.agreement:.1%} of items; "
@@ -85,8 +88,9 @@ def predictions(backend: Backend, data: Dataset, protocol: str) -> tuple[list[Sa
 
 def score_with(backend_name: str, dataset_id: str, *, model: str = "embedded:smollm2-135m",
                protocol: str = "option-text", dtype: str = "float32", limit: int | None = None,
-               data_dir: Path | None = None) -> tuple[Scored, int]:
-    """(one backend's predictions and speed, number of items) for the dense model, loaded as the gate loads it."""
+               data_dir: Path | None = None, compression: str = "dense",
+               cache_dir: Path | None = None) -> tuple[Scored, int]:
+    """(one backend's predictions and speed, number of items) for a model, loaded as the gate loads it."""
     from medcheck import datasets
     from medcheck.compression import DENSE
     from medcheck.evaluate import Evaluator
@@ -94,11 +98,12 @@ def score_with(backend_name: str, dataset_id: str, *, model: str = "embedded:smo
     from medcheck.settings import Settings
     from medcheck.store import ResultStore
 
-    settings = Settings(dtype=dtype, backend=backend_name, limit=limit, data_dir=data_dir, use_cache=False)
+    settings = Settings(dtype=dtype, backend=backend_name, limit=limit, data_dir=data_dir, use_cache=False,
+                        **({"cache_dir": cache_dir} if cache_dir else {}))
     evaluator = Evaluator(settings, PairsFile("<agreement>", protocol, {"model": model}, ()), ResultStore(None))
     data = datasets.load(dataset_id, data_dir, limit)
     t0 = time.perf_counter()
-    backend = evaluator.backend("model", DENSE)
+    backend = evaluator.backend("model", compression or DENSE)
     load_s = time.perf_counter() - t0
     try:
         records, rate = predictions(backend, data, protocol)
@@ -111,7 +116,8 @@ def score_with(backend_name: str, dataset_id: str, *, model: str = "embedded:smo
 def compare(dataset_id: str, backends: tuple[str, ...] = ("hf", "vllm"), **kwargs: object) -> Agreement:
     runs = [score_with(name, dataset_id, **kwargs) for name in backends]   # type: ignore[arg-type]
     return Agreement(dataset_id, runs[0][1], str(kwargs.get("protocol", "option-text")),
-                     str(kwargs.get("dtype", "float32")), tuple(run for run, _ in runs))
+                     str(kwargs.get("dtype", "float32")), tuple(run for run, _ in runs),
+                     str(kwargs.get("compression") or "dense"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,9 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--compression", default="dense", help="a compression both engines load (gptq-w4, awq-w4, ...)")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="where built compressions are kept")
     args = parser.parse_args(argv)
     result = compare(args.dataset, tuple(b for b in args.backends.split(",") if b), model=args.model,
-                     protocol=args.protocol, dtype=args.dtype, limit=args.limit, data_dir=args.data_dir)
+                     protocol=args.protocol, dtype=args.dtype, limit=args.limit, data_dir=args.data_dir,
+                     compression=args.compression, cache_dir=args.cache_dir)
     print("\n".join(result.lines()), flush=True)
     return 0
 

@@ -3,6 +3,9 @@
 The cache folder is keyed by the base model's fingerprint and the recipe's description (name,
 parameters, library version, calibration set), so a changed input never reuses a stale model.
 A build is written to `<key>.partial` and renamed when complete: an interrupted build is redone.
+Where the building library is not installed (a vLLM machine loading what a build machine made),
+a finished build of the same recipe on the same base is used whatever library version made it;
+its marker, which the report carries, names that version.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from medcheck.compression.dense import load_pretrained
 from medcheck.errors import ModelLoadError
 
 MARKER = "medcheck-recipe.json"
+NOT_INSTALLED = "==not-installed"   # the library part of a recipe whose builder is missing here
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ class AppliedRecipe:
         if options.cache_dir is None:
             raise ModelLoadError(f"{self.name}: no cache dir to keep the compressed model in")
         out = options.cache_dir / "compressed" / f"{self.name}-{self.cache_key(options)}"
+        if not (out / MARKER).is_file() and self.library.endswith(NOT_INSTALLED):
+            out = self._built_elsewhere(options) or out
         if not (out / MARKER).is_file():
             tmp = out.with_name(out.name + ".partial")
             shutil.rmtree(tmp, ignore_errors=True)
@@ -90,6 +96,20 @@ class AppliedRecipe:
             shutil.rmtree(out, ignore_errors=True)
             os.replace(tmp, out)
         return out, json.loads((out / MARKER).read_text())
+
+    def _built_elsewhere(self, options: LoadOptions) -> Path | None:
+        """The newest finished build of this recipe on this base, made by any version of its library."""
+        want = {k: v for k, v in self.describe().items() if k != "library"}
+        found = []
+        for marker in (options.cache_dir or Path()).glob(f"compressed/{self.name}-*/{MARKER}"):
+            try:
+                made = json.loads(marker.read_text())
+            except (OSError, ValueError):
+                continue
+            recipe = {k: v for k, v in (made.get("recipe") or {}).items() if k != "library"}
+            if recipe == want and made.get("base_fingerprint") == options.base_fingerprint:
+                found.append((marker.stat().st_mtime, marker.parent))
+        return max(found)[1] if found else None
 
     def built_marker(self, checkpoint: str, options: LoadOptions) -> dict[str, Any]:
         """What the build recorded (compression time, fingerprint), for the report."""
