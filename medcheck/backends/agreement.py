@@ -2,11 +2,14 @@
 
     python -m medcheck.backends.agreement --dataset medqa --backends hf,vllm [--dtype float32]
         [--protocol option-text|letter] [--limit N] [--data-dir DIR] [--compression NAME]
-        [--cache-dir DIR]
+        [--cache-dir DIR] [--save FILE] [--against FILE ...]
 
 Each backend loads the model (dense, or the compression named: a GPTQ or AWQ checkpoint the gate's
 recipe builds into the cache dir once, then each engine loads with its own kernels) as the gate does, scores every item of the dataset once
 after a short warm-up, and the predictions (argmax of the summed log-likelihoods) are compared.
+Engines that need different environments (gptqmodel beside transformers, vLLM in its own venv)
+are compared through files: `--save` writes one run, `--against` adds a saved run to the
+comparison (it must be of the same dataset, items and compression).
 Prints the share of items with the same prediction, the largest log-likelihood difference and
 each backend's items/s.
 """
@@ -14,9 +17,10 @@ each backend's items/s.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -113,8 +117,28 @@ def score_with(backend_name: str, dataset_id: str, *, model: str = "embedded:smo
                   tuple(r.scores for r in records), rate, load_s), len(data.items)
 
 
-def compare(dataset_id: str, backends: tuple[str, ...] = ("hf", "vllm"), **kwargs: object) -> Agreement:
+def save(run: Scored, n: int, path: Path, **kwargs: object) -> None:
+    path.write_text(json.dumps({"run": asdict(run), "n": n, "settings": {k: str(v) for k, v in kwargs.items()}}))
+
+
+def load(path: Path, **kwargs: object) -> tuple[Scored, int]:
+    """A saved run; an error if it was made with other settings than this comparison's."""
+    data = json.loads(path.read_text())
+    theirs, ours = data["settings"], {k: str(v) for k, v in kwargs.items()}
+    differ = {k: (theirs.get(k), v) for k, v in ours.items() if k != "cache_dir" and theirs.get(k) != v}
+    if differ:
+        raise SystemExit(f"{path}: saved with other settings (saved, here): {differ}")
+    run = data["run"]
+    return Scored(run["backend"], run["version"], tuple(run["predictions"]),
+                  tuple(tuple(s) for s in run["scores"]), run["items_per_s"], run["load_s"]), int(data["n"])
+
+
+def compare(dataset_id: str, backends: tuple[str, ...] = ("hf", "vllm"), against: tuple[Path, ...] = (),
+            save_to: Path | None = None, **kwargs: object) -> Agreement:
     runs = [score_with(name, dataset_id, **kwargs) for name in backends]   # type: ignore[arg-type]
+    if save_to is not None and runs:
+        save(*runs[0], save_to, dataset=dataset_id, **kwargs)
+    runs += [load(path, dataset=dataset_id, **kwargs) for path in against]
     return Agreement(dataset_id, runs[0][1], str(kwargs.get("protocol", "option-text")),
                      str(kwargs.get("dtype", "float32")), tuple(run for run, _ in runs),
                      str(kwargs.get("compression") or "dense"))
@@ -131,8 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--compression", default="dense", help="a compression both engines load (gptq-w4, awq-w4, ...)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where built compressions are kept")
+    parser.add_argument("--save", type=Path, default=None, help="write the (first) backend's run to this file")
+    parser.add_argument("--against", type=Path, action="append", default=[], help="a run saved with --save")
     args = parser.parse_args(argv)
-    result = compare(args.dataset, tuple(b for b in args.backends.split(",") if b), model=args.model,
+    result = compare(args.dataset, tuple(b for b in args.backends.split(",") if b), tuple(args.against), args.save,
+                     model=args.model,
                      protocol=args.protocol, dtype=args.dtype, limit=args.limit, data_dir=args.data_dir,
                      compression=args.compression, cache_dir=args.cache_dir)
     print("\n".join(result.lines()), flush=True)
