@@ -187,7 +187,7 @@ class HFBackend:
     def generate(self, requests: Sequence[GenerationRequest], on_token: OnToken | None = None) -> list[Generation]:
         from medcheck.backends.hf_generate import generate
 
-        return generate(self.model, self.tokenizer, requests, on_token)
+        return generate(self.model, self.tokenizer, requests, on_token, batch_tokens=self.batch_tokens)
 
     def chat(self, user: str) -> tuple[str, bool]:
         from medcheck.backends.hf_generate import chat

@@ -14,7 +14,7 @@ from typing import Any
 
 from medcheck.backends import Generation, GenerationRequest, OnToken
 
-BATCH = 8   # requests generated together: left padding wastes little at this size
+BATCH = 8   # requests generated together at most: left padding wastes little at this size
 
 
 class _Streamer:
@@ -44,8 +44,22 @@ def _cut(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     return (text[:min(cuts)], True) if cuts else (text, False)
 
 
+def batches(lengths: Sequence[int], max_new: int, batch: int, batch_tokens: int) -> list[list[int]]:
+    """Consecutive runs of request positions, each at most `batch` long and, padded to its longest
+    prompt plus the answer budget, at most `batch_tokens` tokens (a request longer alone still goes
+    alone). Long few-shot prompts thus go a few at a time: attention memory grows with batch x length^2."""
+    out: list[list[int]] = []
+    for i, n in enumerate(lengths):
+        if out and len(out[-1]) < batch and \
+                (len(out[-1]) + 1) * (max(n, *(lengths[j] for j in out[-1])) + max_new) <= batch_tokens:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
+
+
 def generate(model: Any, tokenizer: Any, requests: Sequence[GenerationRequest],
-             on_token: OnToken | None = None, batch: int = BATCH) -> list[Generation]:
+             on_token: OnToken | None = None, batch: int = BATCH, batch_tokens: int = 8192) -> list[Generation]:
     import torch
 
     out: list[Generation | None] = [None] * len(requests)
@@ -59,8 +73,10 @@ def generate(model: Any, tokenizer: Any, requests: Sequence[GenerationRequest],
     tokenizer.padding_side = "left"
     try:
         for (max_new, min_new, temperature, top_p, seed), indices in groups.items():
-            for start in range(0, len(indices), batch):
-                chunk = indices[start:start + batch]
+            lengths = [len(ids) for ids in tokenizer([requests[i].prompt for i in indices],
+                                                     add_special_tokens=False)["input_ids"]]
+            for run in batches(lengths, max_new, batch, batch_tokens):
+                chunk = [indices[k] for k in run]
                 enc = tokenizer([requests[i].prompt for i in chunk], return_tensors="pt", padding=True,
                                 add_special_tokens=False).to(device)
                 sampling: dict[str, Any] = {"do_sample": False}

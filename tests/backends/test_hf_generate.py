@@ -50,6 +50,21 @@ def test_batched_equals_one_at_a_time(backend):
     assert [g.prompt_tokens for g in together] == [g.prompt_tokens for g in alone]
 
 
+def test_batches_hold_a_token_budget_and_keep_the_order():
+    from medcheck.backends.hf_generate import batches
+
+    assert batches([300] * 10, 64, 8, 8192) == [list(range(8)), [8, 9]]          # short prompts: 8 at a time
+    assert batches([3000] * 5, 64, 8, 8192) == [[0, 1], [2, 3], [4]]             # 2 x 3064 fits, 3 x does not
+    assert batches([100, 9000, 100, 100], 64, 8, 8192) == [[0], [1], [2, 3]]     # too long alone: alone
+    assert batches([], 64, 8, 8192) == []
+
+
+def test_a_small_token_budget_changes_batches_not_answers(backend):
+    requests = [GenerationRequest(p, max_new_tokens=5, min_new_tokens=5) for p in PROMPTS]
+    narrow = HFBackend(backend.model, backend.tokenizer, batch_tokens=16).generate(requests)   # one at a time
+    assert [g.text for g in narrow] == [g.text for g in backend.generate(requests)]
+
+
 def test_sampling_is_seeded(backend):
     def sample(seed: int) -> str:
         request = GenerationRequest(PROMPTS[1], max_new_tokens=8, min_new_tokens=8, temperature=1.5, seed=seed)
