@@ -91,6 +91,9 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
     try:
         value = result.value
     except UndefinedScoreError as exc:   # no reference to compare with: more items decide it, not the CPU
+        reasons = result.reasons()   # ... unless the candidate collapsed, which needs no score to show
+        if reasons:
+            return Verdict(False, "; ".join([str(exc), *reasons]), floor, "fail")
         fails = bool(rule is not None and rule.inconclusive_fails)
         return Verdict(not fails, f"{exc}; inconclusive{', fails the run' if fails else ', does not fail the run'}",
                        floor, "inconclusive")
