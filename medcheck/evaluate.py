@@ -21,7 +21,7 @@ from medcheck.backends import BACKENDS, Backend, BackendClass, Loaded
 from medcheck.compression import DENSE, LoadOptions
 from medcheck.compression import get as compression_get
 from medcheck.datasets.types import Dataset, TextItem
-from medcheck.errors import ModelLoadError
+from medcheck.errors import ConfigError, ModelLoadError
 from medcheck.memo import Memo
 from medcheck.models import ResolvedModel, resolve
 from medcheck.pairs import Pair, PairsFile
@@ -62,6 +62,8 @@ class Evaluator:
         self._models: Memo[str, ResolvedModel] = Memo()
         self._runs: Memo[tuple[str, str, str], RunResult] = Memo()
         self._loads: Memo[tuple[str, str], Backend] = Memo()
+        self._shots: Memo[str, list[TextItem]] = Memo()
+        self.shot_sources: dict[str, str] = {}   # dataset id -> where its few-shot examples came from
         self._planned: dict[tuple[str, str], list[str]] = {}
         self._loaded: tuple[tuple[str, str], Backend] | None = None
         self.load_info: dict[tuple[str, str], dict[str, Any]] = {}
@@ -149,9 +151,38 @@ class Evaluator:
 
     def _generation_components(self, dataset: Dataset) -> dict[str, Any]:
         spec = datasets.info(dataset.id)
+        shots = self.shots(dataset)
         return {"kind": "generate", "strategy": self.strategy(dataset).key(), "generation_version": GENERATION_VERSION,
                 "max_new_tokens": self.budgets(dataset.id).get("max_new_tokens", spec.max_new_tokens),
-                "seed": self.settings.seed, "parse_version": getattr(spec, "parse_version", None)}
+                "seed": self.settings.seed, "parse_version": getattr(spec, "parse_version", None),
+                **({"shots": hashlib.sha256(json.dumps([(s.id, spec.render(s), spec.answer(s)) for s in shots])
+                                            .encode()).hexdigest()[:16]} if shots else {})}
+
+    def shots(self, dataset: Dataset) -> list[TextItem]:
+        """The few-shot examples of a dataset (none unless the strategy is few-shot): from its dev
+        pool; where that holds too few, from items of its own split that are not evaluated (noted
+        in `shot_sources`); never an evaluated item. Their identity is part of the store key."""
+        strategy = self.strategy(dataset)
+        if strategy.name != "few-shot":
+            return []
+        return self._shots.get(dataset.id, lambda: self._pick_shots(dataset, strategy.shots))
+
+    def _pick_shots(self, dataset: Dataset, k: int) -> list[TextItem]:
+        spec, root = datasets.info(dataset.id), datasets.data_root(self.settings.data_dir)
+        evaluated = {i.id for i in dataset.items}
+        chosen = pick_shots(spec.shots(root), k, self.settings.seed, dataset.id, evaluated)
+        if len(chosen) < k:
+            rest = datasets.load(dataset.id, self.settings.data_dir, None).items
+            chosen = pick_shots(rest, k, self.settings.seed, dataset.id, evaluated)
+            self.shot_sources[dataset.id] = (f"{dataset.id} has no dev pool of {k} examples here; its few-shot "
+                                             f"examples are {len(chosen)} items of its evaluated split that are "
+                                             "not evaluated")
+        if len(chosen) < k:
+            raise ConfigError(dataset.id, "few-shot", f"{k} examples wanted, {len(chosen)} available (no dev pool, "
+                              "and every item of the split is evaluated)",
+                              "add the release's dev split beside the test file, use --medcheck-limit, "
+                              "lower --medcheck-shots, or choose another --medcheck-strategy")
+        return chosen
 
     def _run_one(self, model_name: str, compression: str, dataset_id: str) -> RunResult:
         dataset = self.dataset(dataset_id)
@@ -210,10 +241,8 @@ class Evaluator:
     def _generate(self, backend: Backend, dataset: Dataset, items: list[TextItem]) -> list[GenRecord]:
         spec = datasets.info(dataset.id)
         strategy = self.strategy(dataset)
-        root = datasets.data_root(self.settings.data_dir)
-        shots = (pick_shots(spec.shots(root), strategy.shots, self.settings.seed, dataset.id,
-                            {i.id for i in dataset.items}) if strategy.name == "few-shot" else [])
-        instruction = spec.instruction(root)
+        instruction = spec.instruction(datasets.data_root(self.settings.data_dir))
+        shots = self.shots(dataset)
         prompts = [user_prompt(spec, item, strategy, instruction, shots) for item in items]
         budget = self.budgets(dataset.id).get("max_new_tokens", spec.max_new_tokens)
         return generate_records(backend, spec, items, strategy, prompts, budget, self.settings.seed)

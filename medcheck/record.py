@@ -84,6 +84,7 @@ def _notes(session: GateSession) -> list[str]:
         if s.degenerate:
             notes.append(f"DEGENERATE: {run.pair_id} answers {s.top_answer!r} to {s.top_share:.0%} of "
                          f"{run.dataset_id} items (gold {s.gold_share:.0%}): its accuracy says little.")
+    notes += [f"SHOTS: {why}." for why in ev.shot_sources.values()]
     if any(d.track == "trust" for d in ev.loaded_datasets()):
         notes.append(_refusal_note(session.root / "thresholds" / "refusal.yaml"))
     if getattr(ev.store, "set_aside", None):
