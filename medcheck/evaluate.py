@@ -272,15 +272,18 @@ class Evaluator:
         if (model_name, DENSE) not in self.load_info:
             loaded.backend.close()
             self._engine_load(model_name, model, DENSE).backend.close()
-            if self.load_info[(model_name, DENSE)]["warmup"]["ok"]:
+            if self._dense_warms_up(model_name):
                 raise _broken(model_name, compression, warm)
             loaded = self._engine_load(model_name, model, compression)
-        elif self.load_info[(model_name, DENSE)].get("warmup", {}).get("ok", True):
+        elif self._dense_warms_up(model_name):
             loaded.backend.close()
             raise _broken(model_name, compression, warm)
         log.warning("medcheck: %s/%s warm-up: %s (the dense model fails it too)", model_name, compression,
                     warm["reason"])
         return loaded.backend
+
+    def _dense_warms_up(self, model_name: str) -> bool:
+        return bool(self.load_info[(model_name, DENSE)].get("warmup", {"ok": True})["ok"])
 
     def _engine_load(self, model_name: str, model: ResolvedModel, compression: str) -> Loaded:
         loaded = self.engine.load(f"{model_name}/{compression}", model, compression,
