@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medcheck import pairs as pairs_mod, thresholds as thresholds_mod, tracks
+from medcheck import pairs as pairs_mod
+from medcheck import thresholds as thresholds_mod
+from medcheck import tracks
 from medcheck.compression import DENSE, RECIPES
 from medcheck.evaluate import Evaluator, Progress
 from medcheck.memo import Memo

@@ -96,7 +96,7 @@ class Settings:
                               "release layouts")
 
     @classmethod
-    def from_profile(cls, profile: str = "standard", **overrides: Any) -> "Settings":
+    def from_profile(cls, profile: str = "standard", **overrides: Any) -> Settings:
         if profile not in PROFILES:
             raise suggest("profile", profile, list(PROFILES))
         given = {k: v for k, v in overrides.items() if v is not None}

@@ -9,9 +9,8 @@ and must hash to the recorded sha256, else the run cannot be recomputed here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
 from types import SimpleNamespace
+from typing import Any
 
 from medcheck import datasets, verify
 from medcheck.datasets.types import content_hash

@@ -25,7 +25,7 @@ from medcheck.datasets.types import TextItem, require_file
 from medcheck.errors import DatasetError
 from medcheck.scoring import classify, parse
 from medcheck.scoring.generative import TaskScore
-from medcheck.strategies import STRATEGIES   # every strategy applies to these tasks
+from medcheck.strategies import STRATEGIES  # every strategy applies to these tasks
 
 
 def read_iob(path: Path, entity: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from statistics import mean
-from typing import Any, Callable
+from typing import Any
 
 from medcheck.audit import write_atomic
 from medcheck.report import tables

@@ -308,7 +308,7 @@ def efficiency(payload: dict[str, Any]) -> Table | None:
 
 
 def tables(payload: dict[str, Any]) -> list[Table]:
-    from medcheck.report.trust import trust   # it builds on this module's helpers
+    from medcheck.report.trust import trust  # it builds on this module's helpers
 
     found = [choice_table(payload, t) for t in choice_tracks(payload)]
     found += [trust(payload), efficiency(payload), cross(payload)]

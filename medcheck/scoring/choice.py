@@ -9,7 +9,7 @@ from typing import Any
 
 from medcheck.backends import LogLik
 from medcheck.datasets.types import ChoiceItem
-from medcheck.stats import wilson   # the accuracy interval of a Summary
+from medcheck.stats import wilson  # the accuracy interval of a Summary
 
 DEGENERATE_SHARE = 0.9   # one answer for more than this share of items
 
@@ -29,7 +29,7 @@ class SampleRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SampleRecord":
+    def from_dict(cls, data: dict[str, Any]) -> SampleRecord:
         return cls(**{**data, "scores": tuple(data["scores"])})
 
 

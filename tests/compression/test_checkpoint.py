@@ -121,8 +121,13 @@ def write_compressed_tensors(model: torch.nn.Module, out: Path, bits: int, group
     attach the scheme, set per-channel (or per-group) scales from the weights, compress, save.
     Returns the logits of the fake-quantized model before compression."""
     from compressed_tensors import ModelCompressor
-    from compressed_tensors.quantization import (QuantizationArgs, QuantizationConfig, QuantizationScheme,
-                                                 QuantizationStatus, apply_quantization_config)
+    from compressed_tensors.quantization import (
+        QuantizationArgs,
+        QuantizationConfig,
+        QuantizationScheme,
+        QuantizationStatus,
+        apply_quantization_config,
+    )
     from compressed_tensors.quantization.utils import calculate_qparams
 
     args = QuantizationArgs(num_bits=bits, type="int", symmetric=True, dynamic=False,

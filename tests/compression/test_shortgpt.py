@@ -7,8 +7,7 @@ import json
 import pytest
 import torch
 
-from medcheck.compression.shortgpt import (SHORTGPT_15, SHORTGPT_25, ShortGPT, block_influence,
-                                           n_to_remove)
+from medcheck.compression.shortgpt import SHORTGPT_15, SHORTGPT_25, ShortGPT, block_influence, n_to_remove
 from medcheck.errors import ConfigError
 from tests.compression.tiny import logits, probe_ids, random_calibration, tiny_llama
 

@@ -11,9 +11,18 @@ import torch
 from medcheck.compression import LoadOptions
 from medcheck.compression.applied import MARKER
 from medcheck.compression.rtn import decoder_linears
-from medcheck.compression.smoothquant import (HANDLES, SMOOTHQUANT_W4A8, SMOOTHQUANT_W8A8, activation_bits,
-                                              activation_max, attach_activation_quant, quantize_per_token,
-                                              smooth_, smooth_scales, smoothing_groups)
+from medcheck.compression.smoothquant import (
+    HANDLES,
+    SMOOTHQUANT_W4A8,
+    SMOOTHQUANT_W8A8,
+    activation_bits,
+    activation_max,
+    attach_activation_quant,
+    quantize_per_token,
+    smooth_,
+    smooth_scales,
+    smoothing_groups,
+)
 from medcheck.errors import ConfigError
 from tests.compression.tiny import logits, probe_ids, random_calibration, tiny_llama
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from medcheck.compression.rtn import decoder_linears
-from medcheck.compression.sparsity import (MAGNITUDE_50, WANDA_25, WANDA_50, WANDA_75, prune_rows_)
+from medcheck.compression.sparsity import MAGNITUDE_50, WANDA_25, WANDA_50, WANDA_75, prune_rows_
 from medcheck.errors import ConfigError
 from tests.compression.tiny import logits, probe_ids, random_calibration, tiny_llama
 

@@ -9,8 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medcheck import metrics
-from medcheck.stats import (Paired, bootstrap_interval, cps_interval, items_to_decide, mcnemar_one_sided, mde,
-                            mde_cps, wilson)
+from medcheck.stats import (
+    Paired,
+    bootstrap_interval,
+    cps_interval,
+    items_to_decide,
+    mcnemar_one_sided,
+    mde,
+    mde_cps,
+    wilson,
+)
 
 # 20 items over two datasets: b=3 (dense right, candidate wrong), c=2
 DENSE = [1, 1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1]
