@@ -30,6 +30,12 @@ PROFILES: dict[str, dict[str, Any]] = {
 EFFICIENCY_SIZES = ("quick", "full")
 
 
+def default_data_dir() -> Path | None:
+    """$MEDCHECK_DATA_DIR, or None: the bundled sample sets."""
+    env = os.environ.get("MEDCHECK_DATA_DIR")
+    return Path(env).expanduser() if env else None
+
+
 def default_cache_dir() -> Path:
     if env := os.environ.get("MEDCHECK_CACHE_DIR"):
         return Path(env).expanduser()
