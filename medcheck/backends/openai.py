@@ -1,8 +1,9 @@
 """OpenAI-compatible server backend: a model someone already serves (vLLM, llama.cpp, TGI, ...).
 
-Model spec `openai:http://host:port/v1/<model>`. Requests go to that URL and nowhere else: no
-proxies from the environment, no redirects followed, and a host other than loopback is refused
-unless network access is allowed (`--medcheck-allow-network`). Standard library only (urllib).
+Model spec `openai:http://host:port/v1/<model>`. Requests go through medcheck.net, the one network
+policy: a host other than loopback is refused, and no proxies from the environment or redirects
+are used, unless network access is allowed (`--medcheck-allow-network`). A server that wants a key
+gets it from MEDCHECK_API_KEY (else OPENAI_API_KEY) as a bearer token, never written anywhere.
 
 * Log-likelihood: `/v1/completions` with `echo: true, logprobs: 1, max_tokens: 1` returns the
   prompt tokens' log-probabilities and each position's top token; the continuation is the tokens
@@ -21,12 +22,11 @@ bits need an in-process engine (hf or vllm).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import ipaddress
 import json
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from medcheck.backends import Footprint, Generation, GenerationRequest, Loaded, LogLik, OnToken
 from medcheck.errors import ConfigError, MedcheckError, ModelLoadError
+from medcheck.net import Policy, is_loopback, redact
 from medcheck.prompts import Request
 
 if TYPE_CHECKING:
@@ -73,49 +74,42 @@ def parse_spec(spec: str, *, allow_network: bool = False) -> Endpoint:
     if parts.scheme not in ("http", "https") or not parts.hostname or not sep or not model.strip("/"):
         raise ConfigError("model spec", spec, "not an OpenAI-compatible server URL",
                           "write openai:http://HOST:PORT/v1/MODEL (MODEL as the server's /v1/models lists it)")
-    if not allow_network and not is_loopback(parts.hostname):
-        raise ConfigError("model spec", spec, f"{parts.hostname} is not this machine (loopback)",
-                          "pass --medcheck-allow-network to send benchmark items to that server")
+    Policy(allow_network).check(url, "model spec", key=spec)
     return Endpoint(base + "/v1", model.strip("/"))
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:   # a name: not resolved here (a lookup is a request too)
-        return False
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
-        raise ServerError(f"{req.full_url} redirects to {newurl}; redirects are not followed "
-                          "(requests go only to the URL in the model spec)")
+def policy_for(endpoint: Endpoint) -> Policy:
+    """The policy a backend of a resolved model runs under: resolve() refused a host other than
+    loopback unless network access was allowed, so such a host here means it was; a loopback
+    server keeps the strict policy (no proxies, no redirects)."""
+    return Policy(allow_network=not is_loopback(urlsplit(endpoint.base).hostname or ""))
 
 
 class Client:
-    """JSON over HTTP to one endpoint, with timeouts and retries; no proxies, no redirects."""
+    """JSON over HTTP to one endpoint under a network policy (medcheck.net), with timeouts and retries."""
 
     def __init__(self, endpoint: Endpoint, *, timeout: float = TIMEOUT_S, retries: int = RETRIES,
-                 backoff: float = BACKOFF_S) -> None:
+                 backoff: float = BACKOFF_S, policy: Policy | None = None) -> None:
         self.endpoint, self.timeout, self.retries, self.backoff = endpoint, timeout, retries, backoff
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+        self.policy = policy or Policy()
 
     def _open(self, path: str, body: dict[str, Any] | None) -> Any:
         url = f"{self.endpoint.base}{path}"
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
         for attempt in range(self.retries + 1):
             try:
-                return self._opener.open(request, timeout=self.timeout)
+                return self.policy.open(url, f"OpenAI-compatible server {self.endpoint.base}", body=data,
+                                        headers={"Content-Type": "application/json"}, send_key=True,
+                                        timeout=self.timeout)
             except urllib.error.HTTPError as exc:
-                detail = exc.read().decode(errors="replace")[:500]
+                detail = redact(exc.read().decode(errors="replace")[:500])
                 if exc.code not in RETRY_STATUS or attempt == self.retries:
-                    raise ServerError(f"{url}: HTTP {exc.code}: {detail}") from None
+                    hint = "\n  set MEDCHECK_API_KEY (or OPENAI_API_KEY) to the server's key" \
+                        if exc.code in (401, 403) else ""
+                    raise ServerError(f"{url}: HTTP {exc.code}: {detail}{hint}") from None
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 if attempt == self.retries:
-                    raise ServerError(f"{url}: no answer after {attempt + 1} attempts ({exc})\n"
+                    raise ServerError(f"{url}: no answer after {attempt + 1} attempts ({redact(str(exc))})\n"
                                       "  is the server running and listening there?") from None
             time.sleep(self.backoff * 2 ** attempt)
         raise AssertionError("unreachable")
@@ -146,21 +140,19 @@ def _entry(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k not in ("created", "permission")}
 
 
-def identity(endpoint: Endpoint, client: Client | None = None) -> dict[str, Any]:
+def identity(endpoint: Endpoint, client: Client | None = None, *, allow_network: bool = False) -> dict[str, Any]:
     """What the server says about the model, every model it serves and itself: enters the
     fingerprint (so a changed candidate behind the same URL is never taken for the old one)."""
-    client = client or Client(endpoint, retries=1)
+    client = client or Client(endpoint, retries=1, policy=Policy(allow_network))
     listed = [_entry(m) for m in client.get("/models").get("data", [])]
     entry = next((m for m in listed if m.get("id") == endpoint.model), None)
     if entry is None:
         raise ModelLoadError(f"{endpoint.base} does not serve {endpoint.model!r}\n"
                              f"  it serves: {', '.join(str(m.get('id')) for m in listed) or 'nothing'}")
     found: dict[str, Any] = {**entry, "served": sorted(listed, key=lambda m: str(m.get("id")))}
-    root = Client(Endpoint(endpoint.base.removesuffix("/v1"), endpoint.model), retries=0)
-    try:
+    root = Client(Endpoint(endpoint.base.removesuffix("/v1"), endpoint.model), retries=0, policy=client.policy)
+    with contextlib.suppress(ServerError, ValueError, AttributeError):   # not every server has /version
         found["server_version"] = root.get("/version").get("version")
-    except (ServerError, ValueError, AttributeError):   # not every server has /version
-        pass
     return found
 
 
@@ -199,7 +191,7 @@ class OpenAIBackend:
             endpoint = candidate(endpoint, compression)
         t0 = time.perf_counter()
         backend = cls(endpoint, concurrency=int(options.extra.get("concurrency", CONCURRENCY)),
-                      timeout=float(options.extra.get("timeout_s", TIMEOUT_S)))
+                      timeout=float(options.extra.get("timeout_s", TIMEOUT_S)), policy=policy_for(endpoint))
         try:
             backend.server = identity(endpoint, backend.client)
         except ModelLoadError as exc:
@@ -212,9 +204,9 @@ class OpenAIBackend:
                                 "fallback": False, "attempts": [], "server": backend.server, "url": endpoint.url})
 
     def __init__(self, endpoint: Endpoint, *, concurrency: int = CONCURRENCY, timeout: float = TIMEOUT_S,
-                 retries: int = RETRIES, backoff: float = BACKOFF_S) -> None:
+                 retries: int = RETRIES, backoff: float = BACKOFF_S, policy: Policy | None = None) -> None:
         self.endpoint = endpoint
-        self.client = Client(endpoint, timeout=timeout, retries=retries, backoff=backoff)
+        self.client = Client(endpoint, timeout=timeout, retries=retries, backoff=backoff, policy=policy)
         self.concurrency = max(1, concurrency)
         self.server: dict[str, Any] = {}
         self._chats: dict[str, str] = {}        # prompt returned by chat() -> its user turn

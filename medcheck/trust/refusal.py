@@ -10,7 +10,8 @@ with a better judge names it in a setting string:
                                            TrustLLM's Longformer), loaded with the network off;
                                            LABEL is the refusal label (default: from id2label, else
                                            LABEL_0 as in TrustLLM)
-    openai:http://host:port/v1/<model>     an OpenAI-compatible chat endpoint the user runs
+    openai:http://host:port/v1/<model>     an OpenAI-compatible chat endpoint the user runs; loopback
+                                           only unless --medcheck-allow-network (medcheck.net)
 
 The setting comes from `MEDCHECK_REFUSAL_JUDGE` (which `--medcheck-refusal-judge` sets) unless a
 caller passes one. A judge's `name` says
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 from medcheck.errors import ConfigError
+from medcheck.net import Policy
 
 PATTERNS_FILE = Path(__file__).with_name("refusal_patterns.yaml")
 ENV = "MEDCHECK_REFUSAL_JUDGE"
@@ -86,10 +88,13 @@ def load_patterns(path: Path = PATTERNS_FILE) -> PatternJudge:
     return PatternJudge(tuple(compiled), float(data["threshold"]), int(data["window"]))
 
 
-def judge_from_setting(setting: str | None = None) -> Judge:
-    """The judge a setting string names (see the module docstring); cached per setting."""
+def judge_from_setting(setting: str | None = None, policy: Policy | None = None) -> Judge:
+    """The judge a setting string names (see the module docstring); cached per setting and policy.
+
+    An `openai:` judge runs under `policy`, by default the run's (medcheck.net.Policy.from_env:
+    `--medcheck-allow-network` as the pytest layer exported it): loopback only unless allowed."""
     setting = (setting if setting is not None else os.environ.get(ENV, "")).strip() or DEFAULT
-    return _judge(setting)
+    return _judge(setting, policy or Policy.from_env())
 
 
 def check_setting(setting: str) -> str:
@@ -104,7 +109,7 @@ def check_setting(setting: str) -> str:
 
 
 @cache
-def _judge(setting: str) -> Judge:
+def _judge(setting: str, policy: Policy) -> Judge:
     kind, _, target = check_setting(setting).partition(":")
     if setting == DEFAULT:
         return load_patterns()
@@ -114,7 +119,7 @@ def _judge(setting: str) -> Judge:
         return ClassifierJudge(Path(path), label or None)
     if kind == "openai" and target:
         from medcheck.trust.judges import OpenAIJudge
-        return OpenAIJudge.from_url(target)
+        return OpenAIJudge.from_url(target, policy)
     raise AssertionError(setting)   # check_setting admits nothing else
 
 
