@@ -1,6 +1,6 @@
 """Scoring throughput benchmark: items/s per compression on one dataset, medians of repeats.
 
-    python -m medcheck bench --dataset pubmed_qa [--data-dir DIR] [--limit 40] [--repeats 3]
+    medcheck bench --dataset pubmed_qa [--data-dir DIR] [--limit 40] [--repeats 3]
 
 Models load exactly as the gate loads them (the evaluator's backend: recipes build into the
 cache dir once, fallback strategies, warm-up), so any compression name the gate accepts works
@@ -14,24 +14,27 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from medcheck.prompts import PROTOCOLS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", default="pubmed_qa")
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--model", default="embedded:smollm2-135m")
+    """bench's own options (--data-dir and --cache-dir are the command line's, before or after `bench`)."""
+    from medcheck.backends import BACKENDS
+    from medcheck.settings import DEVICES, DTYPES
+
+    parser.add_argument("--dataset", default="pubmed_qa", help="dataset id, as `medcheck ls datasets` lists them "
+                                                               "(default pubmed_qa)")
+    parser.add_argument("--limit", type=int, default=None, help="the first N items, in the gate's seeded order")
+    parser.add_argument("--model", default="embedded:smollm2-135m", help="model spec (default embedded:smollm2-135m)")
     parser.add_argument("--compression", action="append", default=None,
                         help="repeatable; default dense, bnb-nf4, bnb-int8")
     parser.add_argument("--protocol", default="option-text", choices=list(PROTOCOLS))
-    parser.add_argument("--dtype", default="auto")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--backend", default="hf")
-    parser.add_argument("--batch-tokens", type=int, default=8192)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dtype", default="auto", choices=DTYPES)
+    parser.add_argument("--device", default="auto", choices=DEVICES)
+    parser.add_argument("--backend", default="hf", choices=list(BACKENDS))
+    parser.add_argument("--batch-tokens", type=int, default=8192, help="tokens per forward batch (default 8192)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is printed (default 3)")
 
 
 def _say(text: str) -> None:

@@ -44,6 +44,10 @@ class Registry(Generic[T], Mapping[str, T]):
             raise suggest(self.kind, name, sorted(self._paths))
         return name
 
+    def location(self, name: str) -> str:
+        """The "package.module:attr" string `name` is registered as; nothing is imported."""
+        return self._paths[self.check(name)]
+
     def __getitem__(self, name: str) -> T:
         self.check(name)
         if name not in self._loaded:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import shutil
+import subprocess
+import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,3 +74,16 @@ def _import_once() -> None:
 @pytest.fixture
 def gate(pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Gate:
     return Gate(pytester, tiny_model_dir, tmp_path_factory.mktemp("cache"))
+
+
+@functools.cache
+def plugin_help() -> str:
+    """`pytest --help` in an empty project that has only the repo's conftest.py (the plugin list)."""
+    with tempfile.TemporaryDirectory(prefix="medcheck-help-") as root:
+        shutil.copy(REPO / "conftest.py", Path(root) / "conftest.py")
+        env = {**os.environ, "COLUMNS": "200",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+        done = subprocess.run([sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
