@@ -1,8 +1,11 @@
 """Decisions of a paired release gate: a score, its interval and a floor -> pass / fail / inconclusive.
 
 A ``Rule`` says how an interval is held against a floor. ``confidence`` is the coverage of the
-two-sided bootstrap interval (0.95 -> the 2.5% and 97.5% percentiles), so each one-sided call
-below is a test at level (1 - confidence) / 2.
+two-sided interval, so each one-sided call below is a test at level (1 - confidence) / 2. The CPS
+interval is exact (``medcheck.paired_exact``: Clopper-Pearson bounds of the paired loss and gain
+rates combined by the union bound, Bonferroni over datasets), so its coverage holds at any n and at
+zero discordance: ten agreeing items give CPS 1.000 with a lower bound far below any floor, and the
+result is inconclusive, not a pass. ``python -m medcheck.stats_coverage`` prints its coverage.
 
 * ``prove-safe`` -- the candidate must show it is safe. pass when the interval's lower bound
   clears the floor (low >= floor), fail when its upper bound is below it (high < floor), else
@@ -17,17 +20,15 @@ below is a test at level (1 - confidence) / 2.
 
 Both interval modes also require the exact one-sided McNemar test to show a loss before they
 fail: an interval wholly below the floor whose McNemar p exceeds (1 - confidence) / 2 is
-``inconclusive``. The bootstrap of a ratio is unreliable when few items are right: with one
-dense-correct item that the candidate misses (b=1, c=0, n=10), every resample that keeps a
-dense-correct item gives CPS 0, so the interval is [0, 0] though one flip proves nothing. The
-exact test holds its level at any n; on adequate samples the two agree and the guard is silent.
+``inconclusive``. The exact interval rarely needs it (it was written for the percentile bootstrap,
+which gave [0, 0] on one lost item out of one); it stays as a second, independent condition.
 
 The two interval modes share their outcomes and differ in the default of ``inconclusive_fails``;
 either default can be overridden in YAML, and the mode name records the intent in every report.
 ``fails_run`` is ``outcome == "fail"`` or (``inconclusive`` and ``inconclusive_fails``).
 
 Suspicious gain: with ``suspicious_gain: true`` (the default) a candidate whose CPS interval lies
-wholly above parity (lower bound > 1.0: it beats the dense model beyond bootstrap noise) is
+wholly above parity (lower bound > 1.0: it beats the dense model beyond noise) is
 flagged in the decision and its message. It does not change the outcome: compression rarely
 helps, so a real gain more often means a broken dense run or a mismatched item set -- a thing
 for a person to look at, not a reason to block.
@@ -129,6 +130,8 @@ class Decision:
     suspicious_gain: bool
     rule: Rule
     message: str
+    interval_method: str = "exact-cp"   # medcheck.paired_exact
+    confidence: float | None = None     # the interval's coverage where it is not rule.confidence (a look)
 
     def properties(self) -> list[tuple[str, object]]:
         """JUnit property pairs."""
@@ -137,7 +140,7 @@ class Decision:
                 ("flip_rate", _r(self.flip_rate)), ("discordant", f"{b}/{c}"), ("mde", _r(self.mde)),
                 ("mde_cps", _r(self.mde_cps)), ("decision_rule", self.rule.label), ("outcome", self.outcome),
                 ("items_to_decide", "" if self.items_to_decide is None else self.items_to_decide),
-                ("suspicious_gain", self.suspicious_gain)]
+                ("suspicious_gain", self.suspicious_gain), ("interval_method", self.interval_method)]
 
 
 def _r(x: float) -> float | str:
@@ -148,45 +151,58 @@ def decide_cps(paired: stats.Paired, floor: float, rule: Rule, seed: int = 0,
                resamples: int = 2000) -> Decision:
     """The CPS of ``paired`` (mean over strata) against ``floor`` under ``rule``.
 
-    Value from the per-stratum means; interval from ``stats.cps_interval`` (paired stratified
-    bootstrap, ``seed``); McNemar on the pooled discordant counts; MDE at the pooled n and
-    discordance, with its CPS equivalent a uniform drop of ``mde`` in every stratum.
+    Value from the per-stratum means; interval from ``paired_exact.cps_interval`` (exact; ``seed``
+    only couples non-0/1 scores to 0/1 outcomes, ``resamples`` is kept for callers and unused);
+    McNemar on the pooled discordant counts; MDE at the pooled n and discordance, with its CPS
+    equivalent a uniform drop of ``mde`` in every stratum.
     """
-    iv = stats.cps_interval(paired, rule.confidence, resamples, seed)
+    return decide_cps_at(paired, floor, rule, rule.confidence, seed)
+
+
+def decide_cps_at(paired: stats.Paired, floor: float, rule: Rule, confidence: float, seed: int = 0) -> Decision:
+    """``decide_cps`` with the interval at ``confidence`` instead of the rule's: a sequential look
+    spends part of the rule's error rate (medcheck.sequential), so its interval is wider."""
+    from medcheck.paired_exact import cps_interval
+
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    iv = cps_interval(paired, confidence, seed)
+    level = (1.0 - confidence) / 2.0
     outcome = decide(iv.value, (iv.low, iv.high), floor, rule)
     b, c = paired.discordant
     p = stats.mcnemar_one_sided(b, c)
-    guarded = outcome == "fail" and rule.mode != "point" and p > mcnemar_level(rule)
+    guarded = outcome == "fail" and rule.mode != "point" and p > level
     if guarded:
         outcome = "inconclusive"
     dense_means, _ = paired.stratum_means()
-    drop = stats.mde(paired.n, min(paired.discordance, 1.0), rule.confidence, POWER, paired.dense_mean)
+    drop = stats.mde(paired.n, min(paired.discordance, 1.0), confidence, POWER, paired.dense_mean)
     drop_cps = (math.fsum(stats.mde_cps(drop, a) for a in dense_means.values()) / len(dense_means)
                 if math.isfinite(drop) else 0.0)
     todo = stats.items_to_decide(paired.n, iv.value, iv.low, iv.high, floor) if outcome == "inconclusive" else None
     gain = rule.suspicious_gain and iv.low > 1.0
-    parts = _headline(iv.value, iv.low, iv.high, floor, rule, outcome)
+    parts = _headline(iv.value, iv.low, iv.high, floor, rule, outcome, confidence)
     if guarded:
         parts.append(f"the interval is below the floor but the exact McNemar test shows no loss at this level "
-                     f"(p={p:.3g} > {mcnemar_level(rule):.3g}): too few discordant items")
+                     f"(p={p:.3g} > {level:.3g}): too few discordant items")
     if outcome == "inconclusive":
         parts.append(f"~{todo} items at flip rate {paired.flip_rate:.2f} would decide it" if todo is not None
                      else "the value sits on the floor: no sample size decides it")
+    if b + c == 0 and iv.low < floor and rule.mode != "point":
+        parts.append(f"no discordant item, but {paired.n} items cannot exclude a CPS down to {iv.low:.3f}")
     parts.append(f"McNemar p={p:.3g} (b={b}, c={c})")
     parts.append(f"MDE {drop * 100:.1f} pts (CPS {drop_cps:.3f}) at n={paired.n}" if math.isfinite(drop)
                  else f"MDE: at n={paired.n} not even a total loss is detected with {POWER:.0%} power")
-    if iv.dropped:
-        parts.append(f"{iv.dropped} of {iv.resamples} resamples dropped (dense accuracy 0 in a resampled dataset)")
     if gain:
         parts.append(f"SUSPICIOUS GAIN: the candidate beats dense beyond the interval (low {iv.low:.3f} > 1); "
                      "check the dense run and the item alignment")
     return Decision(outcome, fails_run(outcome, rule), iv.value, iv.low, iv.high, floor, p, paired.flip_rate,
                     (b, c), paired.n, drop, drop_cps, todo, gain, rule,
-                    "; ".join(parts))
+                    "; ".join(parts), iv.method, None if confidence == rule.confidence else confidence)
 
 
-def _headline(value: float, low: float, high: float, floor: float, rule: Rule, outcome: str) -> list[str]:
-    conf = f"{rule.confidence * 100:g}%"
+def _headline(value: float, low: float, high: float, floor: float, rule: Rule, outcome: str,
+              confidence: float) -> list[str]:
+    conf = f"{confidence * 100:.4g}%"
     if rule.mode == "point":
         op = ">=" if outcome == "pass" else "<"
         return [f"CPS {value:.3f} {op} floor {floor:.3f} (point; {conf} interval [{low:.3f}, {high:.3f}]): {outcome}"]

@@ -12,8 +12,8 @@ its floor and its decision rule, and simulates candidates:
   rate stays f in expectation; a loss needs at least k flips, so f is raised to k when smaller.
   Probabilities are clipped to [0, 1] (at a = 0 or 1 one direction is impossible).
 
-Each simulated candidate goes through exactly what ``decision.decide_cps`` does (the same
-resamples: the bootstrap is seeded and depends only on the strata), vectorised over runs.
+Each simulated candidate goes through exactly what ``decision.decide_cps`` does (the exact
+bounds of medcheck.paired_exact from its cell counts), vectorised over runs.
 Reported shares: ``fail`` (a false alarm under noise, a detection under a loss),
 ``inconclusive``, ``passed`` and ``fails_run`` (fail, plus inconclusive where the rule says so).
 
@@ -22,11 +22,13 @@ approximation instead of a search by simulation (fast, and monotone in n): the C
 has delta-method standard error SE = sigma / sqrt(m) with m items per dataset and
 ``sigma^2 = sum_s f / (a_s (1 + r_s) ln 2)^2 / S^2`` (S datasets, r_s = (a_s - k) / a_s the
 candidate/dense ratio), and the run fails with probability Phi((floor - mu) / SE + shift), where
-mu is the true CPS (1 under noise, mean_s log2(1 + r_s) under a loss) and shift is -z for an
-interval rule whose inconclusive straddle passes, +z where it fails the run, 0 for ``point``
-(z the two-sided normal quantile of the rule's confidence). The answer is the smallest m with
-P(fails_run | noise) <= 5% and P(fails_run | 5-point loss) >= 90%; None when no m works (the
-floor tolerates a 5-point loss, or sits at or above parity).
+mu is the true CPS (1 under noise, mean_s log2(1 + r_s) under a loss) and shift is -z_high for an
+interval rule whose inconclusive straddle passes, +z_low where it fails the run, 0 for ``point``.
+z_low and z_high are the exact interval's effective normal quantiles: each bound adds two
+Clopper-Pearson margins of about equal size (root 2 times their root-sum-square) at the level the
+Bonferroni split leaves it (alpha_side / 2 below, / 3 above, alpha_side = (1 - confidence) / 2 / S).
+The answer is the smallest m with P(fails_run | noise) <= 5% and P(fails_run | 5-point loss)
+>= 90%; None when no m works (the floor tolerates a 5-point loss, or sits at or above parity).
 """
 
 from __future__ import annotations
@@ -39,11 +41,10 @@ from statistics import NormalDist
 from typing import Any
 
 from medcheck import stats
-from medcheck.decision import Rule, mcnemar_level, rule_from_yaml
+from medcheck.decision import Rule, rule_from_yaml
 from medcheck.errors import MedcheckError
 
 LOSSES = (0.02, 0.05, 0.10)
-_CHUNK = 4_000_000        # floats per block of (runs x resamples x strata) in the simulation
 _PASS, _FAIL, _INCONCLUSIVE = 0, 1, 2
 
 
@@ -98,43 +99,41 @@ def candidates(paired: stats.Paired, loss: float, runs: int, seed: int = 0) -> A
 
 
 def outcomes(paired: stats.Paired, cands: Any, floor: float, rule: Rule,
-             resamples: int = 2000, seed: int = 0) -> Any:
+             resamples: int = 2000, seed: int = 0, confidence: float | None = None) -> Any:
     """Outcome codes (0 pass, 1 fail, 2 inconclusive) of ``decide_cps`` for each row of ``cands``.
 
-    ``paired`` supplies the dense record and strata; ``seed`` is the bootstrap seed of the gate.
+    ``paired`` supplies the dense record (0/1) and strata; ``cands`` holds 0/1 candidate rows. The
+    exact bounds (medcheck.paired_exact) are computed from per-stratum cell counts for all rows at
+    once. ``resamples`` and ``seed`` are kept for callers (the bootstrap they served is gone);
+    ``confidence`` overrides the rule's (a sequential look).
     """
     import numpy as np
 
     from medcheck.metrics import cps
+    from medcheck.paired_exact import cps_bounds
 
-    weights = stats.resample_weights(paired.strata, resamples, seed)
+    conf = rule.confidence if confidence is None else confidence
     dense_means, _ = paired.stratum_means()
     cps(dense_means, dense_means)                      # raises when a dense mean is 0
-    d_obs = np.array([dense_means[s] for s in paired.names])
-    d_boot = stats.resampled_means(weights, paired.dense)          # (R, S)
-    valid = (d_boot > 0.0).all(axis=-1)
-    if valid.sum() < 2:
-        raise ValueError("CPS is undefined in almost every resample: too few dense-correct items")
-    d_boot = d_boot[valid]
     cands = np.asarray(cands, dtype=np.float64)
+    dense = np.asarray(paired.dense, dtype=np.float64)
     labels = np.asarray(paired.strata)
+    d_obs = np.array([dense_means[s] for s in paired.names])
     c_obs = np.stack([cands[:, labels == s].mean(axis=1) for s in paired.names], axis=-1)
     value = stats.cps_rows(d_obs, c_obs)
-    low, high = np.empty(len(cands)), np.empty(len(cands))
-    step = max(1, _CHUNK // (resamples * len(weights)))
-    for start in range(0, len(cands), step):
-        block = slice(start, start + step)
-        c_boot = stats.resampled_means(weights, cands[block])[:, valid]    # (runs, R', S)
-        boot = stats.cps_rows(d_boot, c_boot)
-        low[block], high[block] = stats.percentile_interval(boot, rule.confidence, value[block])
     if rule.mode == "point":
         return np.where(value >= floor, _PASS, _FAIL)
+    lost, won = (dense[None, :] > cands), (cands > dense[None, :])
+    cells = np.stack([np.stack([np.full(len(cands), float((labels == s).sum())),
+                                np.full(len(cands), float(dense[labels == s].sum())),
+                                lost[:, labels == s].sum(axis=1), won[:, labels == s].sum(axis=1)], axis=-1)
+                      for s in paired.names], axis=1)                     # (runs, S, 4)
+    low, high = cps_bounds(cells, conf)
+    low, high = np.minimum(low, value), np.maximum(high, value)
     codes = np.where(low >= floor, _PASS, np.where(high < floor, _FAIL, _INCONCLUSIVE))
     # as decide_cps: a fail needs the exact McNemar test to show a loss too
-    dense = np.asarray(paired.dense, dtype=np.float64)
-    b = (dense[None, :] > cands).sum(axis=1)
-    c = (cands > dense[None, :]).sum(axis=1)
-    level = mcnemar_level(rule)
+    b, c = lost.sum(axis=1), won.sum(axis=1)
+    level = (1.0 - conf) / 2.0
     for row in np.flatnonzero(codes == _FAIL):
         if stats.mcnemar_one_sided(int(b[row]), int(c[row])) > level:
             codes[row] = _INCONCLUSIVE
@@ -170,9 +169,10 @@ def items_needed(paired: stats.Paired, floor: float, rule: Rule, *, loss: float 
     if min(accs) <= 0.0:
         raise ValueError("CPS is undefined: a dense accuracy is 0")
     norm = NormalDist()
-    z = stats.z_two_sided(rule.confidence)
-    shift = 0.0 if rule.mode == "point" else (z if rule.inconclusive_fails else -z)
     s = len(accs)
+    side = (1.0 - rule.confidence) / 2.0 / s
+    z_low, z_high = (math.sqrt(2.0) * norm.inv_cdf(1.0 - side / k) for k in (2.0, 3.0))
+    shift = 0.0 if rule.mode == "point" else (z_low if rule.inconclusive_fails else -z_high)
 
     def sigma(k: float) -> float:
         f = max(paired.flip_rate, k)

@@ -3,6 +3,13 @@
 Each resample draws the same item indices for the dense and the candidate run of a dataset and
 rescores both with the dataset's own scorer, so a corpus metric is resampled as it is computed.
 The statistic then combines the per-dataset (dense, candidate) performances of a resample.
+
+A percentile bootstrap is not valid on few items or few discordant ones (over identical runs it
+gives an interval of zero width), so the interval returned is never narrower than the exact paired
+interval (medcheck.paired_exact) of the same discordance: per dataset, n items, round(P_d * n)
+dense-right, b items the candidate does worse on and c better (item scores, else exact matches),
+whose exact ratio bounds R_low, R_high (Bonferroni over datasets) put the candidate at P_d * R_low
+and P_d * R_high; the statistic at those two points widens the bootstrap's interval where needed.
 """
 
 from __future__ import annotations
@@ -47,7 +54,51 @@ def interval(results: Sequence[PairResult], statistic: Statistic, observed: floa
     values.sort()
     lo = values[int((1 - confidence) / 2 * (len(values) - 1))]
     hi = values[int((1 + confidence) / 2 * (len(values) - 1))]
+    exact = exact_floor(results, statistic, confidence, seed)
+    if exact is not None:
+        lo, hi = min(lo, exact[0]), max(hi, exact[1])
     return min(lo, observed), max(hi, observed)
+
+
+def discordance(result: PairResult, seed: int = 0) -> tuple[int, int] | None:
+    """(b, c): items the candidate does worse / better on, by item score (0/1-coupled as in
+    medcheck.paired_exact when fractional) or else by exact match; None without either."""
+    from medcheck.paired_exact import binarize
+    from medcheck.stats import Paired
+
+    dense, cand = result.dense.item_scores(), result.candidate.item_scores()
+    if dense is None or cand is None:
+        dense, cand = exact_matches(result, result.dense), exact_matches(result, result.candidate)
+    if dense is None or cand is None or not dense:
+        return None
+    d, c = binarize(Paired.single(dense, cand), seed)
+    return int((d & ~c).sum()), int((~d & c).sum())
+
+
+def exact_floor(results: Sequence[PairResult], statistic: Statistic, confidence: float,
+                seed: int = 0) -> tuple[float, float] | None:
+    """The statistic at the exact paired bounds of each dataset (module doc), or None where a
+    dataset has no per-item comparison or the statistic is undefined there."""
+    from medcheck.paired_exact import ratio_bounds
+
+    low: dict[str, tuple[float, float]] = {}
+    high: dict[str, tuple[float, float]] = {}
+    side = (1.0 - confidence) / 2.0 / max(len(results), 1)
+    for r in results:
+        bc = discordance(r, seed)
+        n, p_d = r.dataset.n, r.dense.score
+        if bc is None or n == 0:
+            return None
+        n_d = min(n, max(round(p_d * n), 1 if p_d > 0 else 0))
+        b, c = min(bc[0], n_d), min(bc[1], n - n_d)
+        r_low, r_high = (float(x) for x in ratio_bounds(n, n_d, b, c, side))
+        low[r.dataset.id] = (p_d, p_d * r_low)
+        high[r.dataset.id] = (p_d, p_d * r_high)   # may pass 1: the exact bound, unclipped, as in decide_cps
+    try:
+        ends = (statistic(low), statistic(high))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return min(ends), max(ends)
 
 
 MIN_ITEMS = 20   # a percentile bootstrap over fewer items per dataset covers poorly: it may not fail a test
@@ -74,7 +125,8 @@ def fail_unsupported(results: Sequence[PairResult], level: float) -> str | None:
         worse += sum(d > c for d, c in zip(dense, cand))
         better += sum(c > d for d, c in zip(dense, cand))
     p = mcnemar_one_sided(int(worse), int(better))
-    return None if p <= level else f"the exact sign test on items ({worse} worse, {better} better) gives p={p:.3g} > {level:g}"
+    return None if p <= level else (f"the exact sign test on items ({worse} worse, {better} better) gives "
+                                     f"p={p:.3g} > {level:g}")
 
 
 def exact_matches(result: PairResult, run: Any) -> tuple[float, ...] | None:

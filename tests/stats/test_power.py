@@ -42,13 +42,14 @@ def test_simulated_candidates_keep_accuracy_and_flip_rate_in_expectation():
 
 @pytest.mark.parametrize("rule", [CATCH, PROVE, POINT])
 def test_vectorised_outcomes_match_decide_cps(rule):
-    track = Paired(SMALL.dense * 2, SMALL.candidate * 2, ("medqa",) * 50 + ("pubmedqa",) * 50)
-    cands = power.candidates(track, 0.05, runs=12, seed=4)
-    codes = power.outcomes(track, cands, 0.93, rule)
+    big = record(200, 120, 6, 6)
+    track = Paired(big.dense * 2, big.candidate * 2, ("medqa",) * 200 + ("pubmedqa",) * 200)
+    cands = np.concatenate([power.candidates(track, k, runs=4, seed=4) for k in (0.0, 0.15, 0.3)])
+    codes = power.outcomes(track, cands, 0.85, rule)
     names = {0: "pass", 1: "fail", 2: "inconclusive"}
-    expected = [decide_cps(Paired(track.dense, tuple(c), track.strata), 0.93, rule).outcome for c in cands]
+    expected = [decide_cps(Paired(track.dense, tuple(c), track.strata), 0.85, rule).outcome for c in cands]
     assert [names[int(k)] for k in codes] == expected
-    assert len(set(expected)) > 1            # the case is not trivial
+    assert len(set(expected)) == (2 if rule.mode == "point" else 3)      # the case is not trivial
 
 
 def test_catch_damage_keeps_noise_false_alarms_under_5_percent():
@@ -90,11 +91,11 @@ def test_simulate_rejects_bad_scenarios_and_scores():
 def test_items_needed_formula_agrees_with_simulation():
     # catch-damage, floor 0.95, 60% accuracy, flip rate 0.12, against a 10-point loss
     need = power.items_needed(SMALL, 0.95, CATCH, loss=0.10)
-    assert need is not None and 300 < need < 450
+    assert need is not None and 600 < need < 900         # the exact interval costs items: 300-450 with the bootstrap
     k = -(-need // 50)                                  # whole copies of the 50-item record
     at_need = Paired.single(SMALL.dense * k, SMALL.candidate * k)
     sim = power.simulate(at_need, 0.95, CATCH, scenario=0.10, runs=400, seed=0)
-    assert 0.82 < sim.fail < 0.98                       # 90% by the normal approximation
+    assert 0.85 < sim.fail < 0.995                      # 90% by the normal approximation (a little conservative)
     quarter = Paired.single(SMALL.dense * (k // 4), SMALL.candidate * (k // 4))
     assert power.simulate(quarter, 0.95, CATCH, scenario=0.10, runs=400, seed=0).fail < 0.6
     assert power.simulate(at_need, 0.95, CATCH, scenario="noise", runs=400, seed=0).fail <= 0.05

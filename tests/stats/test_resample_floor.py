@@ -1,0 +1,52 @@
+"""medcheck.scoring.resample: a bootstrap interval is never narrower than the exact paired one."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from medcheck import metrics
+from medcheck.paired_exact import cps_interval
+from medcheck.scoring import resample
+from medcheck.stats import Paired
+
+
+def fake(dataset: str, dense: list[float], cand: list[float]) -> SimpleNamespace:
+    def run(scores: list[float]) -> SimpleNamespace:
+        return SimpleNamespace(item_scores=lambda: tuple(scores), score=sum(scores) / len(scores))
+
+    return SimpleNamespace(dataset=SimpleNamespace(id=dataset, n=len(dense)), dense=run(dense), candidate=run(cand))
+
+
+def cps(perf: dict[str, tuple[float, float]]) -> float:
+    return metrics.cps({k: d for k, (d, _) in perf.items()}, {k: c for k, (_, c) in perf.items()})
+
+
+@pytest.mark.parametrize("dense, cand", [([1.0] * 6 + [0.0] * 4, [1.0] * 6 + [0.0] * 4),        # b = c = 0
+                                         ([1.0] * 30 + [0.0] * 10, [0.0] * 3 + [1.0] * 27 + [0.0] * 10)])
+def test_exact_floor_matches_the_paired_interval_for_item_means(dense, cand):
+    low, high = resample.exact_floor([fake("medqa", dense, cand)], cps, 0.95)
+    iv = cps_interval(Paired.single(dense, cand))
+    assert low == pytest.approx(iv.low) and high == pytest.approx(iv.high)
+    assert low < 1.0 < high or iv.value < 1.0
+
+
+def test_identical_runs_get_an_interval_of_positive_width():
+    """The percentile bootstrap over identical runs is [1, 1]; the exact floor widens it."""
+    from medcheck.paired_exact import ratio_bounds
+
+    results = [fake("a", [1.0] * 8 + [0.0] * 2, [1.0] * 8 + [0.0] * 2), fake("b", [1.0] * 5 + [0.0] * 5,
+                                                                              [1.0] * 5 + [0.0] * 5)]
+    low, high = resample.exact_floor(results, cps, 0.95)
+    assert low < 0.85 and high > 1.0
+    one, _ = ratio_bounds(10, 8, 0, 0, 0.025 / 2)     # Bonferroni over the two datasets
+    assert low == pytest.approx((metrics.cps({"a": 0.8}, {"a": 0.8 * float(one)}) + cps(
+        {"b": (0.5, 0.5 * float(ratio_bounds(10, 5, 0, 0, 0.025 / 2)[0]))})) / 2)
+
+
+def test_no_item_comparison_leaves_the_bootstrap_alone():
+    r = fake("a", [1.0, 0.0], [1.0, 0.0])
+    r.dense.item_scores = r.candidate.item_scores = lambda: None
+    r.dataset.items = []
+    assert resample.exact_floor([r], cps, 0.95) is None
