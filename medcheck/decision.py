@@ -242,3 +242,21 @@ def rule_from_yaml(where: str, key: str, body: Any) -> Rule:
                               f"write {flag}: true or {flag}: false (unquoted)")
     return Rule(mode=mode, confidence=float(confidence), inconclusive_fails=body.get("inconclusive_fails"),
                 suspicious_gain=body.get("suspicious_gain", True))
+
+
+# -- run-level error rate ------------------------------------------------------------------------
+
+
+def holm(p_values: dict[str, float], alpha: float) -> set[str]:
+    """Holm's step-down rule: the tests rejected (failed) at family-wise error ``alpha``.
+
+    Sort the p-values; reject the i-th smallest (i = 0, 1, ...) while p <= alpha / (m - i); stop at
+    the first that is not. Family-wise error <= alpha under any dependence between the tests."""
+    order = sorted(p_values.items(), key=lambda kv: (kv[1], kv[0]))
+    rejected: set[str] = set()
+    m = len(order)
+    for i, (name, p) in enumerate(order):
+        if p > alpha / (m - i):
+            break
+        rejected.add(name)
+    return rejected

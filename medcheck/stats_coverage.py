@@ -124,13 +124,39 @@ def render(rows: list[Row], confidence: float, full: bool = False) -> str:
                       f"{(1 - confidence) / 2:g}; worst one-sided miss {worst:.3f}; lowest coverage {lowest:.3f}"])
 
 
+def sequential(runs: int = 2000, seed: int = 0, floor: float = 0.85, budget: int = 640) -> str:
+    """Error rates of medcheck.sequential under optional stopping (looks at 10, 20, ..., budget)."""
+    from medcheck.sequential import Schedule, simulate
+
+    rho = 2 ** floor - 1
+    body = []
+    for spending in ("pocock", "obf"):
+        schedule = Schedule.doubling(budget, spending=spending)
+        for dense in (0.3, 0.8):
+            gam = 0.05
+            cases = {"identical": (0.0, 0.0), "noise": (0.1, 0.1 * dense / (1 - dense)),
+                     "at the floor": (1 - rho + gam * (1 - dense) / dense, gam), "damage": (0.5, 0.02)}
+            for name, (lam, g) in cases.items():
+                p = (dense * (1 - lam), dense * lam, (1 - dense) * g, (1 - dense) * (1 - g))
+                r = simulate(schedule, p, floor, runs, seed)
+                body.append([spending, f"{dense:g}", name, f"{true_cps([p]):.3f}", f"{r['pass']:.3f}",
+                             f"{r['fail']:.3f}", f"{r['inconclusive']:.3f}", f"{r['mean_items']:.0f}"])
+    head = ["spending", "dense", "candidate", "true CPS", "pass", "fail", "inconclusive", "mean items"]
+    return "\n".join([*_lines(head, body), "", f"floor {floor:g}, looks {Schedule.doubling(budget).looks}, "
+                      f"alpha 0.05: a wrong pass (true CPS < floor) or a wrong fail (>= floor) must stay <= 0.025"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m medcheck.stats_coverage", description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=2000, help="simulated runs per scenario (default 2000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--full", action="store_true", help="every scenario, not the worst per kind and n")
+    parser.add_argument("--sequential", action="store_true", help="error rates of the sequential rule instead")
     args = parser.parse_args(argv)
+    if args.sequential:
+        print(sequential(args.reps, args.seed))
+        return 0
     print(render(table(args.reps, args.seed, args.confidence), args.confidence, args.full))
     return 0
 
