@@ -199,7 +199,12 @@ def items_needed(paired: stats.Paired, floor: float, rule: Rule, *, loss: float 
 # -- the command -------------------------------------------------------------------------------
 
 
-def _read_samples(path: Path) -> dict[tuple[str, str], dict[str, float]]:
+def _read_samples(path: Path, generated: dict[tuple[str, str], list[dict[str, Any]]] | None = None
+                  ) -> dict[tuple[str, str], dict[str, float]]:
+    """{(pair, dataset): {item: correct}} of choice rows; generated rows (no ``correct``, see
+    medcheck.power_runs) go to ``generated`` as they are, to be rescored."""
+    from medcheck.power_runs import GEN_KEYS
+
     if not path.is_file():
         raise RunRecordError(path, "missing", fix="run the gate with a report directory first; it writes samples.jsonl")
     out: dict[tuple[str, str], dict[str, float]] = {}
@@ -213,10 +218,16 @@ def _read_samples(path: Path) -> dict[tuple[str, str], dict[str, float]]:
                 raise RunRecordError(path, f"not JSON: {exc.msg}", line=line_no) from None
             if not isinstance(row, dict):
                 raise RunRecordError(path, "expected a JSON object", line=line_no)
-            missing = [k for k in ("pair", "dataset", "item_id", "correct") if k not in row]
+            gen = "correct" not in row and all(k in row for k in GEN_KEYS)
+            missing = [k for k in ("pair", "dataset", "item_id", *(() if gen else ("correct",))) if k not in row]
             if missing:
                 raise RunRecordError(path, f"missing key(s) {', '.join(missing)}", line=line_no,
-                                     fix="each line needs pair, dataset, item_id and correct")
+                                     fix="each line needs pair, dataset, item_id and correct (or, generated, "
+                                         "texts and parsed)")
+            if gen:
+                if generated is not None:
+                    generated.setdefault((str(row["pair"]), str(row["dataset"])), []).append(row)
+                continue
             correct = row["correct"]
             if correct not in (True, False, 0, 1):
                 raise RunRecordError(path, f"correct must be true or false, got {correct!r}", line=line_no)
@@ -276,22 +287,40 @@ def _paired(samples: dict, verdict: dict[str, Any], path: Path) -> stats.Paired:
 
 
 def main(run_dir: Path, runs: int = 500, seed: int = 0) -> int:
-    """Print the simulated power of every dataset/track verdict of RUN_DIR; 0 on success."""
+    """Print the simulated power of every dataset/track verdict of RUN_DIR, and of the run; 0 on success."""
+    from medcheck.power_runs import binary, generative_scores, per_run
+
     run_dir = Path(run_dir)
     samples_path, report_path = run_dir / "samples.jsonl", run_dir / "report.json"
     verdicts = _read_verdicts(report_path)
-    samples = _read_samples(samples_path)
-    rows, needs = [], []
-    undefined = []
+    generated: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    samples = _read_samples(samples_path, generated)
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    scored_as, unreadable = {}, {}
+    for (pair, ds), gen_rows in sorted(generated.items()):
+        try:
+            samples[(pair, ds)], scored_as[ds] = generative_scores(report, ds, gen_rows)
+        except (KeyError, ValueError, ImportError) as exc:   # the items as run are not on this machine
+            unreadable[ds] = f"{type(exc).__name__}: {exc}"
+    rows, needs, simulated = [], [], []
+    undefined, skipped = [], []
     for v in verdicts:
         if v["pair"].endswith("/dense"):
             continue
         if "value" in v and v["value"] is None:   # CPS undefined (dense scored 0): nothing to simulate
             undefined.append(v["test"])
             continue
-        paired = _paired(samples, v, samples_path)
+        if any(ds in unreadable for ds in v["datasets"]):
+            skipped.append(f"{v['test']} ({'; '.join(unreadable[d] for d in v['datasets'] if d in unreadable)})")
+            continue
+        paired = binary(_paired(samples, v, samples_path), seed)
         floor, rule = float(v["floor"]), v["rule"]
-        noise = simulate(paired, floor, rule, scenario="noise", runs=runs, seed=seed)
+        try:
+            noise = simulate(paired, floor, rule, scenario="noise", runs=runs, seed=seed)
+        except ValueError as exc:      # CPS undefined in the simulation (no dense-right item)
+            skipped.append(f"{v['test']} ({exc})")
+            continue
+        simulated.append((v, paired))
         losses = [simulate(paired, floor, rule, scenario=k, runs=runs, seed=seed) for k in LOSSES]
         detect = [f"{s.fail:.1%}" + (f" ({s.fails_run:.0%})" if rule.inconclusive_fails else "") for s in losses]
         rows.append([v["test"], rule.label + ("/inc-fails" if rule.inconclusive_fails else ""), f"{floor:.3f}",
@@ -314,11 +343,26 @@ def main(run_dir: Path, runs: int = 500, seed: int = 0) -> int:
           "inc-fails rule: the share that fails the run).\n")
     print(_table(["test", "rule", "floor", "n", "flip", "false alarm", "inconclusive", "blocked",
                   *(f"detect {k * 100:g}pt" for k in LOSSES)], rows, left=2))
+    if simulated:
+        run_rows = []
+        for name, loss in (("noise", 0.0), *((f"loss {k * 100:g} pts", k) for k in LOSSES)):
+            fail, block = per_run(simulated, loss, runs, seed)
+            run_rows.append([name, f"{fail:.1%}", f"{block:.1%}"])
+        print(f"\nper run ({len(simulated)} tests, each pair's candidates simulated once over all its datasets): "
+              "the share of runs in which some test fails / some test fails the run. Multiplicity: each test "
+              "fails at one-sided level (1 - confidence) / 2 on an exact interval; the run's false alarm is "
+              "at most the sum over tests (union bound), and medcheck.decision.holm (Holm within a track, "
+              "p-values from medcheck.paired_exact.damage_p_value) keeps each track at that level.\n")
+        print(_table(["candidate", "some test fails", "run fails"], run_rows))
     print("\nitems needed per dataset for <= 5% of harmless candidates blocked and >= 90% of 5-point losses "
           "blocked (normal approximation at the observed flip rate):\n")
     print(_table(["test", "datasets", "items/dataset now", "needed"], needs, left=2))
+    for ds, how in sorted(scored_as.items()):
+        print(f"generated rows of {ds}: scored by {how}")
     if undefined:
         print(f"\nnot simulated, CPS undefined (the dense model scored 0 of its items): {', '.join(undefined)}")
+    if skipped:
+        print(f"\nnot simulated: {'; '.join(skipped)}")
     return 0
 
 

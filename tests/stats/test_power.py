@@ -197,3 +197,43 @@ def test_main_rejects_a_bad_rule_and_misaligned_items(tmp_path):
         fh.write(json.dumps({"pair": "tiny/rtn-int4", "dataset": "medqa", "item_id": "extra", "correct": True}) + "\n")
     with pytest.raises(power.RunRecordError, match="scored different items"):
         power.main(run, runs=10)
+
+
+def add_generated(tmp: Path, scores: dict[str, list[float]]) -> None:
+    """Generated rows (no `correct`) of a bc5cdr_chem-like dataset for dense and candidate, and a
+    dataset verdict that needs them."""
+    rows = [{"pair": f"tiny/{comp}", "dataset": "gen_ds", "item_id": f"g-{i}", "prompt": "p", "texts": ["x"],
+             "parsed": ["x"] if s else None, "votes": 1, "new_tokens": 3, "prompt_tokens": 5,
+             "chat_template": False, "finish": "eos"} for comp, col in scores.items() for i, s in enumerate(col)]
+    with (tmp / "samples.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write("".join(json.dumps(r) + "\n" for r in rows))
+    report = json.loads((tmp / "report.json").read_text())
+    report["verdicts"].append({"test": "test_dataset_cps[gen_ds-tiny/rtn-int4]", "kind": "dataset",
+                               "pair": "tiny/rtn-int4", "subject": "gen_ds", "datasets": ["gen_ds"], "floor": 0.9,
+                               "decision_rule": {"mode": "catch-damage"}})
+    (tmp / "report.json").write_text(json.dumps(report))
+
+
+def test_main_reads_generated_rows_and_prints_run_level_rates(tmp_path, capsys, monkeypatch):
+    run = write_run(tmp_path)
+    add_generated(run, {"dense": [1.0] * 30 + [0.0] * 10, "rtn-int4": [1.0] * 29 + [0.0] * 11})
+
+    def rescored(report, dataset, rows):
+        return {r["item_id"]: float(r["parsed"] is not None) for r in rows}, "item accuracy"
+
+    monkeypatch.setattr("medcheck.power_runs.generative_scores", rescored)
+    assert power.main(run, runs=100, seed=0) == 0
+    out = capsys.readouterr().out
+    assert "test_dataset_cps[gen_ds-tiny/rtn-int4]" in out
+    assert "generated rows of gen_ds: scored by item accuracy" in out
+    assert "per run (4 tests" in out and "some test fails" in out
+    noise = next(line for line in out.splitlines() if line.startswith("noise "))
+    assert float(noise.split()[1].rstrip("%")) <= 5.0         # a noise-only candidate rarely fails the run
+
+
+def test_main_names_generated_rows_it_cannot_rescore(tmp_path, capsys):
+    run = write_run(tmp_path)
+    add_generated(run, {"dense": [1.0] * 5, "rtn-int4": [1.0] * 5})     # no settings, no dataset: not rescored
+    assert power.main(run, runs=50, seed=0) == 0
+    out = capsys.readouterr().out
+    assert "not simulated: test_dataset_cps[gen_ds-tiny/rtn-int4] (" in out
