@@ -76,6 +76,9 @@ class Loaded:
 
 
 class Backend(Protocol):
+    """Optional beyond these: `token_distributions` (teacher forcing, medcheck.backends.teacher);
+    without it, fidelity on generated items is reported as not measured."""
+
     name: str
 
     def loglikelihood(self, requests: Sequence[Request]) -> list[LogLik]:

@@ -18,6 +18,7 @@ from medcheck.backends import Footprint, Generation, GenerationRequest, Loaded, 
 from medcheck.prompts import Request
 
 if TYPE_CHECKING:
+    from medcheck.backends.teacher import TokenDists
     from medcheck.compression import LoadOptions
     from medcheck.models import ResolvedModel
 
@@ -182,6 +183,14 @@ class HFBackend:
             greedy[owner] = greedy.get(owner, True) and bool(g)
         return [[LogLik(sum(sums[(row, j)]), greedy[(row, j)], len(cont), len(group.context))
                  for j, cont in enumerate(group.continuations)] for row, group in enumerate(batch)]
+
+    def token_distributions(self, requests: Sequence[tuple[str, str]], top_k: int = 10,
+                            extra_ids: Sequence[Sequence[Sequence[int]]] | None = None) -> list[TokenDists]:
+        """Teacher-forced top-k distributions along each continuation (medcheck.backends.teacher)."""
+        from medcheck.backends.hf_fidelity import token_distributions
+
+        return token_distributions(self.model, self.tokenizer, requests, top_k, extra_ids,
+                                   batch_tokens=self.batch_tokens, max_length=self.max_length)
 
     # -- generation and what the efficiency track measures ------------------------------------
     def generate(self, requests: Sequence[GenerationRequest], on_token: OnToken | None = None) -> list[Generation]:
