@@ -253,7 +253,8 @@ def _read_verdicts(path: Path) -> list[dict[str, Any]]:
         raise RunRecordError(path, "no 'verdicts' list")
     out = []
     for i, v in enumerate(verdicts):
-        if not isinstance(v, dict) or v.get("kind") not in ("dataset", "track"):
+        # CPS verdicts over items; the efficiency, CCS and TWY verdicts are no CPS of paired items
+        if not isinstance(v, dict) or v.get("metric", "CPS") != "CPS" or v.get("datasets") == []:
             continue
         missing = [k for k in ("test", "pair", "subject", "datasets", "floor", "decision_rule") if k not in v]
         if missing:
