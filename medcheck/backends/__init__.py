@@ -49,6 +49,7 @@ class Generation:
     finish: str                      # "stop" (a stop sequence), "eos" or "length"
     seconds: float                   # wall time of this request's generation
     ttft_s: float | None = None      # time to the first generated token (None if none was produced)
+    computed_tokens: int | None = None   # tokens the engine generated for it, kept or not (None: not told)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,42 +1,38 @@
-"""Generation for the transformers backend: batched, greedy or seeded sampling, stop sequences,
-and a per-token streaming hook (TTFT is the first hook call after the call starts).
+"""Generation for the transformers backend: our own decode loop over the model's forward pass.
 
-Requests are grouped by their sampling settings and generated in left-padded batches; a batch of
-one is what the efficiency track times. Stop sequences cut the decoded text (the model may run
-past them within its batch; the reported token count is the kept text's).
+Why not `model.generate`: it keeps every row of a batch running until the longest is done, grows
+its KV cache by concatenation (a copy of the whole cache per layer per step, and heap churn), and
+forms batches in request order. Here
+
+- requests are sorted by prompt length before batching (little padding), results come back in
+  request order;
+- each batch preallocates its KV cache for prompt + budget and writes into it in place;
+- a row leaves the batch the step it ends (end-of-sequence, a stop sequence, its budget): its
+  cache rows are dropped, and the padding columns no remaining row needs are trimmed;
+- the prompt's logits are computed at its last position only (`logits_to_keep=1`).
+
+Greedy decoding is an argmax over float32 logits, as `generate` does. Sampling applies
+temperature, top-k (the checkpoint's generation config, else transformers' default 50) and top-p,
+then draws from a generator seeded per request, so a draw does not depend on its batch mates.
+Other generation-config processors (repetition penalties and the like) are not applied: the gate's
+protocol is the same plain decoding for every checkpoint.
+
+`Generation.new_tokens` counts the kept text's tokens; `computed_tokens` counts the tokens the
+model produced for the row (the end-of-sequence token and tokens past a stop cut included).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from medcheck.backends import Generation, GenerationRequest, OnToken
 
-BATCH = 8   # requests generated together at most: left padding wastes little at this size
-
-
-class _Streamer:
-    """A `generate` streamer: the first put() is the prompt (skipped); each later put() is one step."""
-
-    def __init__(self, indices: list[int], on_token: OnToken | None) -> None:
-        self.indices, self.on_token = indices, on_token
-        self._prompt = True
-        self.first: float | None = None
-
-    def put(self, value: Any) -> None:
-        now = time.perf_counter()
-        if self._prompt:
-            self._prompt = False
-            return
-        if self.first is None:
-            self.first = now
-        if self.on_token:
-            for index in self.indices:
-                self.on_token(index, now)
-
-    def end(self) -> None: ...
+BATCH = 32   # rows generated together at most; the token budget usually binds first
+TOP_K = 50   # transformers' default top-k when sampling, where the checkpoint sets none
 
 
 def _cut(text: str, stop: Sequence[str]) -> tuple[str, bool]:
@@ -47,14 +43,204 @@ def _cut(text: str, stop: Sequence[str]) -> tuple[str, bool]:
 def batches(lengths: Sequence[int], max_new: int, batch: int, batch_tokens: int) -> list[list[int]]:
     """Consecutive runs of request positions, each at most `batch` long and, padded to its longest
     prompt plus the answer budget, at most `batch_tokens` tokens (a request longer alone still goes
-    alone). Long few-shot prompts thus go a few at a time: attention memory grows with batch x length^2."""
+    alone). Long few-shot prompts thus go a few at a time: the KV cache is batch x length."""
     out: list[list[int]] = []
+    longest = 0
     for i, n in enumerate(lengths):
-        if out and len(out[-1]) < batch and \
-                (len(out[-1]) + 1) * (max(n, *(lengths[j] for j in out[-1])) + max_new) <= batch_tokens:
+        if out and len(out[-1]) < batch and (len(out[-1]) + 1) * (max(n, longest) + max_new) <= batch_tokens:
             out[-1].append(i)
+            longest = max(longest, n)
         else:
             out.append([i])
+            longest = n
+    return out
+
+
+def by_length(lengths: Sequence[int]) -> list[int]:
+    """Positions ordered longest prompt first (ties in request order): neighbours pad each other
+    little, and the batch that needs the most memory runs first."""
+    return sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+
+
+def _cache(capacity: int) -> Any:
+    """A DynamicCache whose layers write into a buffer preallocated for `capacity` positions."""
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+
+    class Layer(DynamicLayer):   # type: ignore[misc]
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            import torch
+
+            if not self.is_initialized:
+                b, h, _, d = key_states.shape
+                self.device = key_states.device
+                self._k = torch.empty((b, h, capacity, d), dtype=key_states.dtype, device=key_states.device)
+                self._v = torch.empty((b, value_states.shape[1], capacity, value_states.shape[-1]),
+                                      dtype=value_states.dtype, device=value_states.device)
+                self._n = 0
+                self.is_initialized = True
+            q = key_states.shape[-2]
+            self._k[:, :, self._n:self._n + q] = key_states
+            self._v[:, :, self._n:self._n + q] = value_states
+            self._n += q
+            self.keys, self.values = self._k[:, :, :self._n], self._v[:, :, :self._n]
+            return self.keys, self.values
+
+        def keep(self, rows: Any, first: int) -> None:
+            """Keep batch `rows` and the positions from `first` on (a copy: the old buffer is freed)."""
+            if self.is_initialized:
+                self._k, self._v = self._k[rows, :, first:], self._v[rows, :, first:]
+                self._n -= first
+                self.keys, self.values = self._k[:, :, :self._n], self._v[:, :, :self._n]
+
+    cache = DynamicCache()
+    cache.layer_class_to_replicate = Layer
+    return cache
+
+
+@functools.lru_cache(maxsize=8)
+def _cache_kwarg(forward: Any) -> str:
+    """transformers renamed `past_key_values` to `cache` (5.2x); the vLLM venv pins an older one."""
+    return "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
+
+
+class _Decoder:
+    """Per-model settings for the decode loop."""
+
+    def __init__(self, model: Any, tokenizer: Any) -> None:
+        import torch
+
+        self.model, self.tokenizer = model, tokenizer
+        config = getattr(model, "generation_config", None)
+        eos = getattr(config, "eos_token_id", None)
+        ids = set(eos if isinstance(eos, (list, tuple)) else [] if eos is None else [eos])
+        if tokenizer.eos_token_id is not None:
+            ids.add(tokenizer.eos_token_id)
+        self.eos = torch.tensor(sorted(ids), dtype=torch.long)
+        self.eos_set = set(ids)
+        self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id or 0
+        self.top_k = getattr(config, "top_k", None) or TOP_K
+        self.device = next(model.parameters()).device
+        self.cache_kwarg = _cache_kwarg(type(model).forward)
+
+    def logits(self, ids: Any, mask: Any, positions: Any, cache: Any) -> Any:
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                         logits_to_keep=1, **{self.cache_kwarg: cache})
+        return out.logits[:, -1].float()
+
+    def choose(self, logits: Any, rows: list[_Row]) -> list[int]:
+        """Next token per row: argmax, or a seeded draw; end-of-sequence barred below min_new_tokens."""
+        import torch
+
+        barred = [k for k, row in enumerate(rows) if len(row.tokens) < row.request.min_new_tokens]
+        if barred and len(self.eos):
+            logits[torch.tensor(barred)[:, None], self.eos.to(logits.device)[None, :]] = float("-inf")
+        chosen = logits.argmax(-1).tolist()
+        for k, row in enumerate(rows):
+            if row.request.temperature > 0:
+                chosen[k] = self._draw(logits[k:k + 1], row)
+        return chosen
+
+    def _draw(self, scores: Any, row: _Row) -> int:
+        import torch
+        from transformers.generation.logits_process import (
+            TemperatureLogitsWarper,
+            TopKLogitsWarper,
+            TopPLogitsWarper,
+        )
+
+        request = row.request
+        scores = TemperatureLogitsWarper(request.temperature)(None, scores)
+        scores = TopKLogitsWarper(self.top_k)(None, scores)
+        if request.top_p < 1.0:
+            scores = TopPLogitsWarper(request.top_p)(None, scores)
+        if row.generator is None:
+            row.generator = torch.Generator(device=scores.device).manual_seed(request.seed)
+        probs = torch.softmax(scores, dim=-1)
+        return int(torch.multinomial(probs, 1, generator=row.generator))
+
+
+class _Row:
+    """One request while its batch runs."""
+
+    def __init__(self, index: int, request: GenerationRequest, prompt: list[int]) -> None:
+        self.index, self.request, self.prompt = index, request, prompt
+        self.tokens: list[int] = []
+        self.generator: Any = None
+
+    def finish(self, decoder: _Decoder, token: int) -> str | None:
+        """Append `token`; the finish reason if the row ends with it."""
+        self.tokens.append(token)
+        if token in decoder.eos_set:
+            return "eos"
+        if self.request.stop and _cut(self.text(decoder), self.request.stop)[1]:
+            return "stop"
+        return "length" if len(self.tokens) >= self.request.max_new_tokens else None
+
+    def text(self, decoder: _Decoder) -> str:
+        kept = self.tokens[:-1] if self.tokens and self.tokens[-1] in decoder.eos_set else self.tokens
+        return str(decoder.tokenizer.decode(kept, skip_special_tokens=True))
+
+    def result(self, decoder: _Decoder, finish: str, seconds: float, ttft: float | None) -> Generation:
+        text, stopped = _cut(self.text(decoder), self.request.stop)
+        if stopped:
+            kept = len(decoder.tokenizer(text, add_special_tokens=False)["input_ids"])
+        else:
+            kept = len(self.tokens) - (finish == "eos")
+        return Generation(text, kept, len(self.prompt), "stop" if stopped else finish, seconds, ttft,
+                          computed_tokens=len(self.tokens))
+
+
+def _run(decoder: _Decoder, rows: list[_Row], on_token: OnToken | None) -> dict[int, Generation]:
+    """One batch: prefill left-padded prompts, then step, dropping each row the step it ends."""
+    import torch
+
+    device = decoder.device
+    width = max(len(r.prompt) for r in rows)
+    budget = max(r.request.max_new_tokens for r in rows)
+    ids = torch.full((len(rows), width), decoder.pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for k, row in enumerate(rows):
+        ids[k, width - len(row.prompt):] = torch.tensor(row.prompt, dtype=torch.long)
+        mask[k, width - len(row.prompt):] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    cache = _cache(width + budget)
+    ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
+    out: dict[int, Generation] = {}
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    ttft: float | None = None
+    logits = decoder.logits(ids, mask, positions, cache)
+    live = list(rows)
+    while live:
+        chosen = decoder.choose(logits, live)
+        now = time.perf_counter()
+        ttft = now - t0 if ttft is None else ttft
+        keep: list[int] = []
+        for k, (row, token) in enumerate(zip(live, chosen)):
+            if on_token:
+                on_token(row.index, now)
+            reason = row.finish(decoder, token)
+            if reason:
+                out[row.index] = row.result(decoder, reason, now - t0, ttft)
+            else:
+                keep.append(k)
+        if not keep:
+            break
+        next_pos = positions[:, -1:] + 1
+        if len(keep) < len(live):   # drop ended rows, then the padding columns nobody needs
+            rows_t = torch.tensor(keep, device=device)
+            mask = mask[rows_t]
+            first = int(mask.argmax(-1).min())   # left padding: the first real column of any row
+            mask, next_pos = mask[:, first:], next_pos[rows_t]
+            for layer in cache.layers:
+                layer.keep(rows_t, first)
+            live = [live[k] for k in keep]
+            chosen = [chosen[k] for k in keep]
+        step = torch.tensor(chosen, dtype=torch.long, device=device)[:, None]
+        mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=-1)
+        positions = next_pos
+        logits = decoder.logits(step, mask, positions, cache)
     return out
 
 
@@ -62,54 +248,23 @@ def generate(model: Any, tokenizer: Any, requests: Sequence[GenerationRequest],
              on_token: OnToken | None = None, batch: int = BATCH, batch_tokens: int = 8192) -> list[Generation]:
     import torch
 
+    decoder = _Decoder(model, tokenizer)
+    prompts = [tokenizer(r.prompt, add_special_tokens=False)["input_ids"] for r in requests]
     out: list[Generation | None] = [None] * len(requests)
-    groups: dict[tuple[Any, ...], list[int]] = {}
+    groups: dict[int, list[int]] = {}
     for i, r in enumerate(requests):
-        key = (r.max_new_tokens, r.min_new_tokens, r.temperature, r.top_p, r.seed)
-        groups.setdefault(key, []).append(i)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    device = next(model.parameters()).device
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        for (max_new, min_new, temperature, top_p, seed), indices in groups.items():
-            lengths = [len(ids) for ids in tokenizer([requests[i].prompt for i in indices],
-                                                     add_special_tokens=False)["input_ids"]]
-            for run in batches(lengths, max_new, batch, batch_tokens):
-                chunk = [indices[k] for k in run]
-                enc = tokenizer([requests[i].prompt for i in chunk], return_tensors="pt", padding=True,
-                                add_special_tokens=False).to(device)
-                sampling: dict[str, Any] = {"do_sample": False}
-                if temperature > 0:
-                    torch.manual_seed(seed)
-                    sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p}
-                streamer = _Streamer(chunk, on_token)
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                with torch.inference_mode():
-                    ids = model.generate(**enc, max_new_tokens=max_new, min_new_tokens=min_new or None,
-                                         pad_token_id=pad, streamer=streamer, **sampling)
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                seconds = time.perf_counter() - t0
-                ttft = None if streamer.first is None else streamer.first - t0
-                width = enc["input_ids"].shape[1]
-                for row, i in enumerate(chunk):
-                    new = ids[row, width:].tolist()
-                    eos = tokenizer.eos_token_id
-                    ended = eos is not None and eos in new
-                    if ended:
-                        new = new[:new.index(eos)]
-                    while new and new[-1] == pad and pad != eos:
-                        new.pop()
-                    text, stopped = _cut(tokenizer.decode(new, skip_special_tokens=True), requests[i].stop)
-                    kept = len(tokenizer(text, add_special_tokens=False)["input_ids"]) if stopped else len(new)
-                    prompt_tokens = int(enc["attention_mask"][row].sum())
-                    finish = "stop" if stopped else "eos" if ended else "length"
-                    out[i] = Generation(text, kept, prompt_tokens, finish, seconds, ttft)
-    finally:
-        tokenizer.padding_side = side
+        groups.setdefault(r.max_new_tokens, []).append(i)
+    for max_new, members in groups.items():
+        ordered = [members[k] for k in by_length([len(prompts[i]) for i in members])]
+        for run in batches([len(prompts[i]) for i in ordered], max_new, batch, batch_tokens):
+            rows = [_Row(ordered[k], requests[ordered[k]], prompts[ordered[k]]) for k in run]
+            if max_new <= 0:
+                for row in rows:
+                    out[row.index] = Generation("", 0, len(row.prompt), "length", 0.0, None)
+                continue
+            with torch.inference_mode():
+                for index, gen in _run(decoder, rows, on_token).items():
+                    out[index] = gen
     return [g for g in out if g is not None]
 
 

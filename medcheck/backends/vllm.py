@@ -294,7 +294,8 @@ class VLLMBackend:
         kept = len(self._encode(completion.text)) if stopped else len(completion.token_ids)
         if finish == "eos" and completion.token_ids and completion.token_ids[-1] == self.tokenizer.eos_token_id:
             kept -= 1
-        return Generation(completion.text, kept, len(prompt), finish, seconds, ttft)
+        return Generation(completion.text, kept, len(prompt), finish, seconds, ttft,
+                          computed_tokens=len(completion.token_ids))
 
     def chat(self, user: str) -> tuple[str, bool]:
         from medcheck.backends.hf_generate import chat

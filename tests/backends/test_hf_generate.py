@@ -105,3 +105,67 @@ def test_load_through_the_backend(tiny_model_dir: Path, tmp_path: Path):
     assert memory >= footprint.weight_bytes and kind.startswith("cpu")
     assert "transformers" in HFBackend.version()
     loaded.backend.close()
+
+
+class _Spy:
+    """Records the batch and width of every forward pass of the wrapped model."""
+
+    def __init__(self, model):
+        self.model, self.shapes = model, []
+
+    def __enter__(self):
+        original = self.model.forward
+
+        def forward(*args, **kwargs):
+            self.shapes.append(tuple(kwargs["input_ids"].shape))
+            return original(*args, **kwargs)
+
+        self.model.forward = forward
+        return self
+
+    def __exit__(self, *exc):
+        del self.model.forward
+
+
+def test_an_ended_row_leaves_the_batch(backend):
+    fixed = [GenerationRequest(p, max_new_tokens=10, min_new_tokens=10) for p in PROMPTS]
+    (full, *_) = backend.generate(fixed)
+    stop = full.text[2:5]
+    requests = [GenerationRequest(PROMPTS[0], max_new_tokens=10, min_new_tokens=10, stop=(stop,)), *fixed[1:]]
+    with _Spy(backend.model) as spy:
+        together = backend.generate(requests)
+    assert together[0].finish == "stop" and together[0].text == full.text[:full.text.index(stop)]
+    assert together[0].computed_tokens < 10
+    assert [g.text for g in together[1:]] == [backend.generate([r])[0].text for r in fixed[1:]]
+    # prefill of 3, then 3 rows until the stop, then 2: the ended row costs nothing more
+    batch_sizes = [b for b, _ in spy.shapes]
+    assert batch_sizes[0] == 3 and batch_sizes[-1] == 2 and len(spy.shapes) == 10
+    assert batch_sizes.count(3) == together[0].computed_tokens
+
+
+def test_computed_tokens_count_what_the_model_produced(backend):
+    (fixed,) = backend.generate([GenerationRequest(PROMPTS[1], max_new_tokens=7, min_new_tokens=7)])
+    assert fixed.new_tokens == fixed.computed_tokens == 7
+    stop = fixed.text[4:7]
+    (cut,) = backend.generate([GenerationRequest(PROMPTS[1], max_new_tokens=7, min_new_tokens=7, stop=(stop,))])
+    assert cut.new_tokens < cut.computed_tokens <= 7
+
+
+def test_batches_are_formed_by_prompt_length_and_answer_in_request_order(backend):
+    from medcheck.backends.hf_generate import by_length, generate
+
+    assert by_length([5, 50, 5, 20]) == [1, 3, 0, 2]
+    prompts = [PROMPTS[1], PROMPTS[0] * 4, PROMPTS[2], PROMPTS[0] * 4 + " and"]   # short, long, short, long
+    requests = [GenerationRequest(p, max_new_tokens=3, min_new_tokens=3) for p in prompts]
+    with _Spy(backend.model) as spy:
+        paired = generate(backend.model, backend.tokenizer, requests, batch=2)
+    prefills = [shape for shape in spy.shapes if shape[1] > 1]
+    width = [len(ids) for ids in backend.tokenizer(prompts, add_special_tokens=False)["input_ids"]]
+    assert prefills == [(2, max(width[1], width[3])), (2, max(width[0], width[2]))]   # long with long, short with short
+    assert [g.text for g in paired] == [backend.generate([r])[0].text for r in requests]
+
+
+def test_a_seeded_draw_does_not_depend_on_its_batch_mates(backend):
+    draw = GenerationRequest(PROMPTS[1], max_new_tokens=6, min_new_tokens=6, temperature=1.5, seed=7)
+    mates = [GenerationRequest(p, max_new_tokens=6, min_new_tokens=6) for p in PROMPTS]
+    assert backend.generate([draw])[0].text == backend.generate([*mates, draw])[-1].text
