@@ -201,7 +201,8 @@ def summarize(items: Sequence[ItemFidelity], confidence: float = 0.95) -> Fideli
     kl_low, kl_high = gamma_mean_interval(mean, n * shape, confidence)
     same = sum(i.same_top for i in items)
     low, high = clopper_pearson(same, n, confidence)
-    return FidelitySummary(n, sum(i.kl for i in items) / n, kl_low, kl_high, n * shape, same / n, low, high,
+    raw = sum(i.kl for i in items) / n   # the interval is of the floored values: widened to hold it
+    return FidelitySummary(n, raw, min(kl_low, raw), kl_high, n * shape, same / n, low, high,
                            _mean([i.gold_delta for i in items if i.gold_delta is not None]),
                            _mean([i.token_same_top for i in items if i.token_same_top is not None]), confidence)
 
