@@ -1,8 +1,10 @@
 """The evaluator: dataset x (model, compression) -> per-sample records, via the results store.
 
-On a miss it loads the model once through the settings' backend and scores every dataset the run
-needs from it, committing records in chunks; the dense reference is scored once and shared by
-all of its candidates. Loading, inference and engine objects belong to the backend.
+On a miss it loads the model once (medcheck.loads) and scores every dataset the run needs from it,
+committing records in chunks; the dense reference is scored once and shared by all of its
+candidates. What a dataset's items cost and yield is its task kind's (medcheck.task_kinds); what a
+generative dataset is prompted with is the run's `Prompting`; loading and engine objects belong to
+the backend.
 """
 
 from __future__ import annotations
@@ -10,33 +12,25 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import medcheck
-from medcheck import datasets
-from medcheck.backends import BACKENDS, Backend, BackendClass, Loaded
+from medcheck import datasets, task_kinds
+from medcheck.backends import BACKENDS, Backend, BackendClass
 from medcheck.compression import DENSE, LoadOptions
 from medcheck.compression import get as compression_get
 from medcheck.datasets.types import Dataset, TextItem
-from medcheck.errors import ConfigError, ModelLoadError
+from medcheck.loads import Loads
 from medcheck.memo import Memo
 from medcheck.models import ResolvedModel, resolve
 from medcheck.pairs import Pair, PairsFile
-from medcheck.prompts import PROMPT_VERSION, requests_for
+from medcheck.prompting import Prompting
+from medcheck.prompts import PROMPT_VERSION
 from medcheck.results import PairResult, RunResult
-from medcheck.scoring.choice import SampleRecord, score_item, summarize
-from medcheck.scoring.generative import GenRecord
 from medcheck.settings import Settings
 from medcheck.store import ResultStore, cache_key
-from medcheck.strategies import GENERATION_VERSION, Strategy, generate_records, pick_shots, user_prompt
-
-log = logging.getLogger(__name__)
-
-CHUNK_ITEMS = 32   # records are committed to the store after every chunk
-GEN_CHUNK_ITEMS = 8   # generation is slower per item: commit more often
 
 
 class Progress:
@@ -58,15 +52,13 @@ class Evaluator:
         self._progress = progress
         self.protocol = pairs.protocol
         self.engine: BackendClass = BACKENDS[settings.backend]
+        self.prompting = Prompting(settings, pairs.strategy, budgets)
+        self.loads = Loads(self.engine, lambda name: self.model(name),
+                           lambda name, model: self.load_options(name, model), settings.batch_tokens)
         self._datasets: Memo[str, Dataset] = Memo()
         self._models: Memo[str, ResolvedModel] = Memo()
         self._runs: Memo[tuple[str, str, str], RunResult] = Memo()
-        self._loads: Memo[tuple[str, str], Backend] = Memo()
-        self._shots: Memo[str, list[TextItem]] = Memo()
-        self.shot_sources: dict[str, str] = {}   # dataset id -> where its few-shot examples came from
         self._planned: dict[tuple[str, str], list[str]] = {}
-        self._loaded: tuple[tuple[str, str], Backend] | None = None
-        self.load_info: dict[tuple[str, str], dict[str, Any]] = {}
         self.results: list[PairResult] = []
 
     @functools.cached_property
@@ -81,6 +73,17 @@ class Evaluator:
     def device(self) -> str:
         return self.runtime[1]
 
+    @property
+    def load_info(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return self.loads.info
+
+    @property
+    def shot_sources(self) -> dict[str, str]:
+        return self.prompting.shot_sources
+
+    def shots(self, dataset: Dataset) -> list[TextItem]:
+        return self.prompting.shots(dataset)
+
     # -- planning -------------------------------------------------------------------------
     def plan(self, wanted: Iterable[tuple[Pair, str]]) -> None:
         """Declare every (pair, dataset) the run will ask for, so each model loads once."""
@@ -93,21 +96,10 @@ class Evaluator:
     # -- lookups (remembered, failures included) ---------------------------------------------
     def dataset(self, dataset_id: str) -> Dataset:
         s = self.settings
-        caps = [s.limit, self.budgets(dataset_id).get("limit")]
-        if getattr(datasets.info(dataset_id), "kind", "choice") == "generate":
-            caps.append(s.generate_limit)
+        kind = task_kinds.of(datasets.info(dataset_id).kind)
+        caps = [s.limit, self.budgets(dataset_id).get("limit"), kind.limit(s)]
         limit = min((c for c in caps if c), default=None)
         return self._datasets.get(dataset_id, lambda: datasets.load(dataset_id, s.data_dir, limit, s.seed))
-
-    def strategy(self, dataset: Dataset) -> Strategy:
-        """The prompting strategy a generative dataset runs (the task may not support the chosen one)."""
-        return self.base_strategy.for_task(datasets.info(dataset.id))
-
-    @functools.cached_property
-    def base_strategy(self) -> Strategy:
-        s = self.settings
-        return Strategy(s.strategy or self.pairs.strategy, shots=s.shots, samples=s.samples,
-                        temperature=s.temperature)
 
     def loaded_datasets(self) -> list[Dataset]:
         return list(self._datasets.values())
@@ -147,45 +139,11 @@ class Evaluator:
                 "dataset_sha256": dataset.sha256, "loader_version": dataset.loader_version,
                 "protocol": self.protocol, "prompt_version": PROMPT_VERSION, "dtype": self.dtype,
                 "backend": self.engine.name, "backend_version": self.engine.version(),
-                **(self._generation_components(dataset) if dataset.kind == "generate" else {})}
-
-    def _generation_components(self, dataset: Dataset) -> dict[str, Any]:
-        spec = datasets.info(dataset.id)
-        shots = self.shots(dataset)
-        return {"kind": "generate", "strategy": self.strategy(dataset).key(), "generation_version": GENERATION_VERSION,
-                "max_new_tokens": self.budgets(dataset.id).get("max_new_tokens", spec.max_new_tokens),
-                "seed": self.settings.seed, "parse_version": getattr(spec, "parse_version", None),
-                **({"shots": hashlib.sha256(json.dumps([(s.id, spec.render(s), spec.answer(s)) for s in shots])
-                                            .encode()).hexdigest()[:16]} if shots else {})}
-
-    def shots(self, dataset: Dataset) -> list[TextItem]:
-        """The few-shot examples of a dataset (none unless the strategy is few-shot): from its dev
-        pool; where that holds too few, from items of its own split that are not evaluated (noted
-        in `shot_sources`); never an evaluated item. Their identity is part of the store key."""
-        strategy = self.strategy(dataset)
-        if strategy.name != "few-shot":
-            return []
-        return self._shots.get(dataset.id, lambda: self._pick_shots(dataset, strategy.shots))
-
-    def _pick_shots(self, dataset: Dataset, k: int) -> list[TextItem]:
-        spec, root = datasets.info(dataset.id), datasets.data_root(self.settings.data_dir)
-        evaluated = {i.id for i in dataset.items}
-        chosen = pick_shots(spec.shots(root), k, self.settings.seed, dataset.id, evaluated)
-        if len(chosen) < k:
-            rest = datasets.load(dataset.id, self.settings.data_dir, None).items
-            chosen = pick_shots(rest, k, self.settings.seed, dataset.id, evaluated)
-            self.shot_sources[dataset.id] = (f"{dataset.id} has no dev pool of {k} examples here; its few-shot "
-                                             f"examples are {len(chosen)} items of its evaluated split that are "
-                                             "not evaluated")
-        if len(chosen) < k:
-            raise ConfigError(dataset.id, "few-shot", f"{k} examples wanted, {len(chosen)} available (no dev pool, "
-                              "and every item of the split is evaluated)",
-                              "add the release's dev split beside the test file, use --medcheck-limit, "
-                              "lower --medcheck-shots, or choose another --medcheck-strategy")
-        return chosen
+                **task_kinds.of(dataset.kind).components(dataset, self.prompting)}
 
     def _run_one(self, model_name: str, compression: str, dataset_id: str) -> RunResult:
         dataset = self.dataset(dataset_id)
+        kind = task_kinds.of(dataset.kind)
         model = self.model(model_name)
         components = self.components(model, compression, dataset)
         key = cache_key(components)
@@ -199,97 +157,29 @@ class Evaluator:
             backend = self.backend(model_name, compression)
             backend_info = backend.describe()
             bar = self._progress()
-            bar.start(f"{model_name}/{compression} {dataset_id}", len(missing),
-                      "generated tokens" if dataset.kind == "generate" else "prompt tokens")
+            bar.start(f"{model_name}/{compression} {dataset_id}", len(missing), kind.unit)
             try:
-                step = GEN_CHUNK_ITEMS if dataset.kind == "generate" else CHUNK_ITEMS
-                for start in range(0, len(missing), step):
-                    chunk = missing[start:start + step]
+                for start in range(0, len(missing), kind.chunk):   # a killed run keeps every finished chunk
+                    chunk = missing[start:start + kind.chunk]
                     t0 = time.perf_counter()
-                    records = self._score(backend, dataset, chunk)
+                    records = kind.score(backend, dataset, chunk, self.protocol, self.prompting)
                     seconds += time.perf_counter() - t0
                     self.store.put(key, components, [r.as_dict() for r in records])
                     stored.update({r.item_id: r.as_dict() for r in records})
-                    bar.advance(len(chunk), sum(getattr(r, "new_tokens", r.prompt_tokens) for r in records))
+                    bar.advance(len(chunk), sum(kind.tokens(r) for r in records))
             finally:
                 bar.finish()
-        if dataset.kind == "generate":
-            gen = tuple(GenRecord.from_dict(stored[item.id]) for item in dataset.items)
-            summary = datasets.info(dataset_id).score(dataset.items, [r.parsed for r in gen])
-            return RunResult(model_name, compression, dataset_id, gen, summary, fingerprint, key,
-                             cached_items=len(dataset.items) - len(missing), seconds=seconds,
-                             load=self.load_info.get((model_name, compression), {"cached": True}),
-                             backend=backend_info, strategy=self.strategy(dataset).name)
-        records = tuple(SampleRecord.from_dict(stored[item.id]) for item in dataset.items)
-        return RunResult(model_name, compression, dataset_id, records, summarize(records), fingerprint, key,
-                         cached_items=len(dataset.items) - len(missing), seconds=seconds,
+        records = kind.records([stored[item.id] for item in dataset.items])
+        strategy = kind.strategy(dataset, self.prompting)
+        return RunResult(model_name, compression, dataset_id, records, kind.summarize(dataset, records), fingerprint,
+                         key, cached_items=len(dataset.items) - len(missing), seconds=seconds,
                          load=self.load_info.get((model_name, compression), {"cached": True}),
-                         backend=backend_info)
+                         backend=backend_info, strategy=strategy, task=kind.name)
 
-    def _score(self, backend: Backend, dataset: Dataset, items: list[Any]) -> list[Any]:
-        if dataset.kind == "generate":
-            return self._generate(backend, dataset, items)
-        per_item = [requests_for(item, self.protocol, dataset.prompt_style) for item in items]
-        logliks = backend.loglikelihood([r for reqs in per_item for r in reqs])
-        out, at = [], 0
-        for item, reqs in zip(items, per_item):
-            chunk = logliks[at:at + len(reqs)]
-            at += len(reqs)
-            out.append(score_item(item, chunk, [len(r.continuation) for r in reqs]))
-        return out
-
-    def _generate(self, backend: Backend, dataset: Dataset, items: list[TextItem]) -> list[GenRecord]:
-        spec = datasets.info(dataset.id)
-        strategy = self.strategy(dataset)
-        instruction = spec.instruction(datasets.data_root(self.settings.data_dir))
-        shots = self.shots(dataset)
-        prompts = [user_prompt(spec, item, strategy, instruction, shots) for item in items]
-        budget = self.budgets(dataset.id).get("max_new_tokens", spec.max_new_tokens)
-        return generate_records(backend, spec, items, strategy, prompts, budget, self.settings.seed)
-
-    # -- loading: one model in memory at a time ------------------------------------------------
+    # -- loading: one model in memory at a time (medcheck.loads) -------------------------------
     def backend(self, model_name: str, compression: str) -> Backend:
         """The loaded backend of a (model, compression); loads it (once) if needed."""
-        key = (model_name, compression)
-        if self._loaded and self._loaded[0] == key:
-            return self._loaded[1]
-        if key not in self._loads:
-            self.release()
-        backend = self._loads.get(key, lambda: self._load(model_name, compression))
-        self._loaded = (key, backend)
-        return backend
-
-    def _load(self, model_name: str, compression: str) -> Backend:
-        model = self.model(model_name)
-        loaded = self._engine_load(model_name, model, compression)
-        warm = loaded.info.get("warmup") or {"ok": True}
-        if warm["ok"] or compression == DENSE:
-            if not warm["ok"]:
-                log.warning("medcheck: %s/%s warm-up: %s", model_name, compression, warm["reason"])
-            return loaded.backend
-        # A broken candidate is an error only where its dense model warms up; a resumed run that
-        # never loaded the dense model loads it to tell, so the verdict never depends on the store.
-        if (model_name, DENSE) not in self.load_info:
-            loaded.backend.close()
-            self._engine_load(model_name, model, DENSE).backend.close()
-            if self._dense_warms_up(model_name):
-                raise _broken(model_name, compression, warm)
-            loaded = self._engine_load(model_name, model, compression)
-        elif self._dense_warms_up(model_name):
-            loaded.backend.close()
-            raise _broken(model_name, compression, warm)
-        log.warning("medcheck: %s/%s warm-up: %s (the dense model fails it too)", model_name, compression,
-                    warm["reason"])
-        return loaded.backend
-
-    def _dense_warms_up(self, model_name: str) -> bool:
-        return bool(self.load_info[(model_name, DENSE)].get("warmup", {"ok": True})["ok"])
-
-    def _engine_load(self, model_name: str, model: ResolvedModel, compression: str) -> Loaded:
-        loaded = self.engine.load(f"{model_name}/{compression}", model, compression,
-                                  self.load_options(model_name, model), batch_tokens=self.settings.batch_tokens)
-        self.load_info[(model_name, compression)] = loaded.info
-        return loaded
+        return self.loads.backend(model_name, compression)
 
     def load_options(self, model_name: str, model: ResolvedModel) -> LoadOptions:
         return LoadOptions(dtype=self.dtype, device=self.device, allow_pickle=self.settings.allow_pickle,
@@ -299,14 +189,4 @@ class Evaluator:
 
     def release(self) -> None:
         """Close the loaded model; a later request for it loads it again."""
-        if self._loaded:
-            key, backend = self._loaded
-            backend.close()
-            self._loads.forget(key)
-            self._loaded = None
-
-
-
-def _broken(model_name: str, compression: str, warm: dict[str, Any]) -> ModelLoadError:
-    return ModelLoadError(f"{model_name}/{compression} is broken: warm-up {warm['reason']} "
-                          f"(output {warm['output']!r}); the dense model passes the warm-up")
+        self.loads.release()

@@ -1,34 +1,30 @@
 """The gate session: settings, pairs, thresholds, evaluator and verdicts of one run.
 
 The pytest layer hands off to this object in a line per hook; it never imports pytest. Nothing
-here branches on a track's name or a result's kind: tracks are declarations (medcheck.tracks),
+here branches on a track's name or a result's kind: tracks own their behaviour (medcheck.tracks),
 results share one interface (medcheck.results), and the run ends as one typed record.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from medcheck import pairs as pairs_mod
-from medcheck import thresholds as thresholds_mod
 from medcheck import tracks
-from medcheck.compression import DENSE, RECIPES
 from medcheck.evaluate import Evaluator, Progress
 from medcheck.memo import Memo
 from medcheck.pairs import Pair
 from medcheck.record import RunRecord, build_record, environment
-from medcheck.results import PairResult, Result, TrackResult
-from medcheck.results_measured import CrossResult, EfficiencyResult
-from medcheck.results_trust import TrustResult
+from medcheck.results import Result
 from medcheck.settings import Settings
 from medcheck.store import ResultStore
 from medcheck.thresholds import Floor, Verdict, judge
-from medcheck.track_thresholds import CrossThresholds, EfficiencyThresholds, TrustThresholds
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,20 +43,13 @@ class GateSession:
         self.pairs_file = pairs_mod.load(pairs_path, models=settings.models,
                                          compressions=settings.compressions, protocol=settings.protocol)
         folder = root / "thresholds"
-        self.thresholds = {t.name: thresholds_mod.load(folder / t.thresholds, list(t.datasets()), sorted(RECIPES))
-                           for t in tracks.choice_tracks()}
-        self.efficiency_thresholds = EfficiencyThresholds(folder / tracks.get("efficiency").thresholds, sorted(RECIPES))
-        self.cross_thresholds = CrossThresholds(folder / tracks.get("cross").thresholds, list(self.pairs_file.models))
-        trust = tracks.get("trust")
-        self.trust_thresholds = TrustThresholds(folder / trust.thresholds, list(trust.dimensions()),
-                                                list(trust.datasets()), sorted(RECIPES))
+        models = list(self.pairs_file.models)
+        self.thresholds = {t.name: t.load_thresholds(folder / t.thresholds, models) for t in tracks.TRACKS.values()}
         store = ResultStore(settings.cache_dir / "results.sqlite" if settings.use_cache else None)
         self.evaluator = Evaluator(settings, self.pairs_file, store, progress, budgets=self.generation_budget)
         self._progress = progress
-        self._efficiency: Memo[tuple[str, str], Any] = Memo()
-        self.efficiency_results: list[EfficiencyResult] = []
-        self.cross_results: list[CrossResult] = []
-        self.track_results: list[TrackResult | TrustResult] = []
+        self._remembered: Memo[tuple[Any, ...], Any] = Memo()
+        self.results: dict[str, list[Result]] = {name: [] for name in tracks.TRACKS}   # per track, latest per subject
         self.outcomes: list[Outcome] = []
         self.errors: dict[str, str] = {}
         self.merged: RunRecord | None = None       # set by the controller of a distributed run (medcheck.merge)
@@ -77,39 +66,16 @@ class GateSession:
         limit = f"limit{self.settings.limit}" if self.settings.limit else "all"
         return f"{source}-{self.pairs_file.protocol}-{self.evaluator.dtype}-{limit}"
 
-    # -- planning: what the collected tests will ask for -------------------------------------
-    def plan(self, params: Iterable[Mapping[str, Any]]) -> None:
-        """From each collected test's parameters, every (pair, dataset) it needs: each model loads once."""
-        wanted: list[tuple[Pair, str]] = []
-        for p in params:
-            if "pair" in p and "dataset" in p:
-                wanted.append((p["pair"], p["dataset"]))
-            elif "pair" in p and "track" in p:
-                wanted += [(p["pair"], d) for d in tracks.get(p["track"]).datasets()]
-            elif "pair" in p and "dimension" in p:   # a trust dimension: its files
-                wanted += [(p["pair"], d) for d in tracks.get("trust").dimensions().get(p["dimension"], ())]
-            elif "model" in p:   # the cross-combination track: every pair of the model
-                wanted += [(pair, d) for pair in self.pairs if pair.model == p["model"]
-                           for d in self.pairs_file.cross_datasets]
-        self.evaluator.plan([(pair, d) for pair, d in wanted if not self.missing(d)])
+    # -- what a track reads of the run (medcheck.tracks.base.Run) ---------------------------------
+    def thresholds_of(self, track: str) -> Any:
+        return self.thresholds[track]
 
-    # -- the tracks ------------------------------------------------------------------------
-    def generation_budget(self, dataset_id: str) -> dict[str, int]:
-        """Token budget and item cap of a generative dataset, from its track's threshold file."""
-        name = tracks.of_dataset(dataset_id).name
-        files = {**self.thresholds, "trust": self.trust_thresholds}
-        return files[name].generation(dataset_id) if name in files else {}
+    def progress(self) -> Progress:
+        return self._progress()
 
-    def _evaluate_all(self, pair: Pair, name: str, ids: Iterable[str]) -> tuple[PairResult, ...]:
-        results, failures = [], []
-        for dataset_id in ids:
-            try:
-                results.append(self.evaluator.evaluate(pair, dataset_id))
-            except Exception as exc:
-                failures.append(f"{dataset_id}: {exc}")
-        if failures:
-            raise RuntimeError(f"the {name} track needs every dataset; these failed:\n  " + "\n  ".join(failures))
-        return tuple(results)
+    def remember(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """A value (or its failure) computed once per run: a measurement shared by several tests."""
+        return self._remembered.get(key, compute)   # type: ignore[no-any-return]
 
     def present(self, ids: Iterable[str]) -> list[str]:
         """The datasets whose release files are in the data dir (all of them on the bundled samples)."""
@@ -125,97 +91,37 @@ class GateSession:
                     f"present there")
         return None
 
-    def _keep(self, result: TrackResult | TrustResult) -> None:
-        self.track_results = [r for r in self.track_results
-                              if (r.pair, r.subject) != (result.pair, result.subject)] + [result]
+    # -- planning: what the collected tests will ask for -------------------------------------
+    def plan(self, params: Iterable[Mapping[str, Any]]) -> None:
+        """From each collected test's parameters, every (pair, dataset) it needs: each model loads once."""
+        wanted: list[tuple[Pair, str]] = []
+        for p in params:
+            if "pair" in p and "dataset" in p:
+                wanted.append((p["pair"], p["dataset"]))
+            for track in tracks.TRACKS.values():
+                wanted += track.wants(p, self)
+        self.evaluator.plan([(pair, d) for pair, d in wanted if not self.missing(d)])
 
-    def track(self, pair: Pair, name: str) -> TrackResult | TrustResult:
-        track = tracks.get(name)
-        results = self._evaluate_all(pair, name, self.present(track.datasets()) if track.partial else track.datasets())
-        result: TrackResult | TrustResult
-        if track.kind == "trust":
-            result = TrustResult(pair, name, results, track.dimensions(), self.trust_thresholds.exponents)
-        else:
-            result = TrackResult(pair, name, results, track.dimensions())
-        self._keep(result)
-        return result
+    def generation_budget(self, dataset_id: str) -> dict[str, int]:
+        """Token budget and item cap of a generative dataset, from its track's threshold file."""
+        track = tracks.of_dataset(dataset_id)
+        return track.generation(self.thresholds[track.name], dataset_id)
 
-    def dimension(self, pair: Pair, dimension: str) -> TrustResult:
-        """One trust dimension over its files, gated on that dimension's TWY."""
-        ids = tracks.get("trust").dimensions().get(dimension)
-        if not ids:
-            raise KeyError(f"unknown trust dimension {dimension!r}; known: {', '.join(tracks.get('trust').dimensions())}")
-        results = self._evaluate_all(pair, "trust", ids)
-        result = TrustResult(pair, dimension, results, {dimension: ids},
-                             {dimension: self.trust_thresholds.exponents[dimension]})
-        self._keep(result)
-        return result
-
-    def _measure(self, model: str, compression: str) -> Any:
-        from medcheck.efficiency import PROMPTS, measure
-        from medcheck.efficiency_shots import sweep
-
-        def run() -> Any:
-            t = self.efficiency_thresholds
-            cfg = t.full_measurement if self.settings.efficiency == "full" else t.measurement
-            backend = self.evaluator.backend(model, compression)
-            bar = self._progress()
-            shots = cfg["shots"]
-            bar.start(f"{model}/{compression} efficiency", (cfg["prompts"] + len(shots)) * (cfg["repeats"] + 2))
-            try:
-                measured = measure(backend, max_new_tokens=cfg["max_new_tokens"], repeats=cfg["repeats"],
-                                   prompts=PROMPTS[:cfg["prompts"]], progress=lambda done, total: bar.advance(1))
-                by_shots = sweep(backend, shots, max_new_tokens=cfg["max_new_tokens"], repeats=cfg["repeats"],
-                                 seed=self.settings.seed, progress=lambda: bar.advance(1))
-                return dataclasses.replace(measured, by_shots=by_shots)
-            finally:
-                bar.finish()
-
-        return self._efficiency.get((model, compression), run)
-
-    def efficiency(self, pair: Pair) -> EfficiencyResult:
-        """Dense and candidate measured in the same run; ratios oriented so > 1 is better."""
-        from medcheck.efficiency import ces_of, ratios
-
-        dense = self._measure(pair.model, DENSE)
-        candidate = self._measure(pair.model, pair.compression)
-        directions = self.efficiency_thresholds.directions
-        oriented = ratios(dense, candidate, directions)
-        failures = tuple(m for dim, f in self.efficiency_thresholds.ratio_floors(pair.compression)
-                         if (m := f.fails(oriented[dim], candidate.n_runs)))
-        result = EfficiencyResult(pair, dense, candidate, oriented, ces_of(dense, candidate, directions), failures)
-        self.efficiency_results = [r for r in self.efficiency_results if r.pair != pair] + [result]
-        return result
-
-    def cross(self, model: str) -> CrossResult:
-        """Mean accuracy over the cross datasets for dense and every compression of `model`."""
-        ids = self.pairs_file.cross_datasets
-        accuracies: dict[str, float] = {}
-        n = 0
-        for pair in [p for p in self.pairs if p.model == model]:
-            results = [self.evaluator.evaluate(pair, d) for d in ids]
-            accuracies.setdefault(DENSE, sum(r.dense.score for r in results) / len(results))
-            accuracies[pair.compression] = sum(r.candidate.score for r in results) / len(results)
-            n = sum(r.dataset.n for r in results)
-        sources = tuple(sorted({self.evaluator.dataset(d).source for d in ids}))
-        result = CrossResult(model, tuple(ids), accuracies, n, sources, self.evaluator.protocol)
-        self.cross_results = [r for r in self.cross_results if r.model != model] + [result]
+    # -- evaluation ---------------------------------------------------------------------------
+    def evaluate(self, track_name: str, *args: Any) -> Result:
+        """A track's result for a test's subject (a pair and track or dimension, a pair, a model)."""
+        track = tracks.get(track_name)
+        result = track.evaluate(self, *args)
+        kept = self.results[track.name]
+        self.results[track.name] = [r for r in kept if (r.pair_id, r.subject) != (result.pair_id, result.subject)] \
+            + [result]
         return result
 
     # -- verdicts --------------------------------------------------------------------------
-    def floor(self, score: str, subject: str, compression: str) -> tuple[Floor, Any]:
-        """(floor, decision rule) for a test: dataset or track CPS, CES or CCS."""
-        if score == "cps":
-            t = self.thresholds[tracks.of_dataset(subject).name]
-            return t.cps(subject, compression), t.rule("cps", compression)
-        if score == "track_cps":
-            t = self.thresholds[subject]
-            return t.track_cps(subject, compression), t.rule("track_cps", compression)
-        if score == "twy":
-            return self.trust_thresholds.twy(subject, compression), self.trust_thresholds.rule(compression)
-        if score == "ces":
-            return self.efficiency_thresholds.ces(compression), None
-        return self.cross_thresholds.ccs(subject), None
+    def floor(self, result: Result) -> tuple[Floor, Any]:
+        """(floor, decision rule) of a result, from its track's threshold file."""
+        track = tracks.get(result.track)
+        return track.floor(self.thresholds[track.name], result)
 
     def verdict(self, test_id: str, floor: Floor, rule: Any, result: Result) -> Verdict:
         verdict = judge(floor, rule, result, seed=self.settings.seed)
@@ -260,5 +166,6 @@ def junit_properties(result: Result, runtime: Mapping[str, Any], env: Mapping[st
 
 def check_properties(floor: Floor, verdict: Verdict) -> list[tuple[str, Any]]:
     """The JUnit properties a threshold check adds to its test."""
-    return [("threshold", floor.value), ("threshold_rule", floor.rule), ("verdict", "pass" if verdict.passed else "fail"),
-            *verdict.properties(), ("verdict_message", verdict.message)]
+    return [("threshold", floor.value), ("threshold_rule", floor.rule),
+            ("verdict", "pass" if verdict.passed else "fail"), *verdict.properties(),
+            ("verdict_message", verdict.message)]

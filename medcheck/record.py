@@ -15,11 +15,13 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 import medcheck
+from medcheck import tracks
+from medcheck.compression import DENSE
 
 if TYPE_CHECKING:
     from medcheck.gate import GateSession
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3   # 3: verdict rows name their track; track sections come from the tracks
 
 
 @lru_cache(maxsize=1)
@@ -71,22 +73,11 @@ def _notes(session: GateSession) -> list[str]:
         notes.append("SAMPLE DATA: bundled sample sets written by the project (not the benchmarks) were used; "
                      "pass --medcheck-data-dir DIR for real results.")
     for run in ev.run_results():
-        s = run.summary
-        if not hasattr(s, "ci95"):   # a generative task: unread outputs are the thing to flag
-            if s.unparsed:
-                notes.append(f"UNPARSED: {run.pair_id} gave {s.unparsed} of {s.n} {run.dataset_id} outputs no "
-                             f"answer the parser could read; they count as wrong (texts in samples.jsonl).")
-            continue
-        chance = 1 / len(run.records[0].scores)
-        if run.compression == "dense" and s.ci95[0] <= chance <= s.ci95[1]:
-            notes.append(f"NEAR CHANCE: {run.pair_id} scores {s.accuracy:.1%} on {run.dataset_id} (n={s.n}, 95% CI "
-                         f"{s.ci95[0]:.1%}-{s.ci95[1]:.1%} holds chance {chance:.0%}): CPS there is mostly noise.")
-        if s.degenerate:
-            notes.append(f"DEGENERATE: {run.pair_id} answers {s.top_answer!r} to {s.top_share:.0%} of "
-                         f"{run.dataset_id} items (gold {s.gold_share:.0%}): its accuracy says little.")
+        notes += run.kind.notes(run.pair_id, run.dataset_id, run.compression == DENSE, run.records, run.summary)
     notes += [f"SHOTS: {why}." for why in ev.shot_sources.values()]
-    if any(d.track == "trust" for d in ev.loaded_datasets()):
-        notes.append(_refusal_note(session.root / "thresholds" / "refusal.yaml"))
+    loaded = {d.track for d in ev.loaded_datasets()}
+    for track in tracks.TRACKS.values():
+        notes += track.notes(track.name in loaded, session.root / "thresholds")
     if getattr(ev.store, "set_aside", None):
         notes.append(f"RESULTS STORE: {ev.store.path} was unreadable and was moved to {ev.store.set_aside}; "
                      "its results were scored again.")
@@ -111,23 +102,6 @@ def snapshots_note(count: int, snapshot_key: str) -> str:
             "record them with --snapshot-update.")
 
 
-def _refusal_note(measured: Any) -> str:
-    """Which refusal judge scored the trust track, and its measured quality (thresholds/refusal.yaml)."""
-    import yaml
-
-    from medcheck.trust.refusal import fingerprint
-
-    judge = fingerprint()
-    if not judge.startswith("patterns"):
-        return f"REFUSALS: detected by the judge {judge!r} (its quality is not measured by medcheck)."
-    try:
-        q = yaml.safe_load(measured.read_text(encoding="utf-8"))["held_out"]
-        return (f"REFUSALS: detected by the pattern model ({judge}): precision {q['precision']:.3f}, recall "
-                f"{q['recall']:.3f} on {q['texts']} held-out labelled texts (thresholds/refusal.yaml).")
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
-        return f"REFUSALS: detected by the pattern model ({judge}); {measured} holds no measured quality."
-
-
 def _value(r: Any) -> float | None:
     from medcheck.results import UndefinedScoreError
 
@@ -140,9 +114,8 @@ def _value(r: Any) -> float | None:
 def verdict_row(o: Any) -> dict[str, Any]:
     """report.json's row of one verdict (an object with test_id, result and verdict)."""
     r, v = o.result, o.verdict
-    row = {"test": o.test_id, "kind": r.kind, "pair": r.pair_id, "subject": r.subject,
-           "datasets": [x.dataset.id for x in r.scored] if r.kind == "track" else
-           [x.dataset.id for x in r.results] if r.kind == "trust" else [r.subject] if r.kind == "dataset" else [],
+    row = {"test": o.test_id, "kind": r.kind, "track": r.track, "pair": r.pair_id, "subject": r.subject,
+           "datasets": list(r.dataset_ids),
            "metric": r.metric, "value": _value(r), "n": r.n, "passed": v.passed, "outcome": v.outcome,
            "message": v.message, "floor": v.floor.value, "rule": v.floor.rule, "decision_rule": {"mode": "point"}}
     if v.decision is not None:
@@ -154,16 +127,10 @@ def verdict_row(o: Any) -> dict[str, Any]:
 
 
 def build_record(session: GateSession) -> RunRecord:
-    from medcheck import tracks
-
     ev = session.evaluator
     runs = ev.run_results()
-    track_table: dict[str, dict[str, Any]] = {}
-    for t in tracks.TRACKS.values():
-        mine = [r for r in session.track_results if r.subject == t.name]
-        track_table[t.name] = {"title": t.title, "score": t.score, "kind": t.kind,
-                               "dimensions": {k: list(v) for k, v in t.dimensions().items()},
-                               "datasets": list(t.datasets()), **track_scores(mine)}
+    track_table = {t.name: {**t.describe(), **t.section(session.results[t.name])} for t in tracks.TRACKS.values()}
+    rows = {t.rows_field: t.rows(session.results[t.name]) for t in tracks.TRACKS.values() if t.rows_field}
     of = {d.id: d for d in ev.loaded_datasets()}
     return RunRecord(
         medcheck=medcheck.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -175,25 +142,17 @@ def build_record(session: GateSession) -> RunRecord:
                 for name, m in ev.resolved_models().items()},
         datasets={d.id: {"source": d.source, "path": d.path, "sha256": d.sha256, "n": d.n, "total": d.total,
                          "loader_version": d.loader_version, "track": d.track, "kind": d.kind,
+                         "files": [asdict(f) for f in d.files],
                          "dimension": getattr(_info(d.id), "dimension", "")} for d in of.values()},
         tracks=track_table,
         runs=[run_row(r) for r in runs], scores=[score_row(r) for r in ev.results],
         verdicts=[verdict_row(o) for o in session.outcomes],
-        efficiency=[r.as_dict() for r in session.efficiency_results],
-        cross=[r.as_dict() for r in session.cross_results],
+        **rows,
         errors=dict(session.errors), notes=_notes(session),
         throughput=[{"pair": r.pair_id, "dataset": r.dataset_id, "items": len(r.records) - r.cached_items,
                      "seconds": round(r.seconds, 2), "items_per_s": round(r.items_per_s, 2)}
                     for r in runs if r.items_per_s],
         samples=[{"pair": r.pair_id, "dataset": r.dataset_id, **rec.as_dict()} for r in runs for rec in r.records])
-
-
-def track_scores(results: list[Any]) -> dict[str, Any]:
-    """A track's CPS and per-dimension CPS per pair, over the pairs whose CPS is defined."""
-    mine = [r for r in results if getattr(r, "scored", True)]
-    metric = mine[0].metric.lower() if mine else "cps"
-    return {metric: {r.pair.id: round(r.value, 4) for r in mine},
-            f"dimension_{metric}": {r.pair.id: {k: round(v, 4) for k, v in r.dimension_scores().items()} for r in mine}}
 
 
 def run_row(r: Any) -> dict[str, Any]:
@@ -207,10 +166,7 @@ def score_row(r: Any) -> dict[str, Any]:
     """report.json's row of one PairResult."""
     row = {"pair": r.pair.id, "dataset": r.dataset.id, "track": r.dataset.track, **r.scores(),
            "dense_score": round(r.dense.score, 4), "score": round(r.candidate.score, 4)}   # what CPS compares
-    if hasattr(r.candidate.summary, "acc_norm"):
-        row.update({"acc_norm": round(r.candidate.summary.acc_norm, 4),
-                    "dense_acc_norm": round(r.dense.summary.acc_norm, 4)})
-    return row
+    return {**row, **r.dense.kind.score_row(r)}
 
 
 def _info(dataset_id: str) -> Any:

@@ -12,20 +12,17 @@ never branch on the kind.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from medcheck import metrics
+from medcheck import metrics, task_kinds
 from medcheck.datasets.types import Dataset
 from medcheck.pairs import Pair
-from medcheck.scoring.choice import SampleRecord, Summary
-from medcheck.scoring.generative import GenRecord, TaskScore
+from medcheck.task_kinds import TaskKind
 
 if TYPE_CHECKING:
     from medcheck.stats import Paired
-
-
-UNREADABLE_LEVEL = 0.025   # one-sided exact test that a candidate lost readable answers (the gates' 95% tail)
 
 
 class UndefinedScoreError(ValueError):
@@ -34,6 +31,11 @@ class UndefinedScoreError(ValueError):
 
 class Result(Protocol):
     kind: str
+
+    @property
+    def track(self) -> str: ...
+    @property
+    def dataset_ids(self) -> tuple[str, ...]: ...   # the datasets its value counts
 
     @property
     def subject(self) -> str: ...
@@ -57,8 +59,8 @@ class RunResult:
     model: str
     compression: str
     dataset_id: str
-    records: tuple[SampleRecord, ...] | tuple[GenRecord, ...]
-    summary: Summary | TaskScore
+    records: tuple[Any, ...]        # the task kind's record type (SampleRecord, GenRecord, ...)
+    summary: Any                    # the task kind's summary (Summary, TaskScore, ...)
     fingerprint: str
     cache_key: str
     cached_items: int
@@ -66,26 +68,25 @@ class RunResult:
     load: dict[str, Any] = field(default_factory=dict)
     backend: dict[str, Any] = field(default_factory=dict)
     strategy: str = ""              # prompting strategy of a generative dataset
+    task: str = "choice"            # the dataset's task kind (medcheck.task_kinds)
 
     @property
     def pair_id(self) -> str:
         return f"{self.model}/{self.compression}"
 
     @property
+    def kind(self) -> TaskKind:
+        return task_kinds.of(self.task)
+
+    @property
     def score(self) -> float:
         """The number the relative score compares: accuracy, or a task's primary metric oriented
         so that higher is better."""
-        s = self.summary
-        return s.accuracy if isinstance(s, Summary) else s.performance
+        return self.summary.performance
 
     def item_scores(self) -> tuple[float, ...] | None:
         """Per-item values whose mean is `score`, or None for a corpus metric (F1)."""
-        s = self.summary
-        if isinstance(s, Summary):
-            return tuple(float(r.correct) for r in self.records)   # type: ignore[union-attr]
-        if s.item_scores is None:
-            return None
-        return s.item_scores if s.higher_is_better else tuple(1.0 - x for x in s.item_scores)
+        return self.kind.item_scores(self.records, self.summary)
 
     @property
     def items_per_s(self) -> float | None:
@@ -135,6 +136,14 @@ class PairResult:
         return self.dataset.id
 
     @property
+    def track(self) -> str:
+        return self.dataset.track
+
+    @property
+    def dataset_ids(self) -> tuple[str, ...]:
+        return (self.dataset.id,)
+
+    @property
     def pair_id(self) -> str:
         return self.pair.id
 
@@ -160,22 +169,8 @@ class PairResult:
         return self.cps if self.dense.score > 0 else None
 
     def collapse(self) -> str | None:
-        """Why the candidate collapsed while its dense model did not, if it did."""
-        c, d = self.candidate.summary, self.dense.summary
-        if isinstance(c, Summary) and isinstance(d, Summary) and c.degenerate and not d.degenerate:
-            return (f"{self.pair.id} collapsed on {self.dataset.id}: answers {c.top_answer!r} for "
-                    f"{c.top_share:.0%} of items (gold {c.gold_share:.0%}); the dense model does not")
-        if isinstance(c, TaskScore):   # generated text: it stopped giving answers the parser can read
-            from medcheck.stats import mcnemar_one_sided
-
-            pairs = list(zip(self.dense.records, self.candidate.records))
-            lost = sum(not a.unparsed and b.unparsed for a, b in pairs)    # type: ignore[union-attr]
-            found = sum(a.unparsed and not b.unparsed for a, b in pairs)   # type: ignore[union-attr]
-            p = mcnemar_one_sided(lost, found)
-            if p <= UNREADABLE_LEVEL:
-                return (f"{self.pair.id} stopped answering readably on {self.dataset.id}: {lost} items the dense "
-                        f"model answered are unparsed ({found} the other way; exact p={p:.2g})")
-        return None
+        """Why the candidate collapsed while its dense model did not, if it did (the task kind says how)."""
+        return self.dense.kind.collapse(self)
 
     def baseline(self) -> str | None:
         """Why the candidate fell to its majority-class baseline while the dense model is above it
@@ -211,39 +206,14 @@ class PairResult:
         return fail_unsupported((self,), mcnemar_level(rule))
 
     def scores(self) -> dict[str, Any]:
-        cps = None if self.cps_or_none is None else round(self.cps_or_none, 4)
-        d, c = self.dense.summary, self.candidate.summary
-        if isinstance(d, TaskScore) and isinstance(c, TaskScore):
-            return {"n": self.dataset.n, "metric": d.primary, f"dense_{d.primary}": round(d.value, 4),
-                    d.primary: round(c.value, 4), "unparsed": c.unparsed, "dense_unparsed": d.unparsed, "cps": cps}
-        return {"n": self.dataset.n, "dense_accuracy": round(self.dense.score, 4),
-                "accuracy": round(self.candidate.score, 4), "cps": cps}
-
-    def _outcome_properties(self) -> list[tuple[str, Any]]:
-        d, c = self.dense.summary, self.candidate.summary
-        if isinstance(d, TaskScore) and isinstance(c, TaskScore):
-            metric_props = [(k, round(v, 4)) for k, v in c.metrics.items()]
-            return [("metric", c.primary), ("higher_is_better", c.higher_is_better),
-                    *[(f"dense_{k}", round(v, 4)) for k, v in d.metrics.items()], *metric_props,
-                    ("majority_baseline", "" if c.majority_baseline is None else round(c.majority_baseline, 4)),
-                    ("unparsed", c.unparsed), ("dense_unparsed", d.unparsed),
-                    ("unparsed_share", round(c.unparsed_share, 4)), ("strategy", self.candidate.strategy)]
-        assert isinstance(d, Summary) and isinstance(c, Summary)
-        return [("dense_accuracy", round(d.accuracy, 4)),
-                ("accuracy", round(c.accuracy, 4)), ("acc_norm", round(c.acc_norm, 4)),
-                ("dense_acc_norm", round(d.acc_norm, 4)),
-                ("dense_accuracy_ci95", "%.3f-%.3f" % d.ci95), ("accuracy_ci95", "%.3f-%.3f" % c.ci95),
-                ("degenerate", c.degenerate), ("dense_degenerate", d.degenerate),
-                ("top_answer_share", round(c.top_share, 3)), ("majority_baseline", round(c.majority_baseline or 0, 4)),
-                *[(k, round(v, 4)) for k, v in c.classification.items()],
-                *[(f"dense_{k}", round(v, 4)) for k, v in d.classification.items()]]
+        return self.dense.kind.scores(self)
 
     def properties(self) -> list[tuple[str, Any]]:
         d, c = self.dense, self.candidate
         cps = "undefined" if self.cps_or_none is None else round(self.cps_or_none, 4)
         return [("dataset", self.dataset.id), ("data_source", self.dataset.source),
                 ("dataset_sha256", self.dataset.sha256), ("loader_version", self.dataset.loader_version),
-                ("n", self.dataset.n), *self._outcome_properties(), ("cps", cps),
+                ("n", self.dataset.n), *self.dense.kind.properties(self), ("cps", cps),
                 ("model_fingerprint", d.fingerprint), ("compressed_fingerprint", c.fingerprint),
                 ("load_strategy", c.load.get("strategy", "not loaded (all results cached)")),
                 ("load_attempts", json.dumps(c.load.get("attempts", []))[:4000]),
@@ -286,13 +256,18 @@ class TrackResult:
         return tuple(r for r in self.results if r.dense.score > 0)
 
     @property
+    def dataset_ids(self) -> tuple[str, ...]:
+        return tuple(r.dataset.id for r in self.scored)
+
+    @property
     def excluded(self) -> list[str]:
         return [r.dataset.id for r in self.results if r.dense.score == 0]
 
     @property
     def cps(self) -> float:
         if not self.scored:
-            raise UndefinedScoreError(f"track CPS is undefined for {self.pair.id}: the dense model scored 0 on every dataset")
+            raise UndefinedScoreError(f"track CPS is undefined for {self.pair.id}: the dense model scored 0 on "
+                                      "every dataset")
         return metrics.cps({r.dataset.id: r.dense.score for r in self.scored},
                            {r.dataset.id: r.candidate.score for r in self.scored})
 
@@ -336,3 +311,17 @@ class TrackResult:
                 ("cps_excluded", ",".join(self.excluded) or "none"),
                 *[(f"cps_{dim}", round(v, 4)) for dim, v in self.dimension_cps().items()],
                 ("model_fingerprint", self.results[0].dense.fingerprint)]
+
+
+def evaluate_all(evaluate: Callable[[Pair, str], PairResult], pair: Pair, name: str,
+                 ids: Iterable[str]) -> tuple[PairResult, ...]:
+    """Every dataset of a track or dimension; an error names each dataset that failed."""
+    results, failures = [], []
+    for dataset_id in ids:
+        try:
+            results.append(evaluate(pair, dataset_id))
+        except Exception as exc:
+            failures.append(f"{dataset_id}: {exc}")
+    if failures:
+        raise RuntimeError(f"the {name} track needs every dataset; these failed:\n  " + "\n  ".join(failures))
+    return tuple(results)

@@ -24,6 +24,8 @@ class EfficiencyResult:
     kind: str = "efficiency"
     metric: str = "CES"
     subject: str = "efficiency"
+    track: str = "efficiency"
+    dataset_ids: tuple[str, ...] = ()
 
     @property
     def pair_id(self) -> str:
@@ -78,6 +80,11 @@ class CrossResult:
     protocol: str = ""
     kind: str = "cross"
     metric: str = "CCS"
+    track: str = "cross"
+
+    @property
+    def dataset_ids(self) -> tuple[str, ...]:
+        return ()   # its verdict counts settings, not datasets
 
     @property
     def subject(self) -> str:

@@ -31,10 +31,15 @@ class TrustResult:
     exponents: dict[str, float]
     kind: str = "trust"
     metric: str = "TWY"
+    track: str = "trust"
 
     @property
     def pair_id(self) -> str:
         return self.pair.id
+
+    @property
+    def dataset_ids(self) -> tuple[str, ...]:
+        return tuple(r.dataset.id for r in self.results)
 
     @property
     def n(self) -> int:
@@ -94,7 +99,7 @@ class TrustResult:
 
     def properties(self) -> list[tuple[str, Any]]:
         props: list[tuple[str, Any]] = [
-            ("track", "trust"), ("subject", self.subject), ("dataset", ",".join(r.dataset.id for r in self.results)),
+            ("track", self.track), ("subject", self.subject), ("dataset", ",".join(r.dataset.id for r in self.results)),
             ("data_source", ",".join(sorted({r.dataset.source for r in self.results}))), ("n", self.n),
             ("twy", round(self.value, 4)), ("exponents", ",".join(f"{k}={v:g}" for k, v in self.exponents.items()))]
         twy = self.dimension_twy()

@@ -108,9 +108,11 @@ class TrustThresholds:
     """thresholds/trust.yaml: TWY exponents per dimension, floors per dimension and for the track,
     generation budgets, and the decision rule (held against TWY's paired bootstrap interval)."""
 
-    def __init__(self, path: Path, dimensions: list[str], dataset_ids: list[str], compressions: list[str]) -> None:
+    def __init__(self, path: Path, dimensions: list[str], dataset_ids: list[str], compressions: list[str],
+                 track: str = "trust") -> None:
         from medcheck.thresholds import _decisions, check_generation
 
+        self.track = track   # a floor asked for this subject is the track's own (track_twy)
         where, self.path = str(path), Path(path)
         data = _read(path, {"exponents", "twy", "track_twy", "generation", "decision"})
         exponents = data.get("exponents")
@@ -136,7 +138,7 @@ class TrustThresholds:
 
     def twy(self, subject: str, compression: str) -> Floor:
         """A dimension's floor (compression > dimension > default), or the track's."""
-        section = "track_twy" if subject == "trust" else "twy"
+        section = "track_twy" if subject == self.track else "twy"
         body = self.data[section]
         if compression in body.get("compressions", {}):
             return Floor(f"{subject} TWY", body["compressions"][compression], f"{self.name}: {section}.compressions.{compression}")

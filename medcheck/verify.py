@@ -17,10 +17,10 @@ CES and verdict are recomputed from the measurements report.json holds, the JUni
 equal report.json's, and report.json must match its hash in the manifest. The candidate's
 ``weight_bytes`` property is in the JUnit XML alone and is not checked.
 
-Recomputing is a small registry: ``RECORDS`` turns a dataset kind's sample rows into records and
-a summary, ``RECOMPUTE`` rebuilds a verdict kind's Result (with its floor and rule) from the saved
-run. A new kind registers one function in each; its verdict, report row and JUnit properties are
-then checked like every other. Kinds with no function are listed as not recomputed.
+Recomputing asks the owners: a dataset's task kind (medcheck.task_kinds) turns its sample rows into
+records and a summary, and a verdict's track (medcheck.tracks) rebuilds its Result, floor and rule
+from the saved run. A new track or task kind is then checked like every other; verdicts of a track
+not registered here are listed as not recomputed.
 """
 
 from __future__ import annotations
@@ -33,16 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medcheck import audit
-from medcheck.datasets.types import Dataset
+from medcheck import audit, datasets, task_kinds, tracks
+from medcheck.datasets.types import Dataset, content_hash
 from medcheck.gate import Outcome, check_properties, junit_properties
 from medcheck.pairs import Pair
-from medcheck.record import run_row, score_row, track_scores, verdict_row
-from medcheck.results import PairResult, Result, RunResult, TrackResult
+from medcheck.record import run_row, score_row, verdict_row
+from medcheck.results import PairResult, Result, RunResult
 from medcheck.thresholds import Floor, judge
 
 MISSING = "<missing>"
-CONCLUSIONS = ("passed", "outcome", "verdict", "message", "verdict_message")   # compared after the numbers they follow from
+# compared after the numbers they follow from
+CONCLUSIONS = ("passed", "outcome", "verdict", "message", "verdict_message")
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def _short(value: Any) -> str:
 class Findings:
     discrepancies: list[Discrepancy] = field(default_factory=list)
     checked: Counter = field(default_factory=Counter)
-    skipped: Counter = field(default_factory=Counter)   # verdict kinds with no recompute function
+    skipped: Counter = field(default_factory=Counter)   # verdicts of tracks or task kinds not known here
 
     def same(self, file: str, test: str, name: str, recorded: Any, recomputed: Any) -> None:
         """Compare two values; dicts field by field (dotted names), so the first field that differs is named."""
@@ -82,18 +83,6 @@ class Findings:
             self.discrepancies.append(Discrepancy(file, test, name, recorded, recomputed))
 
 
-# -- the registries ------------------------------------------------------------------------------
-def _choice_records(dataset_id: str, rows: list[dict[str, Any]], saved: Any = None) -> tuple[tuple[Any, ...], Any]:
-    from medcheck.scoring.choice import SampleRecord, summarize
-
-    records = tuple(SampleRecord.from_dict(r) for r in rows)
-    return records, summarize(records)
-
-
-RecordReader = Callable[[str, list[dict[str, Any]], "SavedRun"], tuple[tuple[Any, ...], Any]]
-RECORDS: dict[str, RecordReader] = {"choice": _choice_records}
-
-
 @dataclass(frozen=True)
 class Recomputed:
     result: Result
@@ -103,19 +92,31 @@ class Recomputed:
 
 
 class NotRecomputable(LookupError):
-    """A saved result of a kind with no function registered: listed as not recomputed."""
+    """A saved result of a track or task kind not known here: listed as not recomputed."""
 
 
-Recompute = Callable[["SavedRun", dict[str, Any]], Recomputed]
-RECOMPUTE: dict[str, Recompute] = {}
+def recompute(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
+    """A verdict row's result, floor and rule, rebuilt by its track (medcheck.tracks)."""
+    name = row.get("track")
+    if name is None:
+        raise NotRecomputable("verdict rows written before they named their track (schema < 3)")
+    if name not in tracks.TRACKS:
+        raise NotRecomputable(f"{name} verdicts")
+    result, floor, rule, unchecked = tracks.get(name).recompute(saved, row)
+    return Recomputed(result, floor, rule, unchecked)
 
 
-def register(kind: str, recompute: Recompute | None = None, records: RecordReader | None = None) -> None:
-    """A verdict kind's recompute function and/or a dataset kind's record reader."""
-    if recompute is not None:
-        RECOMPUTE[kind] = recompute
-    if records is not None:
-        RECORDS[kind] = records
+def items_of(saved: SavedRun, dataset_id: str, ids: list[str]) -> tuple[Any, ...]:
+    """A dataset's items as run, read again from the run's data dir (or the bundled samples); they
+    must hash to the recorded sha256, else the run cannot be recomputed here."""
+    data_dir = saved.report["settings"].get("data_dir")
+    full = datasets.load(dataset_id, Path(data_dir) if data_dir else None, None, saved.seed)
+    by_id = {item.id: item for item in full.items}
+    recorded = saved.report["datasets"][dataset_id]["sha256"]
+    items = tuple(by_id[i] for i in ids if i in by_id)
+    if len(items) != len(ids) or content_hash(items) != recorded:
+        raise KeyError(f"{dataset_id} items as run (sha256 {recorded[:12]}) in {data_dir or 'the bundled samples'}")
+    return items
 
 
 # -- a saved run, answering what the gate's evaluator answers ------------------------------------
@@ -137,23 +138,10 @@ class SavedRun:
         self._runs: dict[tuple[str, str], RunResult] = {}
 
     def thresholds(self, track: str) -> Any:
-        """A track's bundled threshold file, read (and validated) by the gate's loader on first use."""
-        from medcheck.compression import RECIPES
-        from medcheck.datasets import dataset_ids
-        from medcheck.thresholds import load
-        from medcheck.track_thresholds import CrossThresholds, EfficiencyThresholds
-
+        """A track's bundled threshold file, read (and validated) by the track's own loader on first use."""
         if track not in self._thresholds:
             path = self._files[track]    # KeyError: the file is not in the bundle
-            if track == "efficiency":
-                self._thresholds[track] = EfficiencyThresholds(path, sorted(RECIPES))
-            elif track == "cross":
-                self._thresholds[track] = CrossThresholds(path, list(self.specs))
-            elif track == "trust":
-                from medcheck.verify_kinds import trust_thresholds
-                self._thresholds[track] = trust_thresholds(path)
-            else:
-                self._thresholds[track] = load(path, sorted({*dataset_ids(), *self.report["datasets"]}), sorted(RECIPES))
+            self._thresholds[track] = tracks.get(track).load_thresholds(path, list(self.specs))
         return self._thresholds[track]
 
     def pair(self, pair_id: str) -> Pair:
@@ -166,11 +154,8 @@ class SavedRun:
         # choice items are known by id only (n and the recorded hash are what their results read);
         # generated ones are read again: their scorer needs the gold answers
         ids = [r["item_id"] for r in rows]
-        if d.get("kind") == "generate":
-            from medcheck.verify_kinds import items_of
-            items: tuple[Any, ...] = items_of(self, dataset_id, ids)
-        else:
-            items = tuple(ids)
+        kind = d.get("kind", "choice")
+        items: tuple[Any, ...] = items_of(self, dataset_id, ids) if task_kinds.of(kind).needs_items else tuple(ids)
         return Dataset(id=dataset_id, track=d["track"], items=items,  # type: ignore[arg-type]
                        source=d["source"], path=d["path"], loader_version=d["loader_version"], total=d["total"],
                        kind=d.get("kind", "choice"), sha256=d["sha256"])
@@ -181,14 +166,16 @@ class SavedRun:
             row = next((r for r in self.report["runs"] if (r["pair"], r["dataset"]) == key), None)
             if row is None:
                 raise KeyError(f"report.json has no run of {pair_id} on {dataset_id}")
-            kind = self.report["datasets"][dataset_id].get("kind", "choice")
-            if kind not in RECORDS:
-                raise NotRecomputable(f"{kind} datasets")
-            records, summary = RECORDS[kind](dataset_id, self.rows.get(key, []), self)
+            name = self.report["datasets"][dataset_id].get("kind", "choice")
+            if name not in task_kinds.KINDS:
+                raise NotRecomputable(f"{name} datasets")
+            kind = task_kinds.of(name)
+            records = kind.records(self.rows.get(key, []))
+            summary = kind.summarize(self.dataset(dataset_id), records)
             model, _, compression = pair_id.partition("/")
             self._runs[key] = RunResult(model, compression, dataset_id, records, summary, row["fingerprint"],
                                         row["cache_key"], row["cached_items"], row["seconds"], row["load"],
-                                        row["backend"], row.get("strategy", ""))
+                                        row["backend"], row.get("strategy", ""), kind.name)
         return self._runs[key]
 
     def evaluate(self, pair: Pair, dataset_id: str) -> PairResult:
@@ -197,30 +184,6 @@ class SavedRun:
 
     def pairs_of(self, model: str) -> list[Pair]:
         return [self.pair(p) for p in self.report["pairs"] if p.startswith(f"{model}/")]
-
-    def track(self, pair: Pair, name: str) -> TrackResult:
-        table = self.report["tracks"][name]
-        ids = table.get("datasets") or [d for ds in table["dimensions"].values() for d in ds]
-        ids = [d for d in ids if d in self.report["datasets"]]   # a partial track runs on the datasets present
-        return TrackResult(pair, name, tuple(self.evaluate(pair, d) for d in ids),
-                           {k: tuple(v) for k, v in table["dimensions"].items()})
-
-
-def _dataset(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
-    pair, subject = saved.pair(row["pair"]), row["subject"]
-    t = saved.thresholds(saved.report["datasets"][subject]["track"])
-    return Recomputed(saved.evaluate(pair, subject), t.cps(subject, pair.compression), t.rule("cps", pair.compression))
-
-
-def _track(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
-    pair, name = saved.pair(row["pair"]), row["subject"]
-    t = saved.thresholds(name)
-    return Recomputed(saved.track(pair, name), t.track_cps(name, pair.compression), t.rule("track_cps", pair.compression))
-
-
-register("dataset", _dataset)
-register("track", _track)
-import medcheck.verify_kinds  # noqa: E402,F401  (registers cross, efficiency, generated datasets and trust)
 
 
 # -- the checks ----------------------------------------------------------------------------------
@@ -251,12 +214,9 @@ def _verdicts(saved: SavedRun, junit: tuple[str, dict[str, dict[str, str]]] | No
     report = saved.report
     env, runtime = report["environment"], report["runtime"]
     for k, row in enumerate(report["verdicts"]):
-        if row["kind"] not in RECOMPUTE:
-            f.skipped[f"{row['kind']} verdicts"] += 1
-            continue
         test = row["test"]
         try:
-            again = RECOMPUTE[row["kind"]](saved, row)
+            again = recompute(saved, row)
         except NotRecomputable as exc:
             f.skipped[f"verdicts on {exc}"] += 1
             continue
@@ -285,20 +245,25 @@ def _rows(saved: SavedRun, f: Findings) -> None:
     report, verdicts = saved.report, saved.report["verdicts"]
     checks: list[tuple[str, str, Any, Callable[[], Any]]] = []   # (test, field, recorded, recompute)
     for r in report["runs"]:
-        checks.append((f"{r['pair']} on {r['dataset']}", "runs", r, lambda r=r: run_row(saved.run(r["pair"], r["dataset"]))))
+        checks.append((f"{r['pair']} on {r['dataset']}", "runs", r,
+                       lambda r=r: run_row(saved.run(r["pair"], r["dataset"]))))
     for r in report["scores"]:
         checks.append((f"{r['pair']} on {r['dataset']}", "scores", r,
                        lambda r=r: score_row(saved.evaluate(saved.pair(r["pair"]), r["dataset"]))))
-    for name, table in report["tracks"].items():
-        pairs = [v["pair"] for v in verdicts if v["kind"] == "track" and v["subject"] == name]
-        if pairs:
-            checks.append((name, f"tracks.{name}", {k: table.get(k) for k in ("cps", "dimension_cps")},
-                           lambda name=name, pairs=pairs: track_scores([saved.track(saved.pair(p), name) for p in pairs])))
-    for kind, rows, key in (("cross", report["cross"], "model"), ("efficiency", report["efficiency"], "pair")):
-        for r in rows:
-            v = next((v for v in verdicts if v["kind"] == kind and v["pair"] == r[key]), None)
-            if v is not None:
-                checks.append((r[key], kind, r, lambda v=v, kind=kind: RECOMPUTE[kind](saved, v).result.as_dict()))
+    for name, table in report["tracks"].items():   # each track's section and rows, from its recomputed verdicts
+        if name not in tracks.TRACKS:
+            continue
+        track = tracks.get(name)
+        mine = [v for v in verdicts if v.get("track") == name]
+        if not mine:
+            continue
+        recorded = {k: v for k, v in table.items() if k not in track.describe()}
+        checks.append((name, f"tracks.{name}", recorded,
+                       lambda track=track, mine=mine: track.section([recompute(saved, v).result for v in mine])))
+        if track.rows_field:
+            recorded_rows = report.get(track.rows_field) or []
+            checks.append((name, track.rows_field, recorded_rows,
+                           lambda track=track, mine=mine: track.rows([recompute(saved, v).result for v in mine])))
     for test, name, recorded, recompute in checks:
         try:
             f.same("report.json", test, name, recorded, recompute())
@@ -313,9 +278,10 @@ def _rows(saved: SavedRun, f: Findings) -> None:
 def _suite(saved: SavedRun, manifest: dict[str, Any], junit_path: Path | None, f: Findings) -> None:
     """The manifest's and the JUnit suite's statements about the run against report.json."""
     report = saved.report
-    datasets = {k: {"sha256": d["sha256"], "source": d["source"], "path": d["path"]} for k, d in report["datasets"].items()}
-    listed = {k: {key: d.get(key) for key in ("sha256", "source", "path")} for k, d in manifest.get("datasets", {}).items()}
-    f.same(audit.MANIFEST, "", "datasets", listed, datasets)
+    keys = ("sha256", "source", "path")
+    recorded = {k: {key: d[key] for key in keys} for k, d in report["datasets"].items()}
+    listed = {k: {key: d.get(key) for key in keys} for k, d in manifest.get("datasets", {}).items()}
+    f.same(audit.MANIFEST, "", "datasets", listed, recorded)
     f.same(audit.MANIFEST, "", "models", {k: m.get("fingerprint") for k, m in manifest.get("models", {}).items()},
            {k: m["fingerprint"] for k, m in report["models"].items()})
     f.same(audit.MANIFEST, "", "compressed", manifest.get("compressed", {}),
@@ -352,8 +318,8 @@ def verify(run_dir: Path) -> Findings:
 
 def summary(run_dir: Path, f: Findings) -> str:
     c = f.checked
-    skipped = "; not recomputed (no function registered): " + ", ".join(f"{n} {k}" for k, n in f.skipped.items()) \
-        if f.skipped else ""
+    skipped = ("; not recomputed (track or task kind not known here): "
+               + ", ".join(f"{n} {k}" for k, n in f.skipped.items())) if f.skipped else ""
     return (f"verified {run_dir}: {c['files']} file hashes, {c['verdicts']} verdicts recomputed from the samples and "
             f"threshold files, {c['junit testcases']} JUnit testcases, {c['values']} values compared; "
             f"efficiency measurements checked for consistency only{skipped}")

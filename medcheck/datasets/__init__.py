@@ -64,6 +64,7 @@ class DatasetInfo(Protocol):
     loader_version: int
     relative_path: str
     prompt_style: str
+    kind: str                   # task kind (medcheck.task_kinds): "choice", "generate", ...
 
     def load(self, root: Path) -> list[Item]: ...
 
@@ -137,5 +138,5 @@ def load(dataset_id: str, data_dir: Path | None = None, limit: int | None = None
     chosen = _select(items, limit, f"{seed}:{dataset_id}")
     return Dataset(id=dataset_id, track=spec.track, items=chosen, source=source,
                    path=str(root / spec.relative_path), loader_version=spec.loader_version,
-                   total=len(items), prompt_style=getattr(spec, "prompt_style", "generate"),
-                   kind=getattr(spec, "kind", "choice"))
+                   total=len(items), prompt_style=spec.prompt_style,
+                   kind=spec.kind)

@@ -109,6 +109,7 @@ class _Task:
     track = "bionlp"
     kind = "generate"
     prompt_style = "generate"       # generate-kind: the letter protocol does not apply
+    parse_version: str | None = None   # parsing is code alone: nothing beyond the loader version
     loader_version = 1
     strategies = STRATEGIES
 

@@ -42,6 +42,7 @@ class CareQA:
     loader_version = LOADER_VERSION
     relative_path = RELATIVE
     prompt_style = "qa"
+    kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
     skipped_rows: int = 0         # all-NaN rows of the last load, never scored
     skipped_lines: tuple[int, ...] = ()
 

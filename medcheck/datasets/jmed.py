@@ -36,6 +36,7 @@ class JMED:
     loader_version = LOADER_VERSION
     relative_path = RELATIVE
     prompt_style = "qa"
+    kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
 
     def load(self, root: Path) -> list[ChoiceItem]:
         path = require_file(root, RELATIVE, ID)

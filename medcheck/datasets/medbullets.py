@@ -40,6 +40,7 @@ class MedBullets:
     dimension = "CDA"             # CMedBench: clinical decision and application (case vignettes)
     loader_version = LOADER_VERSION
     prompt_style = "qa"
+    kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
 
     def __init__(self, n_options: int) -> None:
         self.n_options = n_options

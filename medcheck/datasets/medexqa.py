@@ -30,6 +30,7 @@ class MedExQASpecialty:
     dimension: str = "AME"        # CMedBench: application in medical expertise (specialty exams)
     loader_version: int = LOADER_VERSION
     prompt_style: str = "qa"
+    kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
 
     @property
     def id(self) -> str:

@@ -51,6 +51,7 @@ class MedMCQA:
     loader_version = LOADER_VERSION
     relative_path = RELATIVE
     prompt_style = "qa"
+    kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
     cop_base: int | None = None   # of the last successful load
     cop_note: str = ""
 

@@ -29,6 +29,7 @@ class MedQA:
     loader_version = LOADER_VERSION
     relative_path = RELATIVE
     prompt_style = "qa"
+    kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
 
     def load(self, root: Path) -> list[ChoiceItem]:
         relative = ZIP_LEVEL if (root / ZIP_LEVEL).is_file() else RELATIVE

@@ -43,6 +43,7 @@ class MedXpertQASplit:
     loader_version: int = LOADER_VERSION
     relative_path: str = RELATIVE
     prompt_style: str = "qa"
+    kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
 
     @property
     def id(self) -> str:

@@ -27,6 +27,7 @@ class MMLUSubject:
     dimension: str = "GMK"        # CMedBench: general medical knowledge
     loader_version: int = LOADER_VERSION
     prompt_style: str = "mmlu"
+    kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
 
     @property
     def id(self) -> str:

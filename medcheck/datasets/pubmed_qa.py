@@ -32,6 +32,7 @@ class PubMedQA:
     loader_version = LOADER_VERSION
     relative_path = "pubmed_qa/ori_pqal.json"
     prompt_style = "abstract"
+    kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
 
     def load(self, root: Path) -> list[ChoiceItem]:
         records_path = require_file(root, "pubmed_qa/ori_pqal.json", ID)

@@ -25,6 +25,7 @@ class GenerativeQA:
     prompt_style = "generate"
     strategies = STRATEGIES
     max_new_tokens = 8
+    parse_version: str | None = None   # parsing is code alone
 
     def __init__(self, id: str, source: object, instruction: str,
                  shots: Callable[[Path], list[ChoiceItem]] | None = None, loader_version: int = 1) -> None:

@@ -57,6 +57,11 @@ class Summary:
     majority_baseline: float | None = None   # accuracy of always answering the most common gold label
     classification: dict[str, float] = field(default_factory=dict)   # seed 002: macro / weighted P, R, F1
 
+    @property
+    def performance(self) -> float:
+        """What a relative score compares: accuracy (higher is better)."""
+        return self.accuracy
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -90,6 +90,11 @@ class GenerativeSpec(Protocol):
     max_new_tokens: int             # the token budget of one answer (chain of thought gets more)
     strategies: tuple[str, ...]     # the prompting strategies this task supports
 
+    @property
+    def parse_version(self) -> str | None:
+        """What decides parsed answers beyond the code (a judge's fingerprint), for the store key."""
+        ...
+
     def load(self, root: Path) -> list[TextItem]: ...
 
     def shots(self, root: Path) -> list[TextItem]:

@@ -175,19 +175,17 @@ def test_a_deleted_manifest_is_named(run_copy: Path, capsys):
     assert code == 1 and first_line(out).startswith("medcheck verify: FAILED: manifest.json, -, file, ")
 
 
-def test_a_kind_without_a_recompute_function_is_listed_and_a_registered_one_is_checked(run_copy: Path, capsys,
-                                                                                         monkeypatch):
-    from medcheck import verify as verify_mod
+def test_a_track_not_registered_is_listed_and_a_registered_one_is_checked(run_copy: Path, capsys, monkeypatch):
+    from medcheck import tracks
 
     def rename(data: dict) -> None:
         row = next(v for v in data["verdicts"] if v["kind"] == "dataset")
-        row["kind"] = "later"
+        row["track"] = "later"
 
     _edit_json(run_copy / "report.json", rename)
     reseal(run_copy)
     code, out = verify(run_copy, capsys)
-    assert code == 0 and "not recomputed (no function registered): 1 later verdicts" in out, out
-    monkeypatch.setattr(verify_mod, "RECOMPUTE", dict(verify_mod.RECOMPUTE))
-    verify_mod.register("later", verify_mod.RECOMPUTE["dataset"])   # rebuilds a PairResult, whose kind is "dataset"
+    assert code == 0 and "not recomputed (track or task kind not known here): 1 later verdicts" in out, out
+    monkeypatch.setitem(tracks.TRACKS, "later", tracks.get("knowledge"))   # rebuilds the row's PairResult
     code, out = verify(run_copy, capsys)
-    assert code == 1 and ".kind, recorded later vs recomputed dataset" in first_line(out), out
+    assert code == 1 and ".track, recorded later vs recomputed knowledge" in first_line(out), out

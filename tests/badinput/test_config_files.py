@@ -19,8 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medcheck import pairs, thresholds, track_thresholds, tracks
-from medcheck.compression import RECIPES
+from medcheck import pairs, tracks
 from medcheck.compression.checkpoint import detect_format
 from medcheck.errors import MedcheckError
 from tests.badinput.corrupt import HUGE, INVALID_UTF8, junk
@@ -31,17 +30,7 @@ EXAMPLES = settings(max_examples=30, deadline=None, derandomize=True,
 
 
 def _threshold_loader(track: tracks.Track) -> Callable[[Path], Any] | None:
-    compressions = sorted(RECIPES)
-    if track.kind == "choice":
-        return lambda p: thresholds.load(p, list(track.datasets()), compressions)
-    if track.kind == "efficiency":
-        return lambda p: track_thresholds.EfficiencyThresholds(p, compressions)
-    if track.kind == "cross":
-        return lambda p: track_thresholds.CrossThresholds(p, ["smollm2-135m"])
-    if track.kind == "trust" and hasattr(track_thresholds, "TrustThresholds"):
-        return lambda p: track_thresholds.TrustThresholds(p, list(track.dimensions()), list(track.datasets()),
-                                                          compressions)
-    return None
+    return lambda p: track.load_thresholds(p, ["smollm2-135m"])   # each track reads its own file
 
 
 def _files() -> dict[str, tuple[Path, Callable[[Path], Any] | None]]:

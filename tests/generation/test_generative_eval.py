@@ -64,7 +64,7 @@ def test_the_strategy_is_part_of_the_key_and_recorded(first, tiny_model_dir):
 
 def test_self_consistency_draws_and_votes(tmp_path, tiny_model_dir):
     ev = evaluator(tmp_path, tiny_model_dir, strategy="self-consistency", samples=3, temperature=1.0)
-    ev.base_strategy = Strategy("self-consistency", samples=3, temperature=1.0, reasoning_tokens=8)   # a short chain
+    ev.prompting.base_strategy = Strategy("self-consistency", samples=3, temperature=1.0, reasoning_tokens=8)   # a short chain
     result = ev.evaluate(Pair("tiny", str(tiny_model_dir), "rtn-w8"), "medqa_gen")
     for r in result.dense.records:
         assert len(r.texts) == 3 and r.votes <= 3

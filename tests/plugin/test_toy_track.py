@@ -30,6 +30,7 @@ class ToyQA:
     loader_version = 1
     relative_path = "toy/qa.jsonl"
     prompt_style = "qa"
+    kind = "choice"
 
     def load(self, root: Path) -> list[ChoiceItem]:
         path = require_file(root, self.relative_path, self.id)
@@ -67,7 +68,7 @@ REGISTER = '''
 from medcheck import datasets, tracks
 
 datasets.register("toy_qa", "toy_data")
-tracks.register(tracks.Track("toy", "Toy track", "CPS", "toy.yaml", "choice"))
+tracks.register(tracks.ChoiceTrack("toy", "Toy track", "CPS", "toy.yaml"))
 '''
 
 

@@ -10,6 +10,7 @@ from medcheck.backends import Loaded
 from medcheck.compression import DENSE
 from medcheck.errors import ModelLoadError
 from medcheck.evaluate import Evaluator
+from medcheck.loads import Loads
 from medcheck.pairs import PairsFile
 from medcheck.settings import Settings
 from medcheck.store import ResultStore
@@ -37,9 +38,7 @@ def _evaluator(tmp_path, warmups: dict[str, dict]) -> tuple[Evaluator, list[str]
 
     ev = Evaluator(Settings(cache_dir=tmp_path, dtype="float32"),
                    PairsFile("test", "option-text", {"m": "x"}, ("rtn-w2",)), ResultStore(None))
-    ev.engine = Engine
-    ev.model = lambda name: None
-    ev.load_options = lambda name, model: None
+    ev.loads = Loads(Engine, lambda name: None, lambda name, model: None, None)   # type: ignore[arg-type]
     return ev, log
 
 

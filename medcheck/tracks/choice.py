@@ -1,0 +1,81 @@
+"""Tracks scored item by item and gated on CPS: knowledge, application, biomedical NLP.
+
+Per dataset, CPS of the candidate against its dense model; over the track, CPS over every
+dataset whose dense score can serve as a reference, and per CMedBench dimension.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from medcheck import datasets
+from medcheck.tracks.base import Run, Saved, Track, track_scores
+
+if TYPE_CHECKING:
+    from medcheck.pairs import Pair
+    from medcheck.results import Result, TrackResult
+    from medcheck.thresholds import Floor
+
+
+@dataclass(frozen=True)
+class ChoiceTrack(Track):
+    kind = "choice"
+
+    def datasets(self) -> tuple[str, ...]:
+        return datasets.by_track(self.name)
+
+    def dimensions(self) -> dict[str, tuple[str, ...]]:
+        return datasets.dimensions(self.name)
+
+    def load_thresholds(self, path: Path, models: Sequence[str]) -> Any:
+        from medcheck import thresholds
+        from medcheck.compression import RECIPES
+
+        return thresholds.load(path, list(self.datasets()), sorted(RECIPES))
+
+    def floor(self, thresholds: Any, result: Result) -> tuple[Floor, Any]:
+        compression = result.pair_id.partition("/")[2]
+        if result.subject == self.name:
+            return thresholds.track_cps(self.name, compression), thresholds.rule("track_cps", compression)
+        return thresholds.cps(result.subject, compression), thresholds.rule("cps", compression)
+
+    def generation(self, thresholds: Any, dataset_id: str) -> dict[str, int]:
+        return thresholds.generation(dataset_id)   # type: ignore[no-any-return]
+
+    def wants(self, params: Mapping[str, Any], run: Run) -> list[tuple[Pair, str]]:
+        if "pair" in params and params.get("track") == self.name:
+            return [(params["pair"], d) for d in self.datasets()]
+        return []
+
+    def ids(self, run: Run) -> tuple[str, ...]:
+        """The datasets this run scores: all of them, or those present for a partial track."""
+        return tuple(run.present(self.datasets())) if self.partial else self.datasets()
+
+    def evaluate(self, run: Run, *args: Any) -> Result:
+        from medcheck.results import TrackResult, evaluate_all
+
+        pair, _ = args
+        return TrackResult(pair, self.name, evaluate_all(run.evaluator.evaluate, pair, self.name, self.ids(run)),
+                           self.dimensions())
+
+    def section(self, results: Sequence[Result]) -> dict[str, Any]:
+        return track_scores([r for r in results if r.subject == self.name])
+
+    def recompute(self, saved: Saved, row: Mapping[str, Any]) -> tuple[Result, Floor, Any, frozenset[str]]:
+        pair = saved.pair(row["pair"])
+        result: Result = self.saved_track(saved, pair) if row["subject"] == self.name else \
+            saved.evaluate(pair, row["subject"])
+        floor, rule = self.floor(saved.thresholds(self.name), result)
+        return result, floor, rule, frozenset()
+
+    def saved_track(self, saved: Saved, pair: Pair) -> TrackResult:
+        from medcheck.results import TrackResult
+
+        table = saved.report["tracks"][self.name]
+        ids = table.get("datasets") or [d for ds in table["dimensions"].values() for d in ds]
+        ids = [d for d in ids if d in saved.report["datasets"]]   # a partial track runs on the datasets present
+        return TrackResult(pair, self.name, tuple(saved.evaluate(pair, d) for d in ids),
+                           {k: tuple(v) for k, v in table["dimensions"].items()})
