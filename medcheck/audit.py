@@ -4,8 +4,10 @@ manifest.json lists every file of the run record with its sha256 and size: repor
 samples.jsonl, summary.txt, the rendered views and CSVs, the JUnit XML (copied into the report
 dir when pytest wrote it elsewhere) and copies of the threshold files and the pairs file the run
 read (under ``inputs/``, so a bundle verifies on its own, on any machine). Beside the files it
-records the dataset hashes and source paths, the model and compressed-model fingerprints, library
-versions, the command line, the machine (CPU model and flags, cores, RAM) and start and end times.
+records the dataset hashes and source paths, each release file a loader read (its path as given,
+the file it resolves to through any links, its sha256), the model and compressed-model
+fingerprints, library versions, the command line, the machine (CPU model and flags, cores, RAM)
+and start and end times.
 
 ``manifest_sha256`` is the sha256 of the rest of the manifest (canonical JSON). It detects a
 changed manifest, not a forger who rewrites it and every hash in it: for that, keep the digest
@@ -155,7 +157,8 @@ def write_manifest(run_dir: Path, record: Mapping[str, Any], written: Iterable[P
         "command": dict(command), "machine": machine(),
         "environment": dict(record.get("environment") or {}), "runtime": dict(record.get("runtime") or {}),
         "datasets": {k: {"sha256": d.get("sha256"), "source": d.get("source"), "path": d.get("path"),
-                         "n": d.get("n"), "loader_version": d.get("loader_version")}
+                         "n": d.get("n"), "loader_version": d.get("loader_version"),
+                         "files": list(d.get("files") or [])}
                      for k, d in (record.get("datasets") or {}).items()},
         "models": {k: {"spec": m.get("spec"), "fingerprint": m.get("fingerprint")}
                    for k, m in (record.get("models") or {}).items()},

@@ -11,7 +11,7 @@ import random
 from pathlib import Path
 from typing import Protocol
 
-from medcheck.datasets.types import Dataset, DataSource, Item
+from medcheck.datasets.types import Dataset, DataSource, Item, data_files, reading
 from medcheck.registry import suggest
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
@@ -121,9 +121,18 @@ def data_root(data_dir: Path | None) -> Path:
     return Path(data_dir) if data_dir is not None else SAMPLES_DIR
 
 
+def release_path(spec: DatasetInfo, root: Path) -> Path:
+    """The dataset's release file under `root`: the first of the paths its module declares in
+    `release_paths` (its folder as each release names it) that exists, else its `relative_path`."""
+    for relative in getattr(spec, "release_paths", ()):
+        if (root / relative).is_file():
+            return root / relative
+    return root / spec.relative_path
+
+
 def available(dataset_id: str, data_dir: Path | None) -> bool:
     """Whether the dataset's release file is present (always, for the bundled samples)."""
-    return (data_root(data_dir) / info(dataset_id).relative_path).is_file()
+    return release_path(info(dataset_id), data_root(data_dir)).is_file()
 
 
 def load(dataset_id: str, data_dir: Path | None = None, limit: int | None = None,
@@ -132,11 +141,12 @@ def load(dataset_id: str, data_dir: Path | None = None, limit: int | None = None
     spec = info(dataset_id)
     source: DataSource = "real" if data_dir is not None else "sample"
     root = data_root(data_dir)
-    items = spec.load(root)
+    with reading() as read:
+        items = spec.load(root)
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive integer, got {limit}")
     chosen = _select(items, limit, f"{seed}:{dataset_id}")
     return Dataset(id=dataset_id, track=spec.track, items=chosen, source=source,
-                   path=str(root / spec.relative_path), loader_version=spec.loader_version,
+                   path=str(release_path(spec, root)), loader_version=spec.loader_version,
                    total=len(items), prompt_style=spec.prompt_style,
-                   kind=spec.kind)
+                   kind=spec.kind, files=data_files(read))

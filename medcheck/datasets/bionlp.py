@@ -9,9 +9,11 @@ quantization study of Wang, Zhan et al. 2025) ship each task as a folder under `
 - `prompt.txt`: the zero-shot instruction the benchmark's authors used.
 
 A dataset module declares one task (`NERTask`, `RETask`, `MLCTask`) with its folder, files and
-labels; everything below is shared. Each task's `instruction` is the release's prompt.txt when it
-names the task's own labels (or entity type), else the bundled one: the release's HoC and LitCovid
-prompts are swapped, and a prompt for another task must never reach the model.
+labels, and `other_folders`: the names other releases of the same files give the folder (the
+first name that holds the evaluated split is read). Everything below is shared. Each task's
+`instruction` is the release's prompt.txt when it names the task's own labels (or entity type),
+else the bundled one: the release's HoC and LitCovid prompts are swapped, and a prompt for
+another task must never reach the model.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from medcheck.datasets.types import TextItem, require_file
+from medcheck.datasets.types import TextItem, note_read, require_file
 from medcheck.errors import DatasetError
 from medcheck.scoring import classify, parse
 from medcheck.scoring.generative import TaskScore
@@ -91,6 +93,7 @@ def read_table(path: Path, columns: Sequence[str]) -> list[tuple[int, dict[str, 
 
 def _lines(path: Path) -> Iterator[str]:
     """The file's lines as text; bytes that are not UTF-8 are a DatasetError naming the line."""
+    note_read(path)
     with path.open("rb") as handle:
         for line_no, raw in enumerate(handle, start=1):
             if b"\x00" in raw:   # UTF-16 or a binary file: NUL is never part of the release's text
@@ -114,15 +117,27 @@ class _Task:
     strategies = STRATEGIES
 
     def __init__(self, id: str, dimension: str, folder: str, split: str, shots_file: str,
-                 max_new_tokens: int, prompt_files: Sequence[str] = ("prompt.txt",)) -> None:
+                 max_new_tokens: int, prompt_files: Sequence[str] = ("prompt.txt",),
+                 other_folders: Sequence[str] = ()) -> None:
         self.id, self.dimension, self.max_new_tokens = id, dimension, max_new_tokens
         self.folder, self.split, self.shots_file = folder, split, shots_file
+        # the folder's name in each release that ships these files; the first is the bundled sample's
+        self.folders = (folder, *other_folders)
         self.relative_path = f"bionlp/{folder}/{split}"
+        self.release_paths = tuple(f"bionlp/{f}/{split}" for f in self.folders)
+        self.prompt_files = tuple(prompt_files)
         # paths relative to the data dir; the first is also where the bundled prompt lives
-        self.prompt_paths = tuple(f"bionlp/{folder}/{p}" if "/" not in p else p for p in prompt_files)
+        self.prompt_paths = self._prompt_paths(folder)
+
+    def _prompt_paths(self, folder: str) -> tuple[str, ...]:
+        return tuple(f"bionlp/{folder}/{p}" if "/" not in p else p for p in self.prompt_files)
+
+    def folder_in(self, root: Path) -> str:
+        """The task's folder under `root`: the first of its release names that holds the evaluated split."""
+        return next((f for f in self.folders if (root / "bionlp" / f / self.split).is_file()), self.folder)
 
     def instruction(self, root: Path) -> str:
-        for relative in self.prompt_paths:
+        for relative in self._prompt_paths(self.folder_in(root)):
             path = root / relative
             if path.is_file():
                 text = path.read_text(encoding="utf-8").lstrip("\ufeff").strip()
@@ -135,7 +150,12 @@ class _Task:
         raise NotImplementedError
 
     def _file(self, root: Path, name: str) -> Path:
-        return require_file(root, f"bionlp/{self.folder}/{name}", self.id)
+        folder = self.folder_in(root)
+        if len(self.folders) > 1 and not (root / "bionlp" / folder / name).is_file():
+            raise DatasetError(root / "bionlp" / folder / name, f"{self.id}: file not found",
+                               expected=" or ".join(f"<data dir>/bionlp/{f}/{name}" for f in self.folders)
+                               + " (the release layouts)")
+        return require_file(root, f"bionlp/{folder}/{name}", self.id)
 
 
 class NERTask(_Task):
@@ -153,7 +173,7 @@ class NERTask(_Task):
         return self._items(self._file(root, self.split), "test")
 
     def shots(self, root: Path) -> list[TextItem]:
-        path = root / f"bionlp/{self.folder}/{self.shots_file}"
+        path = root / f"bionlp/{self.folder_in(root)}/{self.shots_file}"
         return self._items(path, "devel") if path.is_file() else []
 
     def _items(self, path: Path, split: str) -> list[TextItem]:
@@ -208,7 +228,7 @@ class _LabelTable(_Task):
         return [i for i in items if i.id not in held_out]
 
     def shots(self, root: Path) -> list[TextItem]:
-        path = root / f"bionlp/{self.folder}/{self.shots_file}"
+        path = root / f"bionlp/{self.folder_in(root)}/{self.shots_file}"
         return self._items(path) if path.is_file() and self.shots_file != self.split else []
 
     def _items(self, path: Path) -> list[TextItem]:
@@ -240,8 +260,9 @@ class RETask(_LabelTable):
     columns = ("index", "sentence", "label")
 
     def __init__(self, id: str, folder: str, split: str, shots_file: str, labels: Sequence[str],
-                 negative: str, aliases: dict[str, str] | None = None, max_new_tokens: int = 8) -> None:
-        super().__init__(id, "RE", folder, split, shots_file, labels, max_new_tokens)
+                 negative: str, aliases: dict[str, str] | None = None, max_new_tokens: int = 8,
+                 other_folders: Sequence[str] = ()) -> None:
+        super().__init__(id, "RE", folder, split, shots_file, labels, max_new_tokens, other_folders=other_folders)
         self.negative, self.aliases = negative, dict(aliases or {})
 
     def _gold(self, path: Path, line_no: int, value: str) -> str:
@@ -280,8 +301,8 @@ class MLCTask(_LabelTable):
     columns = ("pmid", "text", "labels")
 
     def __init__(self, id: str, folder: str, split: str, shots_file: str, labels: Sequence[str],
-                 max_new_tokens: int = 128) -> None:
-        super().__init__(id, "MLC", folder, split, shots_file, labels, max_new_tokens)
+                 max_new_tokens: int = 128, other_folders: Sequence[str] = ()) -> None:
+        super().__init__(id, "MLC", folder, split, shots_file, labels, max_new_tokens, other_folders=other_folders)
 
     def _gold(self, path: Path, line_no: int, value: str) -> tuple[str, ...]:
         names = [v.strip() for v in value.split(";") if v.strip()]

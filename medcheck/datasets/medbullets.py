@@ -20,7 +20,6 @@ from typing import Any
 from medcheck.datasets.types import (
     ChoiceItem,
     csv_rows,
-    inside_data_dir,
     parse_json,
     read_text,
 )
@@ -59,7 +58,6 @@ class MedBullets:
                                expected=f"<data dir>/{csv_relative} (the release CSV) or "
                                         f"<data dir>/{json_relative} (pandas column-oriented JSON)")
         path = root / relative
-        inside_data_dir(root, path)
         items = [self._item(path, line, row, record, index) for index, (line, row, record) in enumerate(rows(path))]
         if not items:
             raise DatasetError(path, "no questions found")

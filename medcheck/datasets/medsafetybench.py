@@ -18,7 +18,7 @@ import csv
 import re
 from pathlib import Path
 
-from medcheck.datasets.types import TextItem, UniqueIds
+from medcheck.datasets.types import TextItem, UniqueIds, note_read
 from medcheck.errors import DatasetError
 from medcheck.trust.release import RefusalSpec
 
@@ -38,7 +38,8 @@ class MedSafetyBench(RefusalSpec):
         files = sorted(p for g in GENERATORS for p in (base / g).glob("*.csv") if FILE.fullmatch(p.name))
         if not files:
             raise DatasetError(base, "medsafetybench: no category files found",
-                               expected=f"<data dir>/{RELATIVE}/{{gpt4,llama2}}/med_safety_demonstrations_category_N.csv")
+                               expected=f"<data dir>/{RELATIVE}/{{gpt4,llama2}}/"
+                                        "med_safety_demonstrations_category_N.csv")
         items: list[TextItem] = []
         for path in files:
             items += _read(path, path.parent.name, int(FILE.fullmatch(path.name).group(1)))
@@ -49,6 +50,7 @@ class MedSafetyBench(RefusalSpec):
 
 
 def _read(path: Path, generator: str, category: int) -> list[TextItem]:
+    note_read(path)
     with path.open(encoding="utf-8", newline="") as handle:
         rows = csv.reader(handle)
         header = next(rows, None)

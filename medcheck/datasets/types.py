@@ -7,7 +7,9 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +57,16 @@ Item = ChoiceItem | TextItem
 
 
 @dataclass(frozen=True)
+class DataFile:
+    """A release file a loader read: its path as given (under the data dir, through any links),
+    the file that path resolves to, and the sha256 of its bytes, which identify it wherever it lives."""
+
+    path: str
+    resolved: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Dataset:
     id: str
     track: str
@@ -66,6 +78,7 @@ class Dataset:
     prompt_style: str = "qa"    # which letter-protocol template applies (see medcheck.prompts)
     kind: str = "choice"        # "choice" (log-likelihood over options) or "generate" (parsed free text)
     sha256: str = field(default="")
+    files: tuple[DataFile, ...] = ()   # the release files the loader read, for the audit manifest
 
     def __post_init__(self) -> None:
         if not self.sha256:
@@ -85,27 +98,53 @@ def content_hash(items: tuple[Item, ...]) -> str:
 def require_file(root: Path, relative: str, dataset_id: str) -> Path:
     """Path of a release file, or a DatasetError naming the expected layout.
 
-    A file that resolves outside the data dir (a symlink pointing out of it) is refused: what is
-    evaluated, hashed and reported must be what the data dir holds.
+    Symbolic links are followed, to shared storage or anywhere else (teams link benchmarks into a
+    data dir rather than copy them): a file is identified by its resolved path and sha256, which
+    the audit manifest records (`DataFile`), not by where it lies.
     """
     path = root / relative
     if not path.is_file():
         raise DatasetError(path, f"{dataset_id}: file not found",
                            expected=f"<data dir>/{relative} (the official release layout)")
-    inside_data_dir(root, path)
     return path
 
 
-def inside_data_dir(root: Path, path: Path) -> None:
-    """A DatasetError unless `path`, links resolved, lies inside `root`."""
-    target = path.resolve()
-    if not target.is_relative_to(root.resolve()):
-        raise DatasetError(path, f"resolves to {target}, outside the data dir {root}",
-                           expected="the release file itself inside the data dir: copy it in instead of linking out")
+_READ: ContextVar[list[Path] | None] = ContextVar("medcheck_dataset_reads", default=None)
+
+
+@contextmanager
+def reading() -> Iterator[list[Path]]:
+    """The paths loaders read inside the block (read_text, note_read), in first-read order."""
+    read: list[Path] = []
+    token = _READ.set(read)
+    try:
+        yield read
+    finally:
+        _READ.reset(token)
+
+
+def note_read(path: Path) -> None:
+    """Record that a loader read `path` (read_text does; a loader that opens a file itself calls this)."""
+    read = _READ.get()
+    if read is not None and path not in read:
+        read.append(path)
+
+
+def data_files(paths: Iterable[Path]) -> tuple[DataFile, ...]:
+    """Given path, resolved path and sha256 of each file."""
+    out = []
+    for path in paths:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        out.append(DataFile(str(path), str(path.resolve()), digest.hexdigest()))
+    return tuple(out)
 
 
 def read_text(path: Path, encoding: str = "utf-8") -> str:
     """A release file's text; bytes that are not `encoding` are a DatasetError naming the line."""
+    note_read(path)
     data = path.read_bytes()
     try:
         text = data.decode(encoding).removeprefix("\ufeff")   # a byte-order mark is not content
@@ -142,7 +181,8 @@ def csv_rows(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> Itera
         except csv.Error as exc:
             raise DatasetError(path, f"malformed CSV: {exc}", line=reader.line_num + 1,
                                expected=f"{'tab' if delimiter == chr(9) else 'comma'}-separated fields under "
-                                        f"{csv.field_size_limit()} characters (a quote left open runs to the end)") from None
+                                        f"{csv.field_size_limit()} characters "
+                                        "(a quote left open runs to the end)") from None
         yield reader.line_num, row
 
 
@@ -168,7 +208,8 @@ def parse_json(path: Path, text: str, line: int | None = None) -> Any:
             if line is None and lone:
                 line = text[:lone.start()].count("\n") + 1
             escape = lone.group() if lone else "a \\u escape"
-            raise DatasetError(path, f"{escape} is a lone UTF-16 surrogate, not a character", line=line, expected="text escapes of real characters") from None
+            raise DatasetError(path, f"{escape} is a lone UTF-16 surrogate, not a character", line=line,
+                               expected="text escapes of real characters") from None
     return value
 
 

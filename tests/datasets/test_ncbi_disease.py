@@ -53,3 +53,39 @@ def test_scoring_bounds() -> None:
 @pytest.mark.skipif(not (REAL_DATA / FOLDER / "test.tsv").is_file(), reason=f"no NCBI-disease files in {REAL_DATA}")
 def test_real_release_counts() -> None:
     assert datasets.load(ID, data_dir=REAL_DATA).n == 940
+
+
+# the MTL-Bioinformatics-2016 release (cambridgeltl/MTL-Bioinformatics-2016, data/NCBI-disease-IOB/)
+IOB_RELEASE = {
+    "train.tsv": "Hereditary\tB-Disease\nretinoblastoma\tI-Disease\n.\tO\n",
+    "devel.tsv": "Ovarian\tB-Disease\ncancer\tI-Disease\nrisk\tO\n\nBRCA1\tO\nis\tO\nsecreted\tO\n.\tO\n",
+    "test.tsv": "Wiskott\tB-Disease\n-\tI-Disease\nAldrich\tI-Disease\nsyndrome\tI-Disease\nprotein\tO\n.\tO\n\n"
+                "The\tO\nRB1\tO\ngene\tO\n.\tO\n\n"
+                "ALD\tB-Disease\nand\tO\nAMN\tB-Disease\n.\tO\n",
+}
+
+
+def test_the_release_folder_name_ncbi_disease_iob_is_found_loaded_and_scored(tmp_path: Path) -> None:
+    for name, text in IOB_RELEASE.items():
+        write(tmp_path, f"bionlp/NCBI-disease-IOB/{name}", text)
+    spec = datasets.info(ID)
+    assert datasets.available(ID, tmp_path)
+    ds = datasets.load(ID, data_dir=tmp_path)
+    assert ds.source == "real" and ds.path == str(tmp_path / "bionlp/NCBI-disease-IOB/test.tsv")
+    assert sorted(i.gold for i in ds.items) == [(), ("ALD", "AMN"), ("Wiskott - Aldrich syndrome",)]
+    assert [f.path for f in ds.files] == [ds.path]       # what the manifest records
+    assert [s.gold for s in spec.shots(tmp_path)] == [("Ovarian cancer",), ()]
+    parsed = [spec.parse(spec.answer(item), item) for item in ds.items]
+    assert spec.score(ds.items, parsed).value == 1.0
+    assert spec.score(ds.items, [None] * ds.n).value == 0.0
+    # both names present: the folder the benchmark's copy uses comes first
+    write(tmp_path, f"{FOLDER}/test.tsv", "Marfan\tB-Disease\nsyndrome\tI-Disease\n")
+    assert [i.gold for i in datasets.load(ID, data_dir=tmp_path).items] == [("Marfan syndrome",)]
+
+
+def test_a_missing_release_names_both_folders(tmp_path: Path) -> None:
+    (tmp_path / "bionlp").mkdir()
+    assert not datasets.available(ID, tmp_path)
+    with pytest.raises(DatasetError) as info:
+        datasets.load(ID, data_dir=tmp_path)
+    assert "bionlp/NCBI-disease/test.tsv" in str(info.value) and "bionlp/NCBI-disease-IOB/test.tsv" in str(info.value)
