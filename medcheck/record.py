@@ -123,6 +123,8 @@ def verdict_row(o: Any) -> dict[str, Any]:
         row.update({"decision_rule": {"mode": d.rule.mode, "confidence": d.rule.confidence,
                                       "inconclusive_fails": d.rule.inconclusive_fails},
                     "stats": dict(d.properties())})
+    if v.fidelity is not None:
+        row["fidelity"] = dict(v.fidelity.properties())
     return row
 
 

@@ -22,6 +22,7 @@ from medcheck.pairs import Pair
 from medcheck.task_kinds import TaskKind
 
 if TYPE_CHECKING:
+    from medcheck.fidelity import FidelitySummary
     from medcheck.stats import Paired
 
 
@@ -51,6 +52,7 @@ class Result(Protocol):
     def properties(self) -> list[tuple[str, Any]]: ...
     def scores(self) -> dict[str, Any]: ...
     def paired(self) -> Paired | None: ...
+    def fidelity(self, confidence: float) -> FidelitySummary | None: ...   # None: not measured
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,10 @@ class PairResult:
     def paired(self) -> Paired | None:
         return _paired((self,))
 
+    def fidelity(self, confidence: float) -> FidelitySummary | None:
+        """The candidate's fidelity to its dense model on these items (the task kind measures it)."""
+        return self.dense.kind.fidelity(self, confidence)
+
     def interval(self, confidence: float, seed: int) -> tuple[float, float]:
         """CPS interval where the metric is no item mean (corpus F1): a paired bootstrap of the task."""
         return _resampled_cps((self,), self.cps, confidence, seed, f"{self.pair.id}:{self.dataset.id}")
@@ -289,6 +295,13 @@ class TrackResult:
 
     def paired(self) -> Paired | None:
         return _paired(self.scored)
+
+    def fidelity(self, confidence: float) -> FidelitySummary | None:
+        """Each dataset counts once, as in the track's CPS; None where no dataset measured it."""
+        from medcheck.fidelity import stratified
+
+        parts = [f for r in self.results if (f := r.fidelity(confidence)) is not None]
+        return stratified(parts) if len(parts) == len(self.results) else None
 
     def interval(self, confidence: float, seed: int) -> tuple[float, float]:
         return _resampled_cps(self.scored, self.cps, confidence, seed, f"{self.pair.id}:{self.track}")

@@ -45,6 +45,9 @@ class EfficiencyResult:
     def paired(self) -> None:
         return None
 
+    def fidelity(self, confidence: float) -> None:
+        return None   # measured, not answered: nothing to compare item by item
+
     def scores(self) -> dict[str, Any]:
         return {}    # timings are never snapshotted
 
@@ -108,6 +111,9 @@ class CrossResult:
 
     def paired(self) -> None:
         return None
+
+    def fidelity(self, confidence: float) -> None:
+        return None   # measured, not answered: nothing to compare item by item
 
     def scores(self) -> dict[str, Any]:
         return {"n": self.n, "ccs": round(self.ccs, 4),

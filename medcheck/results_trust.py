@@ -92,6 +92,9 @@ class TrustResult:
     def paired(self) -> None:
         return None   # TWY is not a mean of per-item scores: `interval` serves the decision
 
+    def fidelity(self, confidence: float) -> None:
+        return None   # generated answers: the teacher-forced comparison is not scored yet
+
     def scores(self) -> dict[str, Any]:
         return {"n": self.n, "twy": round(self.value, 4),
                 "dimensions": {k: round(v, 4) for k, v in self.dimension_twy().items()},

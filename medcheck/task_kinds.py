@@ -20,6 +20,7 @@ from medcheck.registry import suggest
 
 if TYPE_CHECKING:
     from medcheck.backends import Backend
+    from medcheck.fidelity import FidelitySummary
     from medcheck.datasets.types import Dataset
     from medcheck.prompting import Prompting
     from medcheck.results import PairResult
@@ -63,6 +64,7 @@ class TaskKind(Protocol):
     def scores(self, result: PairResult) -> dict[str, Any]: ...
     def properties(self, result: PairResult) -> list[tuple[str, Any]]: ...
     def score_row(self, result: PairResult) -> dict[str, Any]: ...
+    def fidelity(self, result: PairResult, confidence: float) -> FidelitySummary | None: ...
 
 
 class Choice:
@@ -150,6 +152,12 @@ class Choice:
         return {"acc_norm": round(result.candidate.summary.acc_norm, 4),
                 "dense_acc_norm": round(result.dense.summary.acc_norm, 4)}
 
+    def fidelity(self, result: PairResult, confidence: float) -> FidelitySummary | None:
+        """Option distributions of both models on every item, from the stored log-likelihoods."""
+        from medcheck import fidelity
+
+        return fidelity.summarize(fidelity.choice_items(result.dense.records, result.candidate.records), confidence)
+
 
 class Generate:
     """Free text generated through the backend, parsed and scored by the task's own scorer."""
@@ -230,6 +238,9 @@ class Generate:
 
     def score_row(self, result: PairResult) -> dict[str, Any]:
         return {}
+
+    def fidelity(self, result: PairResult, confidence: float) -> FidelitySummary | None:
+        return None   # needs the candidate's teacher-forced pass over the dense answers: not scored yet
 
 
 def _cps(result: PairResult) -> float | None:

@@ -30,7 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medcheck import fidelity_floors
 from medcheck.errors import ConfigError
+from medcheck.fidelity_floors import FidelityFloor
 from medcheck.registry import UnknownNameError, suggest
 from medcheck.yamlfile import read_yaml as strict_yaml
 
@@ -46,6 +48,7 @@ class Floor:
     metric: str
     value: float
     rule: str            # where the number came from, e.g. "knowledge.yaml: cps.datasets.medqa"
+    fidelity: FidelityFloor | None = None   # floors of the fidelity to the dense model, where gated
 
     def fails(self, current: float, n: int) -> str | None:
         """A readable message when `current` is below the floor, else None."""
@@ -61,6 +64,7 @@ class Verdict:
     floor: Floor
     outcome: str = ""            # pass | fail | inconclusive
     decision: Any = None         # medcheck.decision.Decision where per-item statistics exist
+    fidelity: Any = None         # FidelityVerdict where fidelity to the dense model is gated
 
     def __post_init__(self) -> None:
         if not self.outcome:
@@ -72,7 +76,7 @@ class Verdict:
             props += [(k, v) for k, v in self.decision.properties() if k != "outcome"]
         else:
             props.append(("decision_rule", "point"))
-        return props
+        return props + (self.fidelity.properties() if self.fidelity is not None else [])
 
 
 def check(floor: Floor, current: float, n: int, reasons: list[str] | None = None) -> Verdict:
@@ -109,9 +113,43 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
 
     decision = decide_cps(paired, floor.value, rule, seed=seed)
     message = f"{floor.metric} {decision.message.removeprefix('CPS ')} ({floor.rule}), n={result.n}"
+    outcome, fidelity = decision.outcome, None
+    summary = result.fidelity(rule.confidence) if floor.fidelity is not None else None
+    if summary is not None and floor.fidelity is not None:
+        outcome, fidelity, message = _with_fidelity(outcome, summary, floor.fidelity, message)
     if reasons:
-        return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision)
-    return Verdict(not decision.fails_run, message, floor, decision.outcome, decision)
+        return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision, fidelity)
+    from medcheck.decision import fails_run
+
+    return Verdict(not fails_run(outcome, rule), message, floor, outcome, decision, fidelity)
+
+
+def _with_fidelity(outcome: str, summary: Any, floor: FidelityFloor, message: str) -> tuple[str, Any, str]:
+    """Accuracy and fidelity together: either failing fails (a candidate that keeps its accuracy but
+    moved its answers fails, with that reason); else either passing passes (the answer
+    distributions cannot have moved beyond the floors, so the accuracy cannot have moved either);
+    else inconclusive."""
+    from medcheck.fidelity import judge_fidelity
+
+    said, why = judge_fidelity(summary, floor.kl_max, floor.same_top_min)
+    combined = ("fail" if "fail" in (outcome, said) else "pass" if "pass" in (outcome, said) else "inconclusive")
+    note = f"{why} ({floor.rule})"
+    if combined != outcome:
+        note += f"; verdict {combined} on fidelity (accuracy alone: {outcome})"
+    return combined, FidelityVerdict(said, summary, floor), f"{message}; {note}"
+
+
+@dataclass(frozen=True)
+class FidelityVerdict:
+    """The fidelity side of a verdict: its own outcome, the summary and the floors it was held to."""
+    outcome: str
+    summary: Any          # medcheck.fidelity.FidelitySummary
+    floor: FidelityFloor
+
+    def properties(self) -> list[tuple[str, Any]]:
+        return [("fidelity_outcome", self.outcome), *self.summary.properties(),
+                ("fidelity_kl_max", self.floor.kl_max), ("fidelity_same_top_min", self.floor.same_top_min),
+                ("fidelity_rule", self.floor.rule)]
 
 
 def _judge_interval(floor: Floor, rule: Any, value: float, interval: tuple[float, float], n: int,
@@ -189,6 +227,9 @@ class Thresholds:
                          f"{self.name}: track_cps.compressions.{compression}")
         return Floor(f"{track} CPS", section["default"], f"{self.name}: track_cps.default")
 
+    def fidelity(self, compression: str) -> FidelityFloor | None:
+        return fidelity_floors.lookup(self.name, self.data, compression)
+
 
 def _number(where: str, key: str, value: Any, upper: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -231,9 +272,10 @@ def read_yaml(path: Path, allowed: Iterable[str]) -> dict[str, Any]:
 def load(path: Path, dataset_ids: list[str], compressions: list[str]) -> Thresholds:
     """Read and validate a threshold file; any problem names the file, the key and the fix."""
     where = str(path)
-    data = read_yaml(path, [*SECTIONS, "decision", "generation"])
+    data = read_yaml(path, [*SECTIONS, "decision", "generation", "fidelity"])
     check_generation(where, data.get("generation", {}), dataset_ids)
     compressions = [c for c in compressions if c != "dense"]   # dense is the reference, never floored
+    fidelity_floors.check(where, data.get("fidelity"), compressions)
     for section, allowed in SECTIONS.items():
         body = data.get(section)
         if not isinstance(body, dict):

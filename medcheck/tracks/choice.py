@@ -6,6 +6,7 @@ dataset whose dense score can serve as a reference, and per CMedBench dimension.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ChoiceTrack(Track):
     kind = "choice"
+    table = "choice"
 
     def datasets(self) -> tuple[str, ...]:
         return datasets.by_track(self.name)
@@ -38,9 +40,12 @@ class ChoiceTrack(Track):
 
     def floor(self, thresholds: Any, result: Result) -> tuple[Floor, Any]:
         compression = result.pair_id.partition("/")[2]
+        fidelity = thresholds.fidelity(compression)
         if result.subject == self.name:
-            return thresholds.track_cps(self.name, compression), thresholds.rule("track_cps", compression)
-        return thresholds.cps(result.subject, compression), thresholds.rule("cps", compression)
+            floor, rule = thresholds.track_cps(self.name, compression), thresholds.rule("track_cps", compression)
+        else:
+            floor, rule = thresholds.cps(result.subject, compression), thresholds.rule("cps", compression)
+        return dataclasses.replace(floor, fidelity=fidelity), rule
 
     def generation(self, thresholds: Any, dataset_id: str) -> dict[str, int]:
         return thresholds.generation(dataset_id)   # type: ignore[no-any-return]
