@@ -4,8 +4,9 @@ Why not `model.generate`: it keeps every row of a batch running until the longes
 its KV cache by concatenation (a copy of the whole cache per layer per step, and heap churn), and
 forms batches in request order. Here
 
-- requests are sorted by prompt length before batching (little padding), results come back in
-  request order;
+- requests are sorted by prompt length before batching, results come back in request order;
+- a batch's prompts are prefilled in groups of similar length (little padding), then decoded
+  together (big batches: the weights are read once per step for every row);
 - each batch preallocates its KV cache for prompt + budget and writes into it in place;
 - a row leaves the batch the step it ends (end-of-sequence, a stop sequence, its budget): its
   cache rows are dropped, and the padding columns no remaining row needs are trimmed;
@@ -67,23 +68,35 @@ def _cache(capacity: int) -> Any:
     from transformers.cache_utils import DynamicCache, DynamicLayer
 
     class Layer(DynamicLayer):   # type: ignore[misc]
-        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        def _allocate(self, batch: int, keys: Any, values: Any) -> None:
             import torch
 
+            # zeros: padding columns placed by `place` are masked, and 0 x garbage could be NaN
+            self._k = torch.zeros((batch, keys.shape[1], capacity, keys.shape[-1]), dtype=keys.dtype,
+                                  device=keys.device)
+            self._v = torch.zeros((batch, values.shape[1], capacity, values.shape[-1]), dtype=values.dtype,
+                                  device=values.device)
+            self._n, self.device, self.is_initialized = 0, keys.device, True
+
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
             if not self.is_initialized:
-                b, h, _, d = key_states.shape
-                self.device = key_states.device
-                self._k = torch.empty((b, h, capacity, d), dtype=key_states.dtype, device=key_states.device)
-                self._v = torch.empty((b, value_states.shape[1], capacity, value_states.shape[-1]),
-                                      dtype=value_states.dtype, device=value_states.device)
-                self._n = 0
-                self.is_initialized = True
+                self._allocate(key_states.shape[0], key_states, value_states)
             q = key_states.shape[-2]
             self._k[:, :, self._n:self._n + q] = key_states
             self._v[:, :, self._n:self._n + q] = value_states
             self._n += q
             self.keys, self.values = self._k[:, :, :self._n], self._v[:, :, :self._n]
             return self.keys, self.values
+
+        def place(self, part: Any, first_row: int, batch: int, width: int) -> None:
+            """Copy a prefill group's cache in at rows first_row.., right-aligned on column `width`."""
+            if not self.is_initialized:
+                self._allocate(batch, part.keys, part.values)
+            rows, n = slice(first_row, first_row + part.keys.shape[0]), part.keys.shape[-2]
+            self._k[rows, :, width - n:width] = part.keys
+            self._v[rows, :, width - n:width] = part.values
+            self._n = width
+            self.keys, self.values = self._k[:, :, :width], self._v[:, :, :width]
 
         def keep(self, rows: Any, first: int) -> None:
             """Keep batch `rows` and the positions from `first` on (a copy: the old buffer is freed)."""
@@ -95,6 +108,22 @@ def _cache(capacity: int) -> Any:
     cache = DynamicCache()
     cache.layer_class_to_replicate = Layer
     return cache
+
+
+def prefill_groups(lengths: Sequence[int], slack: float = 0.25, max_tokens: int = 4096) -> list[list[int]]:
+    """Consecutive runs of prompts (longest first) prefilled together: padded to the run's longest,
+    at most `slack` more tokens than the run's own and at most `max_tokens` (one prompt may exceed it).
+    Decoding then runs the whole batch; only the prompts' forward pass is split, so padding costs little."""
+    out: list[list[int]] = []
+    longest = real = 0
+    for i, n in enumerate(lengths):
+        if out and (len(out[-1]) + 1) * max(longest, n) <= min((1 + slack) * (real + n), max_tokens):
+            out[-1].append(i)
+            longest, real = max(longest, n), real + n
+        else:
+            out.append([i])
+            longest = real = n
+    return out
 
 
 @functools.lru_cache(maxsize=8)
@@ -190,27 +219,50 @@ class _Row:
                           computed_tokens=len(self.tokens))
 
 
+def _prefill(decoder: _Decoder, rows: list[_Row], width: int, cache: Any) -> Any:
+    """The prompts' forward passes, in groups of similar length, into one cache; the last logits."""
+    import torch
+    from transformers.cache_utils import DynamicCache
+
+    logits = []
+    for run in prefill_groups([len(r.prompt) for r in rows]):
+        group = [rows[k] for k in run]
+        longest = max(len(r.prompt) for r in group)
+        ids = torch.full((len(group), longest), decoder.pad, dtype=torch.long)
+        mask = torch.zeros((len(group), longest), dtype=torch.long)
+        for k, row in enumerate(group):
+            ids[k, longest - len(row.prompt):] = torch.tensor(row.prompt, dtype=torch.long)
+            mask[k, longest - len(row.prompt):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        part = DynamicCache()
+        logits.append(decoder.logits(ids.to(decoder.device), mask.to(decoder.device),
+                                     positions.to(decoder.device), part))
+        if not cache.layers:
+            cache.layers = [cache.layer_class_to_replicate() for _ in part.layers]
+        for layer, filled in zip(cache.layers, part.layers):
+            layer.place(filled, run[0], len(rows), width)
+    return torch.cat(logits)
+
+
 def _run(decoder: _Decoder, rows: list[_Row], on_token: OnToken | None) -> dict[int, Generation]:
-    """One batch: prefill left-padded prompts, then step, dropping each row the step it ends."""
+    """One batch, longest prompt first: prefill, then step, dropping each row the step it ends."""
     import torch
 
     device = decoder.device
+    rows = sorted(rows, key=lambda r: -len(r.prompt))
     width = max(len(r.prompt) for r in rows)
     budget = max(r.request.max_new_tokens for r in rows)
-    ids = torch.full((len(rows), width), decoder.pad, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long, device=device)
     for k, row in enumerate(rows):
-        ids[k, width - len(row.prompt):] = torch.tensor(row.prompt, dtype=torch.long)
         mask[k, width - len(row.prompt):] = 1
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    next_pos = torch.tensor([[len(r.prompt)] for r in rows], dtype=torch.long, device=device)
     cache = _cache(width + budget)
-    ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
     out: dict[int, Generation] = {}
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
     ttft: float | None = None
-    logits = decoder.logits(ids, mask, positions, cache)
+    logits = _prefill(decoder, rows, width, cache)
     live = list(rows)
     while live:
         chosen = decoder.choose(logits, live)
@@ -227,7 +279,6 @@ def _run(decoder: _Decoder, rows: list[_Row], on_token: OnToken | None) -> dict[
                 keep.append(k)
         if not keep:
             break
-        next_pos = positions[:, -1:] + 1
         if len(keep) < len(live):   # drop ended rows, then the padding columns nobody needs
             rows_t = torch.tensor(keep, device=device)
             mask = mask[rows_t]
@@ -239,8 +290,8 @@ def _run(decoder: _Decoder, rows: list[_Row], on_token: OnToken | None) -> dict[
             chosen = [chosen[k] for k in keep]
         step = torch.tensor(chosen, dtype=torch.long, device=device)[:, None]
         mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=-1)
-        positions = next_pos
-        logits = decoder.logits(step, mask, positions, cache)
+        logits = decoder.logits(step, mask, next_pos, cache)
+        next_pos = next_pos + 1
     return out
 
 

@@ -137,10 +137,9 @@ def test_an_ended_row_leaves_the_batch(backend):
     assert together[0].finish == "stop" and together[0].text == full.text[:full.text.index(stop)]
     assert together[0].computed_tokens < 10
     assert [g.text for g in together[1:]] == [backend.generate([r])[0].text for r in fixed[1:]]
-    # prefill of 3, then 3 rows until the stop, then 2: the ended row costs nothing more
-    batch_sizes = [b for b, _ in spy.shapes]
-    assert batch_sizes[0] == 3 and batch_sizes[-1] == 2 and len(spy.shapes) == 10
-    assert batch_sizes.count(3) == together[0].computed_tokens
+    # the prompts make token 1; then 3 rows step until the stop, and 2 after it: the ended row costs nothing more
+    steps = [b for b, width in spy.shapes if width == 1]
+    assert len(steps) == 9 and steps.count(3) == together[0].computed_tokens - 1 and steps[-1] == 2
 
 
 def test_computed_tokens_count_what_the_model_produced(backend):
@@ -152,9 +151,11 @@ def test_computed_tokens_count_what_the_model_produced(backend):
 
 
 def test_batches_are_formed_by_prompt_length_and_answer_in_request_order(backend):
-    from medcheck.backends.hf_generate import by_length, generate
+    from medcheck.backends.hf_generate import by_length, generate, prefill_groups
 
     assert by_length([5, 50, 5, 20]) == [1, 3, 0, 2]
+    assert prefill_groups([100, 95, 90, 30, 29, 10]) == [[0, 1, 2], [3, 4], [5]]   # padding <= 25% a group
+    assert prefill_groups([3000, 2900, 2800]) == [[0], [1], [2]]                     # <= 4096 tokens a group
     prompts = [PROMPTS[1], PROMPTS[0] * 4, PROMPTS[2], PROMPTS[0] * 4 + " and"]   # short, long, short, long
     requests = [GenerationRequest(p, max_new_tokens=3, min_new_tokens=3) for p in prompts]
     with _Spy(backend.model) as spy:
