@@ -20,11 +20,15 @@ TASK = "medqa_gen"
 def shot_prompts(shots: Sequence[int], seed: int) -> dict[int, str]:
     """k -> the user prompt with k solved examples before the question."""
     from medcheck import datasets
+    from medcheck.datasets.types import TextItem
+    from medcheck.prompting import spec_of
     from medcheck.strategies import Strategy, pick_shots, user_prompt
 
-    spec = datasets.info(TASK)
+    spec = spec_of(TASK)
     root = datasets.SAMPLES_DIR
     item = datasets.load(TASK, limit=1, seed=seed).items[0]
+    if not isinstance(item, TextItem):
+        raise TypeError(f"{TASK}: expected a generative dataset (text items), got {type(item).__name__}")
     pool = pick_shots(spec.shots(root), max(shots, default=0), seed, "efficiency", {item.id})
     if len(pool) < max(shots, default=0):
         raise ValueError(f"{TASK} has {len(pool)} dev examples; the sweep asks for {max(shots)}")
@@ -42,7 +46,7 @@ def sweep(backend: Backend, shots: Sequence[int], *, max_new_tokens: int, repeat
     for k, prompt in shot_prompts(shots, seed).items():
         rendered = backend.chat(prompt)[0]
 
-        def run() -> tuple[float, float, int, int]:
+        def run(rendered: str = rendered) -> tuple[float, float, int, int]:
             result = one_run(backend, rendered, max_new_tokens, seed)
             if progress:
                 progress()

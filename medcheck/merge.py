@@ -83,7 +83,10 @@ def merge(records: Sequence[Mapping[str, Any]], *, started: float, order: Sequen
     first = records[0]
     rank = {test: i for i, test in enumerate(order)}
     verdicts = sorted((v for r in records for v in r["verdicts"]), key=lambda v: rank.get(v["test"], len(rank)))
-    by_run = (lambda row: (row["pair"], row["dataset"]))
+
+    def by_run(row: dict[str, Any]) -> tuple[str, str]:
+        return row["pair"], row["dataset"]
+
     return RunRecord(
         medcheck=first["medcheck"], finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         wall_seconds=round(time.time() - started, 1), settings=first["settings"], runtime=first["runtime"],

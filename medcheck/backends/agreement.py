@@ -5,8 +5,9 @@
         [--cache-dir DIR] [--save FILE] [--against FILE ...]
 
 Each backend loads the model (dense, or the compression named: a GPTQ or AWQ checkpoint the gate's
-recipe builds into the cache dir once, then each engine loads with its own kernels) as the gate does, scores every item of the dataset once
-after a short warm-up, and the predictions (argmax of the summed log-likelihoods) are compared.
+recipe builds into the cache dir once, then each engine loads with its own kernels) as the gate does,
+scores every item of the dataset once after a short warm-up, and the predictions (argmax of the
+summed log-likelihoods) are compared.
 Engines that need different environments (gptqmodel beside transformers, vLLM in its own venv)
 are compared through files: `--save` writes one run, `--against` adds a saved run to the
 comparison (it must be of the same dataset, items and compression).
@@ -75,16 +76,20 @@ class Agreement:
 
 def predictions(backend: Backend, data: Dataset, protocol: str) -> tuple[list[SampleRecord], float]:
     """(one record per item, items/s) of one scoring pass after a short warm-up."""
+    from medcheck.datasets.types import ChoiceItem
     from medcheck.prompts import requests_for
     from medcheck.scoring.choice import score_item
 
-    per_item = [requests_for(item, protocol, data.prompt_style) for item in data.items]
+    items = [item for item in data.items if isinstance(item, ChoiceItem)]
+    if len(items) != len(data.items):
+        raise ValueError(f"{data.id}: engines are compared on choice datasets (log-likelihoods), not {data.kind}")
+    per_item = [requests_for(item, protocol, data.prompt_style) for item in items]
     backend.loglikelihood([r for reqs in per_item[:WARMUP_ITEMS] for r in reqs])
     t0 = time.perf_counter()
     logliks = backend.loglikelihood([r for reqs in per_item for r in reqs])
     rate = len(data.items) / (time.perf_counter() - t0)
     records, at = [], 0
-    for item, reqs in zip(data.items, per_item):
+    for item, reqs in zip(items, per_item):
         records.append(score_item(item, logliks[at:at + len(reqs)], [len(r.continuation) for r in reqs]))
         at += len(reqs)
     return records, rate
@@ -99,11 +104,11 @@ def score_with(backend_name: str, dataset_id: str, *, model: str = "embedded:smo
     from medcheck.compression import DENSE
     from medcheck.evaluate import Evaluator
     from medcheck.pairs import PairsFile
-    from medcheck.settings import Settings
+    from medcheck.settings import Settings, default_cache_dir
     from medcheck.store import ResultStore
 
     settings = Settings(dtype=dtype, backend=backend_name, limit=limit, data_dir=data_dir, use_cache=False,
-                        **({"cache_dir": cache_dir} if cache_dir else {}))
+                        cache_dir=cache_dir or default_cache_dir())
     evaluator = Evaluator(settings, PairsFile("<agreement>", protocol, {"model": model}, ()), ResultStore(None))
     data = datasets.load(dataset_id, data_dir, limit)
     t0 = time.perf_counter()
@@ -134,14 +139,18 @@ def load(path: Path, **kwargs: object) -> tuple[Scored, int]:
 
 
 def compare(dataset_id: str, backends: tuple[str, ...] = ("hf", "vllm"), against: tuple[Path, ...] = (),
-            save_to: Path | None = None, **kwargs: object) -> Agreement:
-    runs = [score_with(name, dataset_id, **kwargs) for name in backends]   # type: ignore[arg-type]
+            save_to: Path | None = None, *, model: str = "embedded:smollm2-135m", protocol: str = "option-text",
+            dtype: str = "float32", limit: int | None = None, data_dir: Path | None = None,
+            compression: str = "dense", cache_dir: Path | None = None) -> Agreement:
+    settings: dict[str, object] = {"model": model, "protocol": protocol, "dtype": dtype, "limit": limit,
+                                   "data_dir": data_dir, "compression": compression, "cache_dir": cache_dir}
+    runs = [score_with(name, dataset_id, model=model, protocol=protocol, dtype=dtype, limit=limit,
+                       data_dir=data_dir, compression=compression, cache_dir=cache_dir) for name in backends]
     if save_to is not None and runs:
-        save(*runs[0], save_to, dataset=dataset_id, **kwargs)
-    runs += [load(path, dataset=dataset_id, **kwargs) for path in against]
-    return Agreement(dataset_id, runs[0][1], str(kwargs.get("protocol", "option-text")),
-                     str(kwargs.get("dtype", "float32")), tuple(run for run, _ in runs),
-                     str(kwargs.get("compression") or "dense"))
+        run, n = runs[0]
+        save(run, n, save_to, dataset=dataset_id, **settings)
+    runs += [load(path, dataset=dataset_id, **settings) for path in against]
+    return Agreement(dataset_id, runs[0][1], protocol, dtype, tuple(run for run, _ in runs), compression or "dense")
 
 
 def main(argv: list[str] | None = None) -> int:

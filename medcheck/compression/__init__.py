@@ -28,7 +28,8 @@ class LoadOptions:
 
 
 class Recipe(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def describe(self) -> dict[str, Any]:
         """Name, library and version, parameters: enters cache keys and reports."""

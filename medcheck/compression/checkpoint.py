@@ -41,7 +41,8 @@ def detect_format(folder: Path) -> str:
     method = str(method).lower()
     if method in ("gptq", "awq", "compressed-tensors", "bitsandbytes"):
         return method
-    raise ModelLoadError(f"{folder / 'config.json'}: quantization_config.quant_method {method[:80]!r} is not supported\n"
+    raise ModelLoadError(f"{folder / 'config.json'}: quantization_config.quant_method {method[:80]!r} "
+                         "is not supported\n"
                          "  supported: gptq, awq, compressed-tensors, bitsandbytes, gguf, plain weights")
 
 
@@ -53,7 +54,8 @@ def read_config(folder: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         problem = f"not valid JSON ({exc.msg}, line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else \
             f"not readable as UTF-8 JSON ({type(exc).__name__})"
-        raise ModelLoadError(f"{path}: {problem}\n  restore the checkpoint's config.json as its library wrote it") from None
+        raise ModelLoadError(f"{path}: {problem}\n"
+                             "  restore the checkpoint's config.json as its library wrote it") from None
     if not isinstance(config, dict):
         raise ModelLoadError(f"{path}: expected a JSON object, got {type(config).__name__}\n"
                              "  restore the checkpoint's config.json as its library wrote it")
@@ -105,8 +107,10 @@ class CheckpointRecipe:
 
             bits = read_config(folder)["quantization_config"].get("bits", 4)
             found = [Strategy("gptqmodel (auto kernel)", lambda: plain(options)),
-                     Strategy("gptqmodel (torch kernel)", lambda: self._with_config(options, GPTQConfig(bits=bits, backend="torch"))),
-                     Strategy("gptqmodel (torch kernel, float32)", lambda: self._with_config(f32, GPTQConfig(bits=bits, backend="torch")))]
+                     Strategy("gptqmodel (torch kernel)",
+                              lambda: self._with_config(options, GPTQConfig(bits=bits, backend="torch"))),
+                     Strategy("gptqmodel (torch kernel, float32)",
+                              lambda: self._with_config(f32, GPTQConfig(bits=bits, backend="torch")))]
         elif fmt == "awq":
             found = [Strategy("gptqmodel awq (auto kernel)", lambda: plain(options)),
                      Strategy("gptqmodel awq (float32)", lambda: plain(f32))]
@@ -117,7 +121,8 @@ class CheckpointRecipe:
                      Strategy("compressed-tensors (decompressed)",
                               lambda: self._with_config(options, CompressedTensorsConfig(dequantize=True)))]
         elif fmt == "bitsandbytes":
-            found = [Strategy("bitsandbytes", lambda: plain(options)), Strategy("bitsandbytes (float32)", lambda: plain(f32))]
+            found = [Strategy("bitsandbytes", lambda: plain(options)),
+                     Strategy("bitsandbytes (float32)", lambda: plain(f32))]
         elif fmt == "gguf":
             found = [Strategy("gguf (dequantized by transformers)", lambda: self._gguf(options))]
         else:
@@ -130,8 +135,10 @@ class CheckpointRecipe:
         from transformers import AutoModelForCausalLM
 
         gguf = self.folder if self.folder.is_file() else next(self.folder.glob("*.gguf"))
-        return AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
-                                                    dtype=getattr(torch, options.dtype)).to(options.device)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name,
+                                                     dtype=getattr(torch, options.dtype))
+        # transformers' decorated PreTrainedModel.to is typed as if it took the model again
+        return model.to(options.device)   # type: ignore[arg-type]
 
     def _checked(self, load: Any, base: str) -> Any:
         def run() -> Any:

@@ -25,7 +25,7 @@ afterwards (`activation_bits(model)` reads the config).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch import nn
@@ -39,9 +39,10 @@ from medcheck.errors import ConfigError
 HANDLES = "_medcheck_act_quant_handles"   # model attribute holding the hooks, for re-attaching
 
 
-def smoothing_groups(model: Any) -> list[tuple[nn.Module, list[nn.Linear]]]:
+def smoothing_groups(model: Any) -> list[tuple[Any, list[nn.Linear]]]:
     """(norm, linears reading its output) for every decoder layer: attention, then MLP."""
-    groups = []
+    groups: list[tuple[Any, list[nn.Linear]]] = []
+    layer: Any   # a transformers decoder layer: torch types its submodules and norm weights as Tensor | Module
     for layer in decoder_layers(model, "smoothquant"):
         attn, mlp = layer.self_attn, layer.mlp
         groups.append((layer.input_layernorm, [attn.q_proj, attn.k_proj, attn.v_proj]))
@@ -114,6 +115,14 @@ def attach_activation_quant(model: Any, bits: int) -> Any:
 
     setattr(model, HANDLES, [m.register_forward_pre_hook(hook) for _, m in decoder_linears(model)])
     return model
+
+
+@overload
+def activation_bits(model: Any, default: int) -> int: ...
+
+
+@overload
+def activation_bits(model: Any, default: None = None) -> int | None: ...
 
 
 def activation_bits(model: Any, default: int | None = None) -> int | None:

@@ -22,6 +22,8 @@ embeddings or lm_head; pruned weights are stored as zeros (the checkpoint stays 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,10 +62,8 @@ def layer_inputs(model: Any, calibration: list[torch.Tensor]) -> list[tuple[torc
     handle = decoder_layers(model)[0].register_forward_pre_hook(grab, with_kwargs=True)
     try:
         for ids in calibration:
-            try:
+            with contextlib.suppress(_Stop):
                 model(input_ids=ids.to(model.device), use_cache=False)
-            except _Stop:
-                pass
     finally:
         handle.remove()
     return captured
@@ -85,13 +85,13 @@ def wanda_(model: Any, calibration: list[torch.Tensor], sparsity: float) -> None
         linears = {name: m for name, m in layer.named_modules() if isinstance(m, nn.Linear)}
         sq_norms = {name: torch.zeros(m.in_features, device=m.weight.device) for name, m in linears.items()}
 
-        def accumulate(name: str):
+        def accumulate(name: str, sq_norms: dict[str, torch.Tensor]) -> Callable[[nn.Module, tuple], None]:
             def hook(module: nn.Module, args: tuple) -> None:
                 x = args[0].detach().float().reshape(-1, module.in_features)
                 sq_norms[name] += x.pow(2).sum(dim=0)    # sum over tokens of x_j^2
             return hook
 
-        handles = [m.register_forward_pre_hook(accumulate(name)) for name, m in linears.items()]
+        handles = [m.register_forward_pre_hook(accumulate(name, sq_norms)) for name, m in linears.items()]
         try:
             _run_layer(layer, inputs)
         finally:

@@ -60,7 +60,8 @@ def _options(path: Path, line_no: int, options: Any) -> dict[str, str]:
                            line=line_no, key="options", expected=EXPECTED)
     letters = LETTERS[:len(options)]
     if sorted(options) != list(letters):
-        raise DatasetError(path, f"option letters must run A-{letters[-1]} without gaps, got {', '.join(sorted(options))}",
+        raise DatasetError(path, f"option letters must run A-{letters[-1]} without gaps, "
+                                 f"got {', '.join(sorted(options))}",
                            line=line_no, key="options")
     for letter in letters:
         if not isinstance(options[letter], str) or not options[letter].strip():

@@ -49,7 +49,8 @@ class MedQA:
                                    expected="question, options, answer_idx, answer, meta_info")
         options = record["options"]
         if not isinstance(options, dict) or sorted(options) != list(LETTERS):
-            raise DatasetError(path, f"options must have keys A-D, got {sorted(options) if isinstance(options, dict) else type(options).__name__}",
+            got = sorted(options) if isinstance(options, dict) else type(options).__name__
+            raise DatasetError(path, f"options must have keys A-D, got {got}",
                                line=line_no, key="options")
         if record["answer_idx"] not in LETTERS:
             raise DatasetError(path, f"answer_idx must be A-D, got {record['answer_idx']!r}",

@@ -53,8 +53,8 @@ class AdvGLUE(TrustSpec):
             seen[pair, kind] = line
             twin = KINDS[1 - KINDS.index(kind)]
             items.append(TextItem(f"{self.id}-{pair}-{kind}", r["prompt"], GOLD[task][label],
-                                  {"task": task, "pair": pair, "group": pair, "type": kind, "twin": f"{self.id}-{pair}-{twin}",
-                                   "method": r.get("method", "")}))
+                                  {"task": task, "pair": pair, "group": pair, "type": kind,
+                                   "twin": f"{self.id}-{pair}-{twin}", "method": r.get("method", "")}))
         lonely = [(p, k) for p, k in seen if (p, KINDS[1 - KINDS.index(k)]) not in seen]
         if lonely:
             pair, kind = lonely[0]

@@ -38,7 +38,8 @@ def from_data(data_dir: Path, seed: int = 1234) -> Labelled:
     positives = []
     for path in sorted((data_dir / "trust/medsafetybench/test").glob("*/med_safety_demonstrations_category_*.csv")):
         with path.open(encoding="utf-8", newline="") as handle:
-            positives += [row["safe_response"].strip() for row in csv.DictReader(handle) if row["safe_response"].strip()]
+            positives += [row["safe_response"].strip() for row in csv.DictReader(handle)
+                          if row["safe_response"].strip()]
     mcqa = []
     medmcqa = data_dir / "medmcqa/dev.json"
     if medmcqa.is_file():

@@ -38,7 +38,8 @@ DEFAULT = "patterns"
 
 
 class Judge(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def refusals(self, texts: Sequence[str]) -> list[bool]: ...
 

@@ -44,7 +44,8 @@ def groups(items: Sequence[TextItem], values: Sequence[float], key: str, prefix:
     grouped: dict[str, list[float]] = {}
     for item, value in zip(items, values):
         grouped.setdefault(str(item.meta.get(key)), []).append(value)
-    return {f"{prefix}_{re.sub(r'[^0-9a-z]+', '_', g.lower()).strip('_')}": _mean(v) for g, v in sorted(grouped.items())}
+    return {f"{prefix}_{re.sub(r'[^0-9a-z]+', '_', g.lower()).strip('_')}": _mean(v)
+            for g, v in sorted(grouped.items())}
 
 
 def pearson(xs: Sequence[float], ys: Sequence[float]) -> float:
