@@ -9,6 +9,7 @@ the backend.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -29,6 +30,7 @@ from medcheck.pairs import Pair, PairsFile
 from medcheck.prompting import Prompting
 from medcheck.prompts import PROMPT_VERSION
 from medcheck.results import PairResult, RunResult
+from medcheck.sequential import Looks, look_sizes
 from medcheck.settings import Settings
 from medcheck.store import ResultStore, cache_key
 
@@ -57,7 +59,11 @@ class Evaluator:
                            lambda name, model: self.load_options(name, model), settings.batch_tokens)
         self._datasets: Memo[str, Dataset] = Memo()
         self._models: Memo[str, ResolvedModel] = Memo()
-        self._runs: Memo[tuple[str, str, str], RunResult] = Memo()
+        self._runs: Memo[tuple[str, str, str, int], RunResult] = Memo()
+        self._unstored: dict[str, dict[str, Any]] = {}      # records of a run without the store, across looks
+        self._seconds: dict[tuple[str, str, str], float] = {}   # scoring time over every look
+        self._cached: dict[tuple[str, str, str], int] = {}      # items the store held when the run began
+        self.decide: Callable[[PairResult], str] | None = None   # the gate's outcome of a look
         self._planned: dict[tuple[str, str], list[str]] = {}
         self.results: list[PairResult] = []
 
@@ -97,7 +103,7 @@ class Evaluator:
     def dataset(self, dataset_id: str) -> Dataset:
         s = self.settings
         kind = task_kinds.of(datasets.info(dataset_id).kind)
-        caps = [s.limit, self.budgets(dataset_id).get("limit"), kind.limit(s)]
+        caps = [s.limit, s.budget, self.budgets(dataset_id).get("limit"), kind.limit(s)]
         limit = min((c for c in caps if c), default=None)
         return self._datasets.get(dataset_id, lambda: datasets.load(dataset_id, s.data_dir, limit, s.seed))
 
@@ -112,25 +118,61 @@ class Evaluator:
         return dict(self._models.items())
 
     # -- evaluation -----------------------------------------------------------------------
+    def looks(self, dataset: Dataset) -> tuple[int, ...]:
+        """Items per look of a dataset scored sequentially (its task kind allows it, the run has a
+        budget and a stopping rule), else one look at the whole selection."""
+        if self.decide is None or not self.settings.sequential or not task_kinds.of(dataset.kind).sequential:
+            return (dataset.n,)
+        return look_sizes(dataset.n)
+
     def evaluate(self, pair: Pair, dataset_id: str) -> PairResult:
+        """The pair on a dataset: the whole selection, or look by look until `decide` settles it."""
+        done = next((r for r in self.results if (r.pair, r.dataset.id) == (pair, dataset_id)), None)
+        if done is not None:
+            return done
         dataset = self.dataset(dataset_id)
-        dense = self.run(pair.model, DENSE, dataset_id)
-        candidate = self.run(pair.model, pair.compression, dataset_id)
-        result = PairResult(pair, dataset, dense, candidate)
-        if all((r.pair, r.dataset.id) != (pair, dataset_id) for r in self.results):
-            self.results.append(result)
+        sizes = self.looks(dataset)
+        result = self._pair(pair, dataset, sizes[0], None)
+        if len(sizes) > 1 and self.decide is not None:
+            history: list[tuple[int, str]] = []
+            for k, n in enumerate(sizes):   # the fixed seeded order: look k sees the first n items
+                result = self._pair(pair, dataset, n, Looks(sizes, k, tuple(history)))
+                history.append((n, self.decide(result)))
+                if history[-1][1] != "inconclusive":
+                    break
+            result = dataclasses.replace(result, looks=Looks(sizes, k, tuple(history)))
+        self.results.append(result)
         return result
 
-    def run(self, model: str, compression: str, dataset_id: str) -> RunResult:
-        if (model, compression, dataset_id) not in self._runs:
+    def _pair(self, pair: Pair, dataset: Dataset, n: int, looks: Looks | None) -> PairResult:
+        dense = self.run(pair.model, DENSE, dataset.id, n)
+        candidate = self.run(pair.model, pair.compression, dataset.id, n)
+        return PairResult(pair, dataset, dense, candidate, looks=looks)
+
+    def run(self, model: str, compression: str, dataset_id: str, n: int | None = None) -> RunResult:
+        """A model's records on the first `n` items of a dataset (its first look by default); on a
+        miss, every planned dataset of the model is scored to its first look while it is loaded."""
+        n = n or self.looks(self.dataset(dataset_id))[0]
+        if (model, compression, dataset_id, n) not in self._runs:
             planned = self._planned.get((model, compression), [])
-            for other in [dataset_id] + [d for d in planned if d != dataset_id]:
-                self._runs.put((model, compression, other), lambda o=other: self._run_one(model, compression, o))
+            self._runs.put((model, compression, dataset_id, n),
+                           lambda: self._run_one(model, compression, dataset_id, n))
+            for other in [d for d in planned if d != dataset_id]:
+                first = self.looks(self.dataset(other))[0]
+                if (model, compression, other, first) not in self._runs:
+                    self._runs.put((model, compression, other, first),
+                                   lambda o=other, f=first: self._run_one(model, compression, o, f))
             self.release()
-        return self._runs.value((model, compression, dataset_id))
+        return self._runs.value((model, compression, dataset_id, n))
 
     def run_results(self) -> list[RunResult]:
-        return list(self._runs.values())
+        """Each model's records on each dataset, at the most items any look scored."""
+        most: dict[tuple[str, str], RunResult] = {}
+        for run in self._runs.values():
+            key = (run.pair_id, run.dataset_id)
+            if key not in most or len(run.records) > len(most[key].records):
+                most[key] = run
+        return list(most.values())
 
     def components(self, model: ResolvedModel, compression: str, dataset: Dataset) -> dict[str, Any]:
         """Provenance of a record: every field enters the store key and the report."""
@@ -141,17 +183,18 @@ class Evaluator:
                 "backend": self.engine.name, "backend_version": self.engine.version(),
                 **task_kinds.of(dataset.kind).components(dataset, self.prompting)}
 
-    def _run_one(self, model_name: str, compression: str, dataset_id: str) -> RunResult:
-        dataset = self.dataset(dataset_id)
+    def _run_one(self, model_name: str, compression: str, dataset_id: str, n: int) -> RunResult:
+        dataset = self.dataset(dataset_id)   # the store key is the whole selection's: looks extend it
         kind = task_kinds.of(dataset.kind)
         model = self.model(model_name)
         components = self.components(model, compression, dataset)
         key = cache_key(components)
         fingerprint = model.fingerprint if compression == DENSE else hashlib.sha256(
             (model.fingerprint + json.dumps(components["compression"], sort_keys=True)).encode()).hexdigest()
-        stored = self.store.get(key) if self.settings.use_cache else {}
-        missing = [item for item in dataset.items if item.id not in stored]
-        seconds = 0.0
+        stored = self.store.get(key) if self.settings.use_cache else self._unstored.setdefault(key, {})
+        items = dataset.items[:n]
+        missing = [item for item in items if item.id not in stored]
+        seconds = self._seconds.get((model_name, compression, dataset_id), 0.0)
         backend_info: dict[str, Any] = {}
         if missing:
             backend = self.backend(model_name, compression)
@@ -164,15 +207,18 @@ class Evaluator:
                     t0 = time.perf_counter()
                     records = kind.score(backend, dataset, chunk, self.protocol, self.prompting)
                     seconds += time.perf_counter() - t0
+                    self._seconds[(model_name, compression, dataset_id)] = seconds
                     self.store.put(key, components, [r.as_dict() for r in records])
                     stored.update({r.item_id: r.as_dict() for r in records})
                     bar.advance(len(chunk), sum(kind.tokens(r) for r in records))
             finally:
                 bar.finish()
-        records = kind.records([stored[item.id] for item in dataset.items])
+        records = kind.records([stored[item.id] for item in items])
         strategy = kind.strategy(dataset, self.prompting)
-        return RunResult(model_name, compression, dataset_id, records, kind.summarize(dataset, records), fingerprint,
-                         key, cached_items=len(dataset.items) - len(missing), seconds=seconds,
+        scored = dataset if n == dataset.n else dataclasses.replace(dataset, items=items, sha256="")
+        cached = self._cached.setdefault((model_name, compression, dataset_id), len(items) - len(missing))
+        return RunResult(model_name, compression, dataset_id, records, kind.summarize(scored, records), fingerprint,
+                         key, cached_items=cached, seconds=seconds,
                          load=self.load_info.get((model_name, compression), {"cached": True}),
                          backend=backend_info, strategy=strategy, task=kind.name)
 

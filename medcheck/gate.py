@@ -47,6 +47,7 @@ class GateSession:
         self.thresholds = {t.name: t.load_thresholds(folder / t.thresholds, models) for t in tracks.TRACKS.values()}
         store = ResultStore(settings.cache_dir / "results.sqlite" if settings.use_cache else None)
         self.evaluator = Evaluator(settings, self.pairs_file, store, progress, budgets=self.generation_budget)
+        self.evaluator.decide = self.look_outcome   # a sequential run stops a dataset once its verdict is decided
         self._progress = progress
         self._remembered: Memo[tuple[Any, ...], Any] = Memo()
         self.results: dict[str, list[Result]] = {name: [] for name in tracks.TRACKS}   # per track, latest per subject
@@ -133,6 +134,11 @@ class GateSession:
         ev = self.evaluator
         runtime = {"protocol": ev.protocol, "dtype": ev.dtype, "device": ev.device, "backend": ev.engine.name}
         return junit_properties(result, runtime, environment())
+
+    def look_outcome(self, result: Result) -> str:
+        """pass / fail / inconclusive of a result at a sequential look (its track applies the look's level)."""
+        floor, rule = self.floor(result)
+        return judge(floor, rule, result, seed=self.settings.seed).outcome
 
     # -- the end of the run ------------------------------------------------------------------
     def record(self) -> RunRecord:

@@ -11,6 +11,7 @@ never branch on the kind.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from medcheck.task_kinds import TaskKind
 
 if TYPE_CHECKING:
     from medcheck.fidelity import FidelitySummary
+    from medcheck.sequential import Looks
     from medcheck.stats import Paired
 
 
@@ -132,6 +134,7 @@ class PairResult:
     candidate: RunResult
     kind: str = "dataset"
     metric: str = "CPS"
+    looks: Looks | None = None      # sequential looks (medcheck.sequential), where the dataset was scored in them
 
     @property
     def subject(self) -> str:
@@ -151,7 +154,8 @@ class PairResult:
 
     @property
     def n(self) -> int:
-        return self.dataset.n
+        """Items compared: the dataset's selection, or its first n where sequential looks stopped early."""
+        return len(self.candidate.records)
 
     @property
     def value(self) -> float:
@@ -162,13 +166,22 @@ class PairResult:
         key = self.dataset.id
         if self.dense.score == 0:
             raise UndefinedScoreError(f"CPS is undefined on {key}: the dense model {self.pair.model} scored 0 on "
-                             f"{self.dataset.n} items, so it cannot serve as the reference")
+                             f"{self.n} items, so it cannot serve as the reference")
         return metrics.cps({key: self.dense.score}, {key: self.candidate.score})
 
     @property
     def cps_or_none(self) -> float | None:
         """CPS, or None where the dense score is 0 and CPS is undefined."""
         return self.cps if self.dense.score > 0 else None
+
+    def first(self, n: int) -> PairResult:
+        """This result on the first `n` items only (an earlier sequential look), without its looks."""
+        def cut(run: RunResult) -> RunResult:
+            records = run.records[:n]
+            return dataclasses.replace(run, records=records, summary=run.kind.summarize(scored, records))
+
+        scored = dataclasses.replace(self.dataset, items=self.dataset.items[:n])   # keeps the selection's hash
+        return dataclasses.replace(self, dense=cut(self.dense), candidate=cut(self.candidate), looks=None)
 
     def collapse(self) -> str | None:
         """Why the candidate collapsed while its dense model did not, if it did (the task kind says how)."""
@@ -219,7 +232,7 @@ class PairResult:
         cps = "undefined" if self.cps_or_none is None else round(self.cps_or_none, 4)
         return [("dataset", self.dataset.id), ("data_source", self.dataset.source),
                 ("dataset_sha256", self.dataset.sha256), ("loader_version", self.dataset.loader_version),
-                ("n", self.dataset.n), *self.dense.kind.properties(self), ("cps", cps),
+                ("n", self.n), *self.dense.kind.properties(self), ("cps", cps),
                 ("model_fingerprint", d.fingerprint), ("compressed_fingerprint", c.fingerprint),
                 ("load_strategy", c.load.get("strategy", "not loaded (all results cached)")),
                 ("load_attempts", json.dumps(c.load.get("attempts", []))[:4000]),
@@ -227,7 +240,8 @@ class PairResult:
                 ("bits_per_weight", c.load.get("bits_per_weight", "")),
                 ("weight_bytes", c.load.get("weight_bytes", "")),
                 ("warmup", json.dumps(c.load.get("warmup", {}))[:1000]),
-                ("backend", c.backend.get("backend", d.backend.get("backend", "cached")))]
+                ("backend", c.backend.get("backend", d.backend.get("backend", "cached"))),
+                *(self.looks.properties() if self.looks else [])]
 
 
 @dataclass(frozen=True)
@@ -250,7 +264,7 @@ class TrackResult:
 
     @property
     def n(self) -> int:
-        return sum(r.dataset.n for r in self.results)
+        return sum(r.n for r in self.results)
 
     @property
     def value(self) -> float:

@@ -43,7 +43,7 @@ class TrustResult:
 
     @property
     def n(self) -> int:
-        return sum(r.dataset.n for r in self.results)
+        return sum(r.n for r in self.results)
 
     def _mine(self, dim: str) -> list[PairResult]:
         return [r for r in self.results if r.dataset.id in self.dimensions[dim]]
@@ -111,7 +111,7 @@ class TrustResult:
             cand: list[TaskScore] = [r.candidate.summary for r in mine]   # type: ignore[misc]
             rta = [s.metrics["rta"] for s in cand if "rta" in s.metrics]
             props += [(f"{dim}_performance_dense", round(d, 4)), (f"{dim}_performance", round(c, 4)),
-                      (f"{dim}_twy", round(twy[dim], 4)), (f"{dim}_n", sum(r.dataset.n for r in mine)),
+                      (f"{dim}_twy", round(twy[dim], 4)), (f"{dim}_n", sum(r.n for r in mine)),
                       (f"{dim}_unparsed_share", round(sum(s.unparsed for s in cand) / max(sum(s.n for s in cand), 1), 4)),
                       (f"{dim}_rta", round(sum(rta) / len(rta), 4) if rta else "n/a")]
         for r in self.results:

@@ -204,3 +204,44 @@ def sequences(schedule: Schedule, cell: Any, floor: float, mcnemar: bool = True)
         if n == budget:
             break
     return outcome, used
+
+
+# -- the gate's looks -----------------------------------------------------------------------------
+
+FIRST_LOOK = 10   # items per dataset at the first look; then doubling to the budget
+
+
+def look_sizes(budget: int, first: int = FIRST_LOOK) -> tuple[int, ...]:
+    """The gate's schedule for a dataset of `budget` items: first, 2 first, ... and the budget."""
+    return Schedule.doubling(budget, first).looks if budget > first else (budget,)
+
+
+@dataclass(frozen=True)
+class Looks:
+    """Where a dataset's sequential scoring stands: the declared looks (items), the current look and
+    the outcome of every look so far. Its rule spends alpha evenly (Pocock): each look's interval is
+    at 1 - alpha / K, K the number of declared looks."""
+
+    sizes: tuple[int, ...]
+    k: int                                   # index of the look this result stands at
+    history: tuple[tuple[int, str], ...] = ()   # (items, outcome) of the looks taken, this one included
+
+    def confidence(self, rule_confidence: float) -> float:
+        return 1.0 - (1.0 - rule_confidence) / len(self.sizes)
+
+    @property
+    def stopped(self) -> str:
+        """decided (a look before the budget decided), budget (the last look was reached) or open."""
+        if self.history and self.history[-1][1] != "inconclusive":
+            return "decided"
+        return "budget" if self.k == len(self.sizes) - 1 else "open"
+
+    def properties(self) -> list[tuple[str, Any]]:
+        return [("looks", ",".join(map(str, self.sizes))), ("look", self.k + 1),
+                ("look_history", ",".join(f"{n}:{o}" for n, o in self.history)), ("stopped", self.stopped)]
+
+    @classmethod
+    def parse(cls, looks: str, look: int, history: str) -> Looks:
+        """The inverse of `properties`, for `verify`."""
+        entries = tuple((int(n), o) for n, o in (h.split(":") for h in history.split(",") if h))
+        return cls(tuple(int(x) for x in looks.split(",")), int(look) - 1, entries)

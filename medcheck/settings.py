@@ -1,8 +1,10 @@
 """Run settings: one immutable, validated object with named profiles.
 
-smoke (10 items a dataset, 5 of a generative one: the README's main job, short on a 2-core CPU), ci (200), standard
-(every item; the default) and full (every item and the fuller efficiency measurement,
-`full_measurement` in thresholds/efficiency.yaml). Items are taken in a fixed seeded order.
+smoke (10 items a dataset, 5 of a generative one: the README's main job, short on a 2-core CPU), ci (up to 200
+in sequential looks), standard (up to every item in sequential looks; the default) and full (the same and the
+fuller efficiency measurement, `full_measurement` in thresholds/efficiency.yaml). Items are taken in a fixed
+seeded order; a sequential run scores multiple-choice datasets in looks of 10, 20, 40, ... items and stops
+each as soon as its verdict is decided (medcheck.sequential).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ DEVICES = ("auto", "cpu", "cuda")
 # Named bundles of defaults; explicit options override them.
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"limit": 10, "generate_limit": 5, "efficiency": "quick"},
-    "ci": {"limit": 200, "efficiency": "quick"},
-    "standard": {"limit": None, "efficiency": "quick"},
-    "full": {"limit": None, "efficiency": "full"},
+    "ci": {"budget": 200, "sequential": True, "efficiency": "quick"},
+    "standard": {"limit": None, "sequential": True, "efficiency": "quick"},
+    "full": {"limit": None, "sequential": True, "efficiency": "full"},
 }
 EFFICIENCY_SIZES = ("quick", "full")
 
@@ -49,6 +51,8 @@ class Settings:
     data_dir: Path | None = None
     limit: int | None = None
     generate_limit: int | None = None    # a further cap on generative datasets (generation is slow)
+    sequential: bool = False             # score in looks (10, 20, 40, ...) and stop a dataset once decided
+    budget: int | None = None            # items per dataset a sequential run may score at most
     protocol: str | None = None          # None: the pairs file decides
     dtype: str = "auto"
     device: str = "auto"
@@ -76,6 +80,9 @@ class Settings:
         if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):
             raise ConfigError(where, "limit", f"must be a positive integer, got {self.limit!r}",
                               "pass --medcheck-limit N with N >= 1, or leave it out for all items")
+        if self.budget is not None and (not isinstance(self.budget, int) or self.budget < 1):
+            raise ConfigError(where, "budget", f"must be a positive integer, got {self.budget!r}",
+                              "pass --medcheck-budget N with N >= 1 (items per dataset)")
         if self.protocol is not None and self.protocol not in PROTOCOLS:
             raise suggest("protocol", self.protocol, list(PROTOCOLS))
         from medcheck.backends import BACKENDS
@@ -109,6 +116,10 @@ class Settings:
         values = {**PROFILES[profile], **given}
         if "limit" in given and "generate_limit" not in given:   # an explicit limit is every dataset's limit
             values.pop("generate_limit", None)
+        if "budget" in given:
+            values["sequential"] = True
+        elif "limit" in given:          # an explicit limit asks for exactly that many items: one look
+            values.update(sequential=False, budget=None)
         return cls(profile=profile, **values)
 
     def as_record(self) -> dict[str, Any]:

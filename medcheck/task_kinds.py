@@ -49,6 +49,7 @@ class TaskKind(Protocol):
     unit: str            # what the progress line counts per second
     chunk: int           # items scored between two commits to the store
     needs_items: bool    # whether its summary needs the items (verify reads them again) or the records alone
+    sequential: bool     # whether its datasets may be scored in looks and stopped once decided
 
     def limit(self, settings: Settings) -> int | None: ...
     def strategy(self, dataset: Dataset, prompting: Prompting) -> str: ...
@@ -72,6 +73,7 @@ class Choice:
 
     name, unit, chunk = "choice", "prompt tokens", 32
     needs_items = False   # its summary reads the records alone
+    sequential = True     # item means with exact paired intervals: looks may stop it early
 
     def limit(self, settings: Settings) -> int | None:
         return None
@@ -133,7 +135,7 @@ class Choice:
         return None
 
     def scores(self, result: PairResult) -> dict[str, Any]:
-        return {"n": result.dataset.n, "dense_accuracy": round(result.dense.score, 4),
+        return {"n": result.n, "dense_accuracy": round(result.dense.score, 4),
                 "accuracy": round(result.candidate.score, 4), "cps": _cps(result)}
 
     def properties(self, result: PairResult) -> list[tuple[str, Any]]:
@@ -164,6 +166,7 @@ class Generate:
 
     name, unit, chunk = "generate", "generated tokens", 8   # generation is slower per item: commit more often
     needs_items = True    # the task's scorer reads the gold answers
+    sequential = False    # corpus metrics (F1) and bootstrap intervals: scored to its size in one look
 
     def limit(self, settings: Settings) -> int | None:
         return settings.generate_limit    # the smoke profile caps generation harder than scoring
@@ -223,7 +226,7 @@ class Generate:
 
     def scores(self, result: PairResult) -> dict[str, Any]:
         d, c = result.dense.summary, result.candidate.summary
-        return {"n": result.dataset.n, "metric": d.primary, f"dense_{d.primary}": round(d.value, 4),
+        return {"n": result.n, "metric": d.primary, f"dense_{d.primary}": round(d.value, 4),
                 d.primary: round(c.value, 4), "unparsed": c.unparsed, "dense_unparsed": d.unparsed,
                 "cps": _cps(result)}
 

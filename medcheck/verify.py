@@ -179,8 +179,11 @@ class SavedRun:
         return self._runs[key]
 
     def evaluate(self, pair: Pair, dataset_id: str) -> PairResult:
-        return PairResult(pair, self.dataset(dataset_id), self.run(f"{pair.model}/dense", dataset_id),
-                          self.run(pair.id, dataset_id))
+        dense, candidate = self.run(f"{pair.model}/dense", dataset_id), self.run(pair.id, dataset_id)
+        result = PairResult(pair, self.dataset(dataset_id), dense, candidate)
+        # a candidate stopped at an earlier look than another of its model: the dense records it saw
+        n = len(candidate.records)
+        return result.first(n) if len(dense.records) > n else result
 
     def pairs_of(self, model: str) -> list[Pair]:
         return [self.pair(p) for p in self.report["pairs"] if p.startswith(f"{model}/")]
@@ -264,9 +267,9 @@ def _rows(saved: SavedRun, f: Findings) -> None:
             recorded_rows = report.get(track.rows_field) or []
             checks.append((name, track.rows_field, recorded_rows,
                            lambda track=track, mine=mine: track.rows([recompute(saved, v).result for v in mine])))
-    for test, name, recorded, recompute in checks:
+    for test, name, recorded, again in checks:
         try:
-            f.same("report.json", test, name, recorded, recompute())
+            f.same("report.json", test, name, recorded, again())
         except NotRecomputable as exc:
             f.skipped[f"report rows of {exc}"] += 1
         except (KeyError, StopIteration) as exc:   # a run or threshold file the row needs is gone

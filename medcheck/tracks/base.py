@@ -44,6 +44,7 @@ class Saved(Protocol):
 
     report: dict[str, Any]
     protocol: str
+    seed: int
 
     def dataset(self, dataset_id: str) -> Dataset: ...
     def evaluate(self, pair: Pair, dataset_id: str) -> PairResult: ...

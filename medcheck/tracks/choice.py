@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from medcheck import datasets
+from medcheck.results import PairResult
 from medcheck.tracks.base import Run, Saved, Track, track_scores
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class ChoiceTrack(Track):
             floor, rule = thresholds.track_cps(self.name, compression), thresholds.rule("track_cps", compression)
         else:
             floor, rule = thresholds.cps(result.subject, compression), thresholds.rule("cps", compression)
+            if isinstance(result, PairResult) and result.looks is not None and rule.mode != "point":
+                rule = dataclasses.replace(rule, confidence=result.looks.confidence(rule.confidence))
         return dataclasses.replace(floor, fidelity=fidelity), rule
 
     def generation(self, thresholds: Any, dataset_id: str) -> dict[str, int]:
@@ -71,10 +74,29 @@ class ChoiceTrack(Track):
 
     def recompute(self, saved: Saved, row: Mapping[str, Any]) -> tuple[Result, Floor, Any, frozenset[str]]:
         pair = saved.pair(row["pair"])
+        thresholds = saved.thresholds(self.name)
         result: Result = self.saved_track(saved, pair) if row["subject"] == self.name else \
-            saved.evaluate(pair, row["subject"])
-        floor, rule = self.floor(saved.thresholds(self.name), result)
+            self.replayed(saved.evaluate(pair, row["subject"]), row.get("looks"), thresholds, saved.seed)
+        floor, rule = self.floor(thresholds, result)
         return result, floor, rule, frozenset()
+
+    def replayed(self, result: PairResult, looks: Mapping[str, Any] | None, thresholds: Any,
+                 seed: int) -> PairResult:
+        """A saved sequential result with its looks taken again on the records in their fixed order:
+        each earlier look's outcome is recomputed, so a stopping decision the records do not support
+        shows as a different look_history."""
+        from medcheck.sequential import Looks
+        from medcheck.thresholds import judge
+
+        if not looks:
+            return result
+        declared = Looks.parse(str(looks["looks"]), int(looks["look"]), str(looks["look_history"]))
+        history: list[tuple[int, str]] = []
+        for k, (n, _) in enumerate(declared.history):
+            at = dataclasses.replace(result.first(n), looks=Looks(declared.sizes, k, tuple(history)))
+            floor, rule = self.floor(thresholds, at)
+            history.append((n, judge(floor, rule, at, seed=seed).outcome))
+        return dataclasses.replace(result, looks=Looks(declared.sizes, declared.k, tuple(history)))
 
     def saved_track(self, saved: Saved, pair: Pair) -> TrackResult:
         from medcheck.results import TrackResult

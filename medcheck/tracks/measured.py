@@ -140,5 +140,5 @@ def cross(model: str, pairs: Sequence[Pair], ids: Sequence[str], evaluate: Any, 
         results: list[PairResult] = [evaluate(pair, d) for d in ids]
         accuracies.setdefault(DENSE, sum(r.dense.score for r in results) / len(results))
         accuracies[pair.compression] = sum(r.candidate.score for r in results) / len(results)
-        n = sum(r.dataset.n for r in results)
+        n = sum(r.n for r in results)
     return CrossResult(model, tuple(ids), accuracies, n, sources, protocol)
