@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 class Loads:
     def __init__(self, engine: BackendClass, model: Callable[[str], ResolvedModel],
-                 options: Callable[[str, ResolvedModel], LoadOptions], batch_tokens: int | None) -> None:
+                 options: Callable[[str, ResolvedModel], LoadOptions], batch_tokens: int) -> None:
         self.engine = engine
         self._model = model
         self._options = options

@@ -16,21 +16,22 @@ counted as the run would count it (tests that share datasets are dependent, as i
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 GEN_KEYS = ("texts", "parsed")
 
 
 def generative_scores(report: dict[str, Any], dataset: str, rows: list[dict[str, Any]]) -> tuple[dict[str, float], str]:
     """{item_id: score} of a pair's generated rows on ``dataset``, and how they were scored."""
-    from medcheck import datasets
-    from medcheck.verify import items_of
+    from medcheck.prompting import spec_of
+    from medcheck.verify import SavedRun, items_of
 
     ids = [str(r["item_id"]) for r in rows]
-    saved = SimpleNamespace(report=report, seed=report.get("settings", {}).get("seed", 0))
+    # a stand-in for the SavedRun of a run dir: items_of reads only its .report and .seed
+    saved = cast(SavedRun, SimpleNamespace(report=report, seed=report.get("settings", {}).get("seed", 0)))
     items = items_of(saved, dataset, ids)      # KeyError: the items as run are not here
     parsed = [r.get("parsed") for r in rows]
-    score = datasets.info(dataset).score(list(items), parsed)
+    score = spec_of(dataset).score(list(items), parsed)
     if score.item_scores is not None:
         values = score.item_scores if score.higher_is_better else tuple(1.0 - x for x in score.item_scores)
         return dict(zip(ids, map(float, values))), f"item {score.primary}"

@@ -51,10 +51,12 @@ class EfficiencyThresholds:
         for section in ("measurement", "full_measurement"):
             measurement = data.get(section, {})
             if not isinstance(measurement, dict):
-                raise ConfigError(where, section, "expected a mapping", "e.g. {max_new_tokens: 16, repeats: 2, prompts: 2}")
+                raise ConfigError(where, section, "expected a mapping",
+                                  "e.g. {max_new_tokens: 16, repeats: 2, prompts: 2}")
             shots = measurement.get("shots", [])   # prompt lengths of the memory / latency sweep
             if not isinstance(shots, list) or not all(type(v) is int and 0 <= v <= 16 for v in shots):
-                raise ConfigError(where, f"{section}.shots", f"expected a list of shot counts in [0, 16], got {shots!r}",
+                raise ConfigError(where, f"{section}.shots",
+                                  f"expected a list of shot counts in [0, 16], got {shots!r}",
                                   "e.g. shots: [0, 1, 3, 5], or [] for no sweep")
             whole_numbers(where, section, {k: v for k, v in measurement.items() if k != "shots"}, MEASUREMENT)
             sizes[section] = {"max_new_tokens": 32, "repeats": 3, "prompts": 4, "shots": [], **measurement}
@@ -125,7 +127,8 @@ class TrustThresholds:
         body = data.get("twy")
         _floors(where, "twy", {k: v for k, v in (body or {}).items() if k != "dimensions"} if isinstance(body, dict)
                 else body, "compressions", known)
-        for dim, value in _names(where, "twy.dimensions", body.get("dimensions", {}), "dimension", dimensions).items():
+        dims = body.get("dimensions", {}) if isinstance(body, dict) else {}   # _floors refused any other body
+        for dim, value in _names(where, "twy.dimensions", dims, "dimension", dimensions).items():
             _number(where, f"twy.dimensions.{dim}", value)
         _floors(where, "track_twy", data.get("track_twy"), "compressions", known)
         check_generation(where, data.get("generation", {}), dataset_ids)
@@ -141,7 +144,8 @@ class TrustThresholds:
         section = "track_twy" if subject == self.track else "twy"
         body = self.data[section]
         if compression in body.get("compressions", {}):
-            return Floor(f"{subject} TWY", body["compressions"][compression], f"{self.name}: {section}.compressions.{compression}")
+            return Floor(f"{subject} TWY", body["compressions"][compression],
+                         f"{self.name}: {section}.compressions.{compression}")
         if subject in body.get("dimensions", {}):
             return Floor(f"{subject} TWY", body["dimensions"][subject], f"{self.name}: twy.dimensions.{subject}")
         return Floor(f"{subject} TWY", body["default"], f"{self.name}: {section}.default")
@@ -152,7 +156,8 @@ class TrustThresholds:
         body = self.data.get("decision", {})
         override = body.get("compressions", {}).get(compression, {})
         merged = {**{k: v for k, v in body.items() if k != "compressions"}, **override}
-        return rule_from_yaml(str(self.path), f"decision.compressions.{compression}" if override else "decision", merged)
+        key = f"decision.compressions.{compression}" if override else "decision"
+        return rule_from_yaml(str(self.path), key, merged)
 
     def generation(self, dataset_id: str) -> dict[str, int]:
         return generation_budget(self.data, dataset_id)

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from medcheck.datasets.types import ChoiceItem, TextItem
 from medcheck.scoring import classify, parse
 from medcheck.scoring.generative import TaskScore
 from medcheck.strategies import STRATEGIES
+
+
+class ChoiceSource(Protocol):
+    """The choice dataset a generative one asks (its release files and items)."""
+
+    relative_path: str
+
+    def load(self, root: Path) -> list[ChoiceItem]: ...
 
 
 class GenerativeQA:
@@ -27,14 +36,14 @@ class GenerativeQA:
     max_new_tokens = 8
     parse_version: str | None = None   # parsing is code alone
 
-    def __init__(self, id: str, source: object, instruction: str,
+    def __init__(self, id: str, source: ChoiceSource, instruction: str,
                  shots: Callable[[Path], list[ChoiceItem]] | None = None, loader_version: int = 1) -> None:
         self.id, self._source, self._instruction, self._shots = id, source, instruction, shots
         self.loader_version = loader_version
-        self.relative_path: str = source.relative_path  # type: ignore[attr-defined]
+        self.relative_path: str = source.relative_path
 
     def load(self, root: Path) -> list[TextItem]:
-        return [self.text_item(item) for item in self._source.load(root)]  # type: ignore[attr-defined]
+        return [self.text_item(item) for item in self._source.load(root)]
 
     def shots(self, root: Path) -> list[TextItem]:
         return [self.text_item(item) for item in self._shots(root)] if self._shots else []
@@ -71,7 +80,7 @@ class GenerativeQA:
     def score(self, items: Sequence[TextItem], parsed: Sequence[object]) -> TaskScore:
         gold = [i.gold for i in items]
         per_item = tuple(float(p is not None and p == g) for g, p in zip(gold, parsed))
-        avg = classify.averages(classify.per_label(gold, parsed))  # type: ignore[arg-type]
+        avg = classify.averages(classify.per_label(gold, parsed))
         metrics = {"accuracy": classify.accuracy(gold, parsed), "macro_f1": avg["macro_f1"],
                    "precision": avg["macro_precision"], "recall": avg["macro_recall"]}
         return TaskScore(primary="accuracy", metrics=metrics, n=len(items), unparsed=sum(p is None for p in parsed),

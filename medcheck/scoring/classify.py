@@ -54,7 +54,9 @@ def per_label(gold: Sequence[Hashable], pred: Sequence[Hashable | None],
     """One-vs-rest counts of each label of a single-label task."""
     _same_length(gold, pred)
     chosen = _labels(labels, gold, [p for p in pred if p is not None])
-    tp, fp, fn = Counter(), Counter(), Counter()
+    tp: Counter[Hashable] = Counter()
+    fp: Counter[Hashable] = Counter()
+    fn: Counter[Hashable] = Counter()
     for g, p in zip(gold, pred):
         if p == g:
             tp[g] += 1

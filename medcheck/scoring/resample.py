@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from medcheck.datasets.types import TextItem
     from medcheck.results import PairResult
+    from medcheck.scoring.generative import GenerativeSpec
 
 RESAMPLES = 400   # each resample rescores every dataset twice; 400 keeps a 2.5% tail stable to ~0.01
 
@@ -32,15 +34,16 @@ def interval(results: Sequence[PairResult], statistic: Statistic, observed: floa
     from medcheck import datasets
 
     rng = random.Random(f"{seed}:{label}")
-    specs = {r.dataset.id: datasets.info(r.dataset.id) for r in results}
+    # the datasets rescored here are generated ones (records with parsed answers, text items)
+    specs = {r.dataset.id: cast("GenerativeSpec", datasets.info(r.dataset.id)) for r in results}
     values = []
     for _ in range(resamples):
         perf = {}
         for r in results:
             n = r.dataset.n
             idx = [rng.randrange(n) for _ in range(n)]
-            items = [r.dataset.items[i] for i in idx]
-            dense, cand = (specs[r.dataset.id].score(items, [run.records[i].parsed for i in idx])   # type: ignore[union-attr]
+            items = cast("list[TextItem]", [r.dataset.items[i] for i in idx])
+            dense, cand = (specs[r.dataset.id].score(items, [run.records[i].parsed for i in idx])
                            for run in (r.dense, r.candidate))
             perf[r.dataset.id] = (dense.performance, cand.performance)
         try:
