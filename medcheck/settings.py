@@ -1,6 +1,6 @@
 """Run settings: one immutable, validated object with named profiles.
 
-smoke (10 items a dataset, 5 of a generative one: the README's main job, short on a 2-core CPU), ci (up to 200
+smoke (10 items a dataset, 5 of a generative one: the README's quick run, short on a 2-core CPU), ci (up to 200
 in sequential looks), standard (up to every item in sequential looks; the default) and full (the same and the
 fuller efficiency measurement, `full_measurement` in thresholds/efficiency.yaml). Items are taken in a fixed
 seeded order; a sequential run scores multiple-choice datasets in looks of 10, 20, 40, ... items and stops

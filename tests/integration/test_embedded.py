@@ -21,7 +21,7 @@ def test_medqa_spot_check_on_the_embedded_model(gate, embedded_dir):
         assert set(REQUIRED) <= set(props)
         assert props["data_source"] == "sample" and props["n"] == "12" and props["protocol"] == "option-text"
     out = run.result.stdout.str()
-    assert "SAMPLE DATA" in out and "smollm2-135m/dense" in out and "main job wall time" in out
+    assert "SAMPLE DATA" in out and "smollm2-135m/dense" in out and "medcheck: wall time" in out
 
 
 def test_pubmed_qa_release_files_forty_items_per_pair(gate, tmp_path):
