@@ -102,6 +102,7 @@ def measure(model_spec: str, compressions: list[str], dataset_ids: list[str], *,
             per[d] = {"summary": summary.as_dict() if summary else None, "dense_accuracy": acc[0],
                       "accuracy": acc[1], "items": [i.as_dict() for i in items]}
         result[comp] = per
+        print(table({comp: per}), file=sys.stderr, flush=True)   # a long ladder shows each rung as it lands
     return result
 
 
