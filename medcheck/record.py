@@ -125,16 +125,16 @@ def verdict_row(o: Any) -> dict[str, Any]:
                     "stats": dict(d.properties())})
     if v.fidelity is not None:
         row["fidelity"] = dict(v.fidelity.properties())
-    return row
     looks = {k: p for k, p in r.properties() if k in LOOK_KEYS}
     if looks:
         row["looks"] = looks
+    return row
 
 
-def build_record(session: GateSession) -> RunRecord:
 LOOK_KEYS = ("looks", "look", "look_history", "stopped")   # a sequentially scored result's looks
 
 
+def build_record(session: GateSession) -> RunRecord:
     ev = session.evaluator
     runs = ev.run_results()
     track_table = {t.name: {**t.describe(), **t.section(session.results[t.name])} for t in tracks.TRACKS.values()}
