@@ -61,7 +61,7 @@ def _number(name: str, key: object, value: object) -> float:
     if isinstance(value, (bool, str, bytes)):
         raise ValueError(f"{name}[{key!r}] is not a number: {value!r}")
     try:
-        x = float(value)  # type: ignore[arg-type]
+        x = float(value)  # type: ignore[arg-type]  # any object: float() decides, its TypeError is caught
     except (TypeError, ValueError):
         raise ValueError(f"{name}[{key!r}] is not a number: {value!r}") from None
     if not math.isfinite(x):

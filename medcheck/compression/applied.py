@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,8 @@ from typing import Any
 from medcheck.compression import LoadOptions
 from medcheck.compression.dense import load_pretrained
 from medcheck.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
 
 MARKER = "medcheck-recipe.json"
 NOT_INSTALLED = "==not-installed"   # the library part of a recipe whose builder is missing here
@@ -84,7 +86,7 @@ class AppliedRecipe:
             tmp = out.with_name(out.name + ".partial")
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            print(f"medcheck: compressing with {self.name} into {out} (once)", file=sys.stderr)
+            logger.info("compressing with %s into %s (once)", self.name, out)
             t0 = time.perf_counter()
             self.build(dense_path, tmp, options)
             from medcheck.models import fingerprint_dir

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -51,6 +52,9 @@ INSTALL_HINT = "pip install 'medcheck[gptq]'"
 METHODS = ("gptq", "awq")
 AWQ_OUT_MULTIPLE = 64      # gptqmodel's AWQ clip search splits output rows in batches of 256 or 64
 IMPORT_FAILED = 3          # the child's exit code when gptqmodel does not import
+CHILD_PREFIX = "medcheck:"   # how the child's log lines start in its output
+
+logger = logging.getLogger(__name__)
 
 
 def _gptqmodel_version() -> str:
@@ -181,7 +185,7 @@ class GPTQModelRecipe(AppliedRecipe):
                "out": str(out), "device": options.device, "seed": options.seed,
                "trust_remote_code": options.trust_remote_code}
         log = Path(out).with_name(Path(out).name + ".log")
-        print(f"medcheck: {self.name}: gptqmodel runs in a child process, output in {log}", file=sys.stderr)
+        logger.info("%s: gptqmodel runs in a child process, output in %s", self.name, log)
         with open(log, "wb") as sink:
             code = subprocess.run([sys.executable, "-m", "medcheck.compression.gptq", json.dumps(job)],
                                   env=env, stdout=sink, stderr=subprocess.STDOUT).returncode
@@ -190,9 +194,9 @@ class GPTQModelRecipe(AppliedRecipe):
         if code != 0 or not (Path(out) / "config.json").is_file():
             raise ModelLoadError(f"recipe {self.name}: gptqmodel failed (exit code {code}); "
                                  f"full log: {log}\n{_tail(log, 25)}")
-        for line in _tail(log, 200).splitlines():   # the clamp count, printed by the child
-            if line.strip().startswith("medcheck:"):
-                print(line.strip(), file=sys.stderr)
+        for line in _tail(log, 200).splitlines():   # the clamp count, logged by the child (_child)
+            if line.strip().startswith(CHILD_PREFIX):
+                logger.info("%s", line.strip().removeprefix(CHILD_PREFIX).strip())
         log.unlink()
 
     def quantize_here(self, dense_path: str, out: Path, device: str, seed: int, trust_remote_code: bool) -> None:
@@ -251,8 +255,8 @@ def _clamped_awq_pack(recipe: str, enabled: bool) -> Iterator[None]:
         yield
     finally:
         torch_awq.pack_awq = original
-        print(f"medcheck: {recipe}: clamped {clamped[0]} AWQ weights that gptqmodel would have wrapped "
-              "around the integer range", file=sys.stderr)
+        logger.info("%s: clamped %d AWQ weights that gptqmodel would have wrapped around the integer range",
+                    recipe, clamped[0])
 
 
 def make(method: str, bits: int, group_size: int = 64, n_samples: int = 32, seq_len: int = 256) -> GPTQModelRecipe:
@@ -273,6 +277,12 @@ AWQ_W8 = make("awq", 8)
 def _child(job_json: str) -> int:
     job = json.loads(job_json)
     configure_environment(None)
+    # medcheck's log records go to the child's output, which the parent reads back by this prefix
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(CHILD_PREFIX + " %(message)s"))
+    for name in {"medcheck", logger.name}:   # run with -m, this module logs as __main__
+        logging.getLogger(name).addHandler(handler)
+        logging.getLogger(name).setLevel(logging.INFO)
     try:
         import gptqmodel  # noqa: F401
     except Exception as exc:
