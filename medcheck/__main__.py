@@ -48,11 +48,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "for under the data dir; the compression recipes; the inference backends. Imports no torch.",
         "medcheck ls\n  medcheck ls datasets --data-dir ~/benchmarks\n  medcheck ls compressions backends --json"),
     "bench": (
-        "scoring throughput (items/s), dense and each compression",
+        "scoring throughput (items/s) per compression; --generate: generation speed per engine",
         "Time log-likelihood scoring on one dataset, loading each model as the gate does. One row per "
-        "compression: median items/s of the repeats and the ratio to dense measured in the same run.",
+        "compression: median items/s of the repeats and the ratio to dense measured in the same run. "
+        "With --generate: the trust and biomedical NLP prompts through each installed engine (hf, vLLM, "
+        "the hf backend of an earlier commit), new and processed tokens/s, peak memory, ratio to the fastest.",
         "medcheck bench --dataset medqa --limit 40\n"
-        "  medcheck bench --compression dense --compression rtn-w4 --data-dir ~/benchmarks"),
+        "  medcheck bench --compression dense --compression rtn-w4 --data-dir ~/benchmarks\n"
+        "  medcheck bench --generate --hf-before HEAD~1 --vllm-python ~/vllm-venv/bin/python"),
     "report": (
         "dashboard.html, report.md and CSV tables from RUN_DIR/report.json",
         "Render a run directory's report.json (written by `pytest suites --medcheck-report-dir RUN_DIR`) "

@@ -1,6 +1,7 @@
 """Scoring throughput benchmark: items/s per compression on one dataset, medians of repeats.
 
     medcheck bench --dataset pubmed_qa [--data-dir DIR] [--limit 40] [--repeats 3]
+    medcheck bench --generate ...      generation speed per engine: see medcheck.bench_generate
 
 Models load exactly as the gate loads them (the evaluator's backend: recipes build into the
 cache dir once, fallback strategies, warm-up), so any compression name the gate accepts works
@@ -34,7 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--backend", default="hf", choices=list(BACKENDS))
     parser.add_argument("--batch-tokens", type=int, default=8192, help="tokens per forward batch (default 8192)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is printed (default 3)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed repeats; the median is printed (default 3; 1 with --generate)")
+    from medcheck.bench_generate import add_arguments as generate_arguments
+
+    generate_arguments(parser)
 
 
 def _say(text: str) -> None:
@@ -42,6 +47,12 @@ def _say(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.generate:
+        from medcheck.bench_generate import run as run_generate
+
+        args.repeats = args.repeats or 1
+        return run_generate(args)
+    args.repeats = args.repeats or 3
     from medcheck import datasets
     from medcheck.compression import DENSE, check_name
     from medcheck.errors import MedcheckError
