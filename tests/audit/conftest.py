@@ -23,7 +23,8 @@ def run_gate(project: Path, model: Path, cache: Path, *args: str, path: str = "s
         copy_project(project)
         (project / "pytest.ini").write_text(INI)
     command = [sys.executable, "-m", "pytest", path, "-q", "-p", "no:cacheprovider", "--junitxml", "junit.xml",
-               "--medcheck-report-dir", "report", "--medcheck-cache-dir", str(cache), "--medcheck-model", f"tiny={model}",
+               "--medcheck-report-dir", "report", "--medcheck-cache-dir", str(cache),
+               "--medcheck-model", f"tiny={model}",
                "--medcheck-compression", "bnb-int8", "--medcheck-limit", "6", "--snapshot-update", *args]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=900)

@@ -34,6 +34,7 @@ def test_two_fresh_runs_give_identical_records(tmp_path: Path, tiny_model_dir: P
     assert first["settings"]["use_cache"] is False and all(r["cached_items"] == 0 for r in first["runs"])
     for key in ("verdicts", "scores"):
         assert json.dumps(first[key]) == json.dumps(second[key]), key
-    assert json.dumps(audit.reproducible(first), sort_keys=True) == json.dumps(audit.reproducible(second), sort_keys=True)
+    assert (json.dumps(audit.reproducible(first), sort_keys=True)
+            == json.dumps(audit.reproducible(second), sort_keys=True))
     # the measurements are there, in their own keys: the only part two runs need not share
     assert all(isinstance(r["seconds"], float) and r["load"].get("attempts") for r in first["runs"])

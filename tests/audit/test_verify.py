@@ -157,7 +157,8 @@ def test_a_resealed_manifest_with_a_wrong_dataset_hash_fails_against_the_report(
     reseal(run_copy)
     code, out = verify(run_copy, capsys)
     assert code == 1
-    assert first_line(out).startswith("medcheck verify: FAILED: manifest.json, -, datasets.medqa.sha256, recorded "), out
+    assert first_line(out).startswith(
+        "medcheck verify: FAILED: manifest.json, -, datasets.medqa.sha256, recorded "), out
 
 
 @pytest.mark.parametrize("name", ["summary.txt", "samples.jsonl", "junit.xml", "inputs/thresholds/cross.yaml"])

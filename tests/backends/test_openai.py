@@ -87,7 +87,8 @@ def server(embedded_dir, tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "server.log"
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}
     cmd = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(embedded_dir),
-           "--served-model-name", SERVED, f"{SERVED}-rtn-w4", "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
+           "--served-model-name", SERVED, f"{SERVED}-rtn-w4", "--host", "127.0.0.1", "--port", str(port),
+           "--dtype", "float32",
            "--max-model-len", "2048", "--enforce-eager", "--no-enable-prefix-caching",
            "--gpu-memory-utilization", "0.2"]
     with log.open("wb") as out:

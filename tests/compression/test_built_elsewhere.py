@@ -15,7 +15,8 @@ HERE = replace(BUILT, library="gptqmodel==not-installed")
 
 
 def _build(options: LoadOptions, recipe: AppliedRecipe, base: str, age: float = 0.0, finished: bool = True):
-    folder = options.cache_dir / "compressed" / f"{recipe.name}-{recipe.cache_key(replace(options, base_fingerprint=base))}"
+    key = recipe.cache_key(replace(options, base_fingerprint=base))
+    folder = options.cache_dir / "compressed" / f"{recipe.name}-{key}"
     folder.mkdir(parents=True)
     if finished:
         (folder / MARKER).write_text(json.dumps({"recipe": recipe.describe(), "base_fingerprint": base}))

@@ -286,7 +286,7 @@ def test_a_failing_first_strategy_falls_back_and_is_recorded(tmp_path, monkeypat
     monkeypatch.setattr(checkpoint, "load_pretrained", no_bfloat16)
     out = tmp_path / "plain"
     load_dense(tiny_model_dir).save_pretrained(out)
-    recipe, model, attempts = load_checkpoint(out, tiny_model_dir, BF16)
+    _, model, attempts = load_checkpoint(out, tiny_model_dir, BF16)
 
     assert [(a.strategy, a.ok) for a in attempts] == [("safetensors (bfloat16)", False),
                                                       ("safetensors (float32)", True)]
@@ -363,7 +363,7 @@ def test_unsupported_quant_method_names_it_and_the_supported_list(tmp_path):
 def test_missing_path_is_a_config_error(tmp_path):
     recipe = compression.get(f"checkpoint:{tmp_path / 'nowhere'}")
     with pytest.raises(ConfigError) as info:
-        recipe.format
+        _ = recipe.format
     assert info.value.problem == "checkpoint not found" and info.value.key == recipe.name
     assert "give an existing folder or .gguf file" in str(info.value)
     with pytest.raises(ConfigError, match="checkpoint not found"):
@@ -372,4 +372,4 @@ def test_missing_path_is_a_config_error(tmp_path):
 
 def test_hub_source_is_a_config_error():
     with pytest.raises(ConfigError, match="hub checkpoints are fetched by the model resolver"):
-        CheckpointRecipe("hf:org/model").folder
+        _ = CheckpointRecipe("hf:org/model").folder

@@ -34,7 +34,8 @@ def test_block_influence_matches_its_definition():
     cos_sum, count = torch.zeros(3), 0
     for ids in calibration:
         hidden = []
-        hooks = [layer.register_forward_hook(lambda m, a, o: hidden.append(o)) for layer in model.model.layers]
+        hooks = [layer.register_forward_hook(lambda m, a, o, hidden=hidden: hidden.append(o))
+                 for layer in model.model.layers]
         with torch.no_grad():
             states = model(input_ids=ids, output_hidden_states=True, use_cache=False).hidden_states
         for h in hooks:

@@ -56,7 +56,8 @@ def test_release_format_variable_option_counts(tmp_path: Path) -> None:
     assert [i.id for i in items] == ["jmed-00000", "jmed-00001", "77", "case-9"]
     assert [len(i.options) for i in items] == [21, 4, 10, 21]
     assert [i.labels[i.gold] for i in items] == ["U", "B", "J", "A"]
-    assert items[0].options[-1] == "Diagnosis U" and items[0].question == "Fever and a stiff neck. Most likely diagnosis?"
+    assert items[0].options[-1] == "Diagnosis U"
+    assert items[0].question == "Fever and a stiff neck. Most likely diagnosis?"
     assert datasets.load("jmed", data_dir=tmp_path).source == "real"
 
 

@@ -170,5 +170,6 @@ def test_missing_file_names_both_distributions(tmp_path: Path, dataset_id: str) 
     with pytest.raises(DatasetError) as info:
         datasets.load(dataset_id, data_dir=tmp_path)
     message = str(info.value)
-    assert f"<data dir>/medbullets/{dataset_id}.csv" in message and f"<data dir>/medbullets/{dataset_id}.json" in message
+    assert f"<data dir>/medbullets/{dataset_id}.csv" in message
+    assert f"<data dir>/medbullets/{dataset_id}.json" in message
     assert "file not found" in message

@@ -29,7 +29,8 @@ def test_bundled_sample_is_the_pubmed_qa_sample() -> None:
 
 
 def test_shots_are_the_labelled_items_outside_the_test_split(tmp_path: Path) -> None:
-    write(tmp_path, "pubmed_qa/ori_pqal.json", json.dumps({"1": entry("Test q?", "yes"), "2": entry("Train q?", "maybe")}))
+    write(tmp_path, "pubmed_qa/ori_pqal.json",
+          json.dumps({"1": entry("Test q?", "yes"), "2": entry("Train q?", "maybe")}))
     write(tmp_path, "pubmed_qa/test_ground_truth.json", json.dumps({"1": "yes"}))
     spec = datasets.info(ID)
     assert [i.id for i in spec.load(tmp_path)] == ["1"]

@@ -38,7 +38,8 @@ def test_registry_lists_each_track_with_its_dimensions() -> None:
     assert set(datasets.by_track("knowledge")) == KNOWLEDGE
     assert set(datasets.by_track("application")) == set(APPLICATION_DIMENSIONS)
     assert datasets.dimensions("application") == {
-        dim: tuple(i for i in APPLICATION_DIMENSIONS if APPLICATION_DIMENSIONS[i] == dim) for dim in ("AME", "CDA", "EUR")}
+        dim: tuple(i for i in APPLICATION_DIMENSIONS if APPLICATION_DIMENSIONS[i] == dim)
+        for dim in ("AME", "CDA", "EUR")}
     assert set(datasets.dimensions("knowledge")) == {"GMK", "AMK", "BLC"}
     for dataset_id in ALL_IDS:
         spec = datasets.info(dataset_id)

@@ -59,7 +59,8 @@ def test_letter(text: str, expected: str | None) -> None:
 
 
 def test_yes_no_and_words() -> None:
-    assert (yes_no("Yes."), yes_no("No, it does not."), yes_no("Yes and no"), yes_no("unsure")) == ("yes", "no", None, None)
+    assert (yes_no("Yes."), yes_no("No, it does not."), yes_no("Yes and no"), yes_no("unsure")) == \
+        ("yes", "no", None, None)
     assert yes_no("Maybe.", maybe=True) == "maybe" and yes_no("Maybe.") is None
     assert words('"Yes," he said.') == ["yes", "he", "said"]
 

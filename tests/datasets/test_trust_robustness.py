@@ -36,7 +36,8 @@ def test_gold_words_follow_trustllm(tmp_path: Path) -> None:
 
 
 def test_attack_success_counts_changed_pairs(tmp_path: Path) -> None:
-    write(tmp_path, "robustness", "AdvGLUE", [r for i in (1, 2, 3, 4) for r in (rec(i, "original"), rec(i, "modified"))])
+    write(tmp_path, "robustness", "AdvGLUE",
+          [r for i in (1, 2, 3, 4) for r in (rec(i, "original"), rec(i, "modified"))])
     s = spec("trust_advglue")
     items = s.load(tmp_path)
     # pair 1 holds, pair 2 flips from right to wrong, pair 3 is wrong both times, pair 4 loses its answer

@@ -35,7 +35,8 @@ def test_external_reads_one_verdict() -> None:
 
 
 def test_hallucination_mc_gold_is_the_answer_option(tmp_path: Path) -> None:
-    prompt = "Here is the question: Q?. Here are the options: A. Wrong one.\nB. Right one.\nC. Other.\n\nOnly return me the letter."
+    prompt = ("Here is the question: Q?. Here are the options: A. Wrong one.\nB. Right one.\nC. Other.\n\n"
+              "Only return me the letter.")
     write(tmp_path, "truthfulness", "hallucination", [
         {"prompt": prompt, "answer": "Right one.", "source": "mc"},
         {"prompt": "judge this", "answer": "No", "source": "halu_qa"}])
@@ -50,7 +51,8 @@ def test_hallucination_mc_gold_is_the_answer_option(tmp_path: Path) -> None:
     ("internal_codah", [{"prompt": "p", "answer": 0}, {"prompt": "p", "answer": 4}], "answer", "unexpected value 4"),
     ("external", [{"prompt": "p", "answer": "SUPPORT"}, {"prompt": "p", "answer": "TRUE"}], "answer", "'TRUE'"),
     ("hallucination", [{"prompt": "p", "answer": "Yes", "source": "halu_qa"},
-                       {"prompt": "options: A. x\nB. y\n\n", "answer": "z", "source": "mc"}], "answer", "none of the options"),
+                       {"prompt": "options: A. x\nB. y\n\n", "answer": "z", "source": "mc"}],
+     "answer", "none of the options"),
     ("hallucination", [{"prompt": "p", "answer": "Yes", "source": "halu_qa"},
                        {"prompt": "p", "answer": "Yes", "source": "wiki"}], "source", "'wiki'"),
 ])

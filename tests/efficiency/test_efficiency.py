@@ -142,7 +142,8 @@ def test_progress_is_reported_for_every_generation():
     backend = SleepyBackend()
     backend.PREFILL_S = backend.STEP_S = 0.0
     seen = []
-    measure(backend, max_new_tokens=2, repeats=2, warmup=1, prompts=PROMPTS[:3], progress=lambda d, t: seen.append((d, t)))
+    measure(backend, max_new_tokens=2, repeats=2, warmup=1, prompts=PROMPTS[:3],
+            progress=lambda d, t: seen.append((d, t)))
     assert seen == [(k, 12) for k in range(1, 13)]
 
 

@@ -1,4 +1,5 @@
-"""Fault tests load no bitsandbytes model in this process: skip the session-wide bitsandbytes import of tests/conftest.py."""
+"""Fault tests load no bitsandbytes model in this process: skip the session-wide bitsandbytes import
+of tests/conftest.py."""
 
 import pytest
 

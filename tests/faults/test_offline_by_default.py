@@ -45,7 +45,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def _evaluator(tmp_path: Path, model_spec: str, compression: str = "rtn-w8", **settings) -> Evaluator:
     pairs_file = tmp_path / "pairs.yaml"
-    pairs_file.write_text(f"protocol: option-text\nmodels:\n  candidate: '{model_spec}'\ncompressions: ['{compression}']\n")
+    pairs_file.write_text(f"protocol: option-text\nmodels:\n  candidate: '{model_spec}'\n"
+                          f"compressions: ['{compression}']\n")
     chosen = Settings(limit=3, cache_dir=tmp_path / "cache", dtype="float32", device="cpu", **settings)
     return Evaluator(chosen, pairs.load(pairs_file), ResultStore(None))
 

@@ -32,7 +32,7 @@ def first(tmp_path_factory, tiny_model_dir):
 
 def test_every_item_has_a_record_with_its_text_and_outcome(first):
     _, results = first
-    for dataset_id, result in results.items():
+    for result in results.values():
         for run in (result.dense, result.candidate):
             assert [r.item_id for r in run.records] == [i.id for i in result.dataset.items]
             assert all(r.texts and r.prompt and r.new_tokens <= 6 for r in run.records)
@@ -64,7 +64,8 @@ def test_the_strategy_is_part_of_the_key_and_recorded(first, tiny_model_dir):
 
 def test_self_consistency_draws_and_votes(tmp_path, tiny_model_dir):
     ev = evaluator(tmp_path, tiny_model_dir, strategy="self-consistency", samples=3, temperature=1.0)
-    ev.prompting.base_strategy = Strategy("self-consistency", samples=3, temperature=1.0, reasoning_tokens=8)   # a short chain
+    # a short chain
+    ev.prompting.base_strategy = Strategy("self-consistency", samples=3, temperature=1.0, reasoning_tokens=8)
     result = ev.evaluate(Pair("tiny", str(tiny_model_dir), "rtn-w8"), "medqa_gen")
     for r in result.dense.records:
         assert len(r.texts) == 3 and r.votes <= 3

@@ -44,7 +44,8 @@ def test_data_dir_with_a_malformed_file_errors_with_file_and_line(gate, tmp_path
     target.mkdir(parents=True)
     good = (SAMPLES_DIR / "medqa/questions/US/4_options/phrases_no_exclude_test.jsonl").read_text().splitlines()
     (target / "phrases_no_exclude_test.jsonl").write_text("\n".join(good[:2] + ["{not json"] + good[2:5]) + "\n")
-    run = gate.run("-k", "medqa and not gen", "--medcheck-compression", "bnb-int8", "--medcheck-data-dir", str(tmp_path / "data"))
+    run = gate.run("-k", "medqa and not gen", "--medcheck-compression", "bnb-int8",
+                   "--medcheck-data-dir", str(tmp_path / "data"))
     out = run.result.stdout.str()
     assert "phrases_no_exclude_test.jsonl:3" in out and "invalid JSON" in out
     run.result.assert_outcomes(failed=1)
@@ -76,7 +77,8 @@ def test_unknown_compression_stops_the_run_with_a_suggestion(gate):
 def test_model_narrows_to_a_known_name(gate, tmp_path):
     pairs = tmp_path / "pairs.yaml"
     pairs.write_text(f"models:\n  a: {gate.model}\n  b: {gate.model}\ncompressions: [bnb-int8]\n")
-    run = gate.run("-k", "medqa and not gen", "--medcheck-pairs", str(pairs), "--medcheck-model", "b", "--medcheck-limit", "3",
+    run = gate.run("-k", "medqa and not gen", "--medcheck-pairs", str(pairs), "--medcheck-model", "b",
+                   "--medcheck-limit", "3",
                    tiny=False, snapshot_update=True)
     assert list(run.cases()) == ["test_cps[b/bnb-int8-medqa]"]
 
@@ -114,7 +116,8 @@ def test_cache_dir_store_is_reused_and_no_cache_ignores_it(gate):
 
 
 def test_hub_model_needs_allow_network(gate):
-    run = gate.run("-k", "medqa and not gen", "--medcheck-model", "hub=hf:org/some-model", "--medcheck-compression", "bnb-int8",
+    run = gate.run("-k", "medqa and not gen", "--medcheck-model", "hub=hf:org/some-model",
+                   "--medcheck-compression", "bnb-int8",
                    tiny=False)
     assert "--medcheck-allow-network" in run.result.stdout.str()
 

@@ -17,7 +17,8 @@ def _looks(case: dict[str, str]) -> tuple[list[int], list[tuple[int, str]]]:
 
 def test_budget_scores_in_looks_and_stops_once_decided(gate):
     budget = min(40, datasets.load("medqa").n)
-    run = gate.run("--medcheck-budget", str(budget), "--medcheck-compression", "bnb-int8", "-k", "test_cps and medqa and not gen",
+    run = gate.run("--medcheck-budget", str(budget), "--medcheck-compression", "bnb-int8",
+                   "-k", "test_cps and medqa and not gen",
                    "--medcheck-no-cache")
     case = next(c for name, c in run.cases().items() if name.endswith("medqa]"))
     sizes, history = _looks(case)
@@ -34,7 +35,8 @@ def test_budget_scores_in_looks_and_stops_once_decided(gate):
 
 
 def test_an_explicit_limit_is_one_look(gate):
-    run = gate.run("--medcheck-limit", "12", "--medcheck-compression", "bnb-int8", "-k", "test_cps and medqa and not gen",
+    run = gate.run("--medcheck-limit", "12", "--medcheck-compression", "bnb-int8",
+                   "-k", "test_cps and medqa and not gen",
                    "--medcheck-no-cache")
     case = next(c for name, c in run.cases().items() if name.endswith("medqa]"))
     assert "looks" not in case and case["n"] == "12"

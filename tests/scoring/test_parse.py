@@ -58,7 +58,8 @@ def test_longest_label_wins_where_two_start_together() -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     ('{"Treatment": 1, "Diagnosis": 0, "Prevention": 1, "Mechanism": 0}', ("Treatment", "Prevention")),
     ('```json\n{\n  "Treatment": 0,\n  "Case Report": 1\n}\n```\nThe article describes one patient.', ("Case Report",)),
-    ('Here is the output:\n{"treatment": "1", "epidemic forecasting": true, "Diagnosis": 0,}', ("Treatment", "Epidemic Forecasting")),
+    ('Here is the output:\n{"treatment": "1", "epidemic forecasting": true, "Diagnosis": 0,}',
+     ("Treatment", "Epidemic Forecasting")),
     ('{\n  "Treatment": ,\n  "Diagnosis": 1,\n  "Prevention": \n}', ("Diagnosis",)),     # blank values, invalid JSON
     ("{'Mechanism': 1, 'Transmission': 0}", ("Mechanism",)),
     ('{"Treatment": 0, "Diagnosis": 0}', ()),
@@ -84,7 +85,8 @@ def test_json_object_skips_braces_inside_strings_and_reads_the_first_object() ->
     ("Chemical entities: cisplatin, mannitol", ["cisplatin", "mannitol"]),
     ('["cisplatin", "mannitol"]', ["cisplatin", "mannitol"]),
     ("```\ncisplatin\n```", ["cisplatin"]),
-    ('Nephrotoxicity of <span class="chemical">cisplatin</span> with <mark>mannitol</mark> .', ["cisplatin", "mannitol"]),
+    ('Nephrotoxicity of <span class="chemical">cisplatin</span> with <mark>mannitol</mark> .',
+     ["cisplatin", "mannitol"]),
     ("<p>Seizures after <b>ifosfamide</b></p>", ["ifosfamide"]),
     ("<p>No chemicals here.</p>", []),
     ("None", []), ("none.", []), ("", []), ("[]", []), ("No chemical entities found.", []),

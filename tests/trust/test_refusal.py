@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,9 @@ def test_only_the_opening_window_counts() -> None:
 
 
 def test_measure_counts_precision_and_recall() -> None:
-    calls = lambda texts: [t.startswith("no") for t in texts]
+    def calls(texts: Sequence[str]) -> list[bool]:
+        return [t.startswith("no") for t in texts]
+
     got = measure(calls, ["no a", "no b", "yes c", "no d", "yes e"], [True, False, True, True, False])
     assert (got.precision, got.recall, got.n, got.positives) == (2 / 3, 2 / 3, 5, 3)
     assert measure(calls, ["yes"], [False]).precision == 1.0      # nothing claimed: nothing claimed wrongly
@@ -99,7 +102,8 @@ def test_setting_selects_the_judge(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(("body", "key", "needle"), [
-    ("threshold: 1\nwindow: 10\npatterns:\n  - {pattern: '(unclosed', weight: 1}\n", "patterns[0].pattern", "invalid regular"),
+    ("threshold: 1\nwindow: 10\npatterns:\n  - {pattern: '(unclosed', weight: 1}\n", "patterns[0].pattern",
+     "invalid regular"),
     ("threshold: 1\nwindow: 10\npatterns:\n  - {pattern: 'x', weight: heavy}\n", "patterns[0].weight", "not a number"),
     ("threshold: 1\nwindow: 10\npatterns:\n  - {pattern: 'x'}\n", "patterns[0]", "expected {pattern"),
     ("threshold: 0\nwindow: 10\npatterns:\n  - {pattern: 'x', weight: 1}\n", "threshold", "positive number"),

@@ -28,7 +28,8 @@ def record(pair: str, test: str, outcome: str, notes: list[str], scored: bool = 
         "verdicts": [{"test": test, "outcome": outcome, "passed": outcome != "fail"}],
         "efficiency": [], "cross": [{"model": "m", "ccs": 1.0}], "errors": {}, "notes": notes,
         "throughput": [{"pair": "m/dense", "dataset": "a", "items": 6}],
-        "samples": [{"pair": "m/dense", "dataset": "a", "item_id": "1"}, {"pair": pair, "dataset": "a", "item_id": "1"}]}
+        "samples": [{"pair": "m/dense", "dataset": "a", "item_id": "1"},
+                    {"pair": pair, "dataset": "a", "item_id": "1"}]}
 
 
 def test_rows_once_verdicts_in_collection_order_notes_recounted():

@@ -65,7 +65,7 @@ def test_mmlu_sample_item_through_the_loader() -> None:
     item = ds.items[0]
     requests = requests_for(item, "letter", ds.prompt_style)
     head = "The following are multiple choice questions (with answers) about clinical knowledge.\n\n"
-    body = f"{item.question}\n" + "".join(f"{l}. {o}\n" for l, o in zip("ABCD", item.options)) + "Answer:"
+    body = f"{item.question}\n" + "".join(f"{letter}. {o}\n" for letter, o in zip("ABCD", item.options)) + "Answer:"
     assert [r.context for r in requests] == [head + body] * 4
     assert [r.continuation for r in requests] == [" A", " B", " C", " D"]
 

@@ -24,7 +24,8 @@ def test_repo_files_load_and_resolve():
     eff = EfficiencyThresholds(REPO / "thresholds" / "efficiency.yaml", sorted(RECIPES))
     assert eff.directions["tps"] is True and eff.directions["memory_bytes"] is False
     assert eff.ces("bnb-nf4").value == 1.0 and eff.ces("rtn-w8").rule.endswith("ces.default")
-    assert {(d, f.metric) for d, f in eff.ratio_floors("bnb-nf4")} == {("memory_bytes", "memory_bytes ratio"), ("bits_per_weight", "bits_per_weight ratio")}
+    assert {(d, f.metric) for d, f in eff.ratio_floors("bnb-nf4")} == {
+        ("memory_bytes", "memory_bytes ratio"), ("bits_per_weight", "bits_per_weight ratio")}
     cross = CrossThresholds(REPO / "thresholds" / "cross.yaml", ["smollm2-135m"])
     assert cross.ccs("smollm2-135m").rule.endswith("ccs.default")
 
