@@ -24,6 +24,7 @@ class LoadOptions:
     cache_dir: Path | None = None         # where applied recipes keep their compressed checkpoints
     base_fingerprint: str = ""            # of the dense checkpoint: part of the compressed cache key
     seed: int = 1234
+    # never filled: goes once backends/openai.py (load) and backends/vllm.py (tensor_parallel) stop reading it
     extra: dict[str, Any] = field(default_factory=dict)
 
 
