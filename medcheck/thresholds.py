@@ -163,8 +163,8 @@ def _judge_interval(floor: Floor, rule: Any, value: float, interval: tuple[float
         outcome = "inconclusive"
     message = (f"{floor.metric} {value:.3f} ({rule.confidence:.0%} CI {interval[0]:.3f}-{interval[1]:.3f}) "
                f"{'>=' if outcome == 'pass' else '<' if below else 'straddles'} floor {floor.value:.3f} "
-               f"[{rule.label}: {outcome}] ({floor.rule}), n={n}" + (f"; not a fail: {unsupported}" if below and unsupported
-                                                                     else ""))
+               f"[{rule.label}: {outcome}] ({floor.rule}), n={n}"
+               + (f"; not a fail: {unsupported}" if below and unsupported else ""))
     decision = IntervalDecision(rule, round(interval[0], 4), round(interval[1], 4))
     if reasons:
         return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision)
@@ -309,7 +309,8 @@ def _decisions(where: str, data: dict[str, Any], compressions: list[str]) -> Non
             raise ConfigError(where, key, "expected a mapping", "e.g. decision: {mode: catch-damage, confidence: 0.95}")
         for name in body:
             if name not in (*RULE_KEYS, "compressions"):
-                raise ConfigError(where, f"{key}.{name}", "unknown key", f"allowed: {', '.join(RULE_KEYS)}, compressions")
+                raise ConfigError(where, f"{key}.{name}", "unknown key",
+                                  f"allowed: {', '.join(RULE_KEYS)}, compressions")
         rule_from_yaml(where, key, {k: v for k, v in body.items() if k != "compressions"})
         for comp, override in _names(where, f"{key}.compressions", body.get("compressions", {}),
                                      "compression", compressions).items():

@@ -35,14 +35,15 @@ class MedSafetyBench(RefusalSpec):
 
     def load(self, root: Path) -> list[TextItem]:
         base = root / RELATIVE
-        files = sorted(p for g in GENERATORS for p in (base / g).glob("*.csv") if FILE.fullmatch(p.name))
+        matched = {p: m for g in GENERATORS for p in (base / g).glob("*.csv") if (m := FILE.fullmatch(p.name))}
+        files = sorted(matched)
         if not files:
             raise DatasetError(base, "medsafetybench: no category files found",
                                expected=f"<data dir>/{RELATIVE}/{{gpt4,llama2}}/"
                                         "med_safety_demonstrations_category_N.csv")
         items: list[TextItem] = []
         for path in files:
-            items += _read(path, path.parent.name, int(FILE.fullmatch(path.name).group(1)))
+            items += _read(path, path.parent.name, int(matched[path].group(1)))
         return items
 
     def answer(self, item: TextItem) -> str:
