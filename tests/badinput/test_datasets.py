@@ -243,7 +243,8 @@ def test_medbullets_json_loads_every_row(tmp_path: Path) -> None:
 def test_a_split_with_no_items_fails_naming_it(tmp_path: Path, split: str, other: str) -> None:
     """MedXpertQA's two splits share a file: a file holding only one of them leaves the other empty."""
     source = SAMPLES_DIR / "medxpertqa" / "Text" / "test.jsonl"
-    kept = [line for line in source.read_text(encoding="utf-8").splitlines() if json.loads(line)["question_type"] == other]
+    kept = [line for line in source.read_text(encoding="utf-8").splitlines()
+            if json.loads(line)["question_type"] == other]
     target = tmp_path / "medxpertqa" / "Text" / "test.jsonl"
     target.parent.mkdir(parents=True)
     target.write_text("\n".join(kept) + "\n", encoding="utf-8")
