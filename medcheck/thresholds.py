@@ -76,7 +76,9 @@ class Verdict:
             props += [(k, v) for k, v in self.decision.properties() if k != "outcome"]
         else:
             props.append(("decision_rule", "point"))
-        return props + (self.fidelity.properties() if self.fidelity is not None else [])
+        if self.fidelity is not None and self.decision is not None:   # what accuracy alone would have said
+            props += [("accuracy_outcome", self.decision.outcome), *self.fidelity.properties()]
+        return props
 
 
 def check(floor: Floor, current: float, n: int, reasons: list[str] | None = None) -> Verdict:

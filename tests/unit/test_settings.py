@@ -13,17 +13,29 @@ from medcheck.registry import UnknownNameError
 from medcheck.settings import PROFILES, Settings, default_cache_dir
 
 
-@pytest.mark.parametrize(("profile", "limit"), [("smoke", 10), ("ci", 200), ("standard", None), ("full", None)])
-def test_profiles(profile: str, limit: int | None) -> None:
+@pytest.mark.parametrize(("profile", "limit", "budget", "sequential"),
+                         [("smoke", 10, None, False), ("ci", None, 200, True), ("standard", None, None, True),
+                          ("full", None, None, True)])
+def test_profiles(profile: str, limit: int | None, budget: int | None, sequential: bool) -> None:
     settings = Settings.from_profile(profile)
     assert settings.profile == profile and settings.limit == limit
-    assert PROFILES[profile]["limit"] == limit
+    assert (settings.budget, settings.sequential) == (budget, sequential)
+    assert PROFILES[profile].get("limit") == limit
 
 
 def test_explicit_values_override_profile_and_none_does_not() -> None:
     assert Settings.from_profile("smoke", limit=3).limit == 3
-    assert Settings.from_profile("ci", limit=None, dtype=None).limit == 200
+    assert Settings.from_profile("ci", limit=None, dtype=None).budget == 200
     assert Settings.from_profile("ci", dtype="float16").dtype == "float16"
+
+
+def test_an_explicit_limit_is_one_look_and_a_budget_is_looks() -> None:
+    fixed = Settings.from_profile("standard", limit=40)
+    assert (fixed.limit, fixed.sequential, fixed.budget) == (40, False, None)
+    looks = Settings.from_profile("smoke", budget=80)
+    assert (looks.sequential, looks.budget) == (True, 80)
+    with pytest.raises(ConfigError, match="budget"):
+        Settings(budget=0)
 
 
 def test_defaults() -> None:
