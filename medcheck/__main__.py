@@ -8,6 +8,7 @@ pytest options do. Nothing heavy is imported until a subcommand needs it.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import textwrap
@@ -205,6 +206,7 @@ RUN = {"setup": _setup, "ls": _ls, "bench": _bench, "report": _report, "compare"
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(_prog(sys.argv[0])).parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")   # the library logs; the command shows it
     args.cache_dir = (args.cache_dir or default_cache_dir()).expanduser()
     args.data_dir = args.data_dir.expanduser() if args.data_dir else default_data_dir()
     try:

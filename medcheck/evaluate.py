@@ -161,7 +161,7 @@ class Evaluator:
                 first = self.looks(self.dataset(other))[0]
                 if (model, compression, other, first) not in self._runs:
                     self._runs.put((model, compression, other, first),
-                                   lambda o=other, f=first: self._run_one(model, compression, o, f))
+                                   functools.partial(self._run_one, model, compression, other, first))
             self.release()
         return self._runs.value((model, compression, dataset_id, n))
 
@@ -213,11 +213,11 @@ class Evaluator:
                     bar.advance(len(chunk), sum(kind.tokens(r) for r in records))
             finally:
                 bar.finish()
-        records = kind.records([stored[item.id] for item in items])
+        final = kind.records([stored[item.id] for item in items])
         strategy = kind.strategy(dataset, self.prompting)
         scored = dataset if n == dataset.n else dataclasses.replace(dataset, items=items, sha256="")
         cached = self._cached.setdefault((model_name, compression, dataset_id), len(items) - len(missing))
-        return RunResult(model_name, compression, dataset_id, records, kind.summarize(scored, records), fingerprint,
+        return RunResult(model_name, compression, dataset_id, final, kind.summarize(scored, final), fingerprint,
                          key, cached_items=cached, seconds=seconds,
                          load=self.load_info.get((model_name, compression), {"cached": True}),
                          backend=backend_info, strategy=strategy, task=kind.name)

@@ -76,7 +76,7 @@ class GateSession:
 
     def remember(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """A value (or its failure) computed once per run: a measurement shared by several tests."""
-        return self._remembered.get(key, compute)   # type: ignore[no-any-return]
+        return self._remembered.get(key, compute)
 
     def present(self, ids: Iterable[str]) -> list[str]:
         """The datasets whose release files are in the data dir (all of them on the bundled samples)."""

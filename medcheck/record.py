@@ -138,7 +138,8 @@ def build_record(session: GateSession) -> RunRecord:
     ev = session.evaluator
     runs = ev.run_results()
     track_table = {t.name: {**t.describe(), **t.section(session.results[t.name])} for t in tracks.TRACKS.values()}
-    rows = {t.rows_field: t.rows(session.results[t.name]) for t in tracks.TRACKS.values() if t.rows_field}
+    rows: dict[str, Any] = {t.rows_field: t.rows(session.results[t.name]) for t in tracks.TRACKS.values()
+                            if t.rows_field}
     of = {d.id: d for d in ev.loaded_datasets()}
     return RunRecord(
         medcheck=medcheck.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -33,7 +33,8 @@ class UndefinedScoreError(ValueError):
 
 
 class Result(Protocol):
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
     @property
     def track(self) -> str: ...

@@ -108,15 +108,16 @@ class TrustResult:
         twy = self.dimension_twy()
         for dim, (d, c) in self.performance().items():
             mine = self._mine(dim)
-            cand: list[TaskScore] = [r.candidate.summary for r in mine]   # type: ignore[misc]
+            cand: list[TaskScore] = [r.candidate.summary for r in mine]
             rta = [s.metrics["rta"] for s in cand if "rta" in s.metrics]
             props += [(f"{dim}_performance_dense", round(d, 4)), (f"{dim}_performance", round(c, 4)),
                       (f"{dim}_twy", round(twy[dim], 4)), (f"{dim}_n", sum(r.n for r in mine)),
-                      (f"{dim}_unparsed_share", round(sum(s.unparsed for s in cand) / max(sum(s.n for s in cand), 1), 4)),
+                      (f"{dim}_unparsed_share",
+                       round(sum(s.unparsed for s in cand) / max(sum(s.n for s in cand), 1), 4)),
                       (f"{dim}_rta", round(sum(rta) / len(rta), 4) if rta else "n/a")]
         for r in self.results:
-            s: TaskScore = r.candidate.summary   # type: ignore[assignment]
-            props += [(f"{r.dataset.id}_{s.primary}_dense", round(r.dense.summary.value, 4)),   # type: ignore[union-attr]
+            s: TaskScore = r.candidate.summary
+            props += [(f"{r.dataset.id}_{s.primary}_dense", round(r.dense.summary.value, 4)),
                       (f"{r.dataset.id}_{s.primary}", round(s.value, 4)), (f"{r.dataset.id}_unparsed", s.unparsed)]
         props.append(("model_fingerprint", self.results[0].dense.fingerprint))
         return props

@@ -30,7 +30,8 @@ UNREADABLE_LEVEL = 0.025   # one-sided exact test that a candidate lost readable
 
 
 class Record(Protocol):
-    item_id: str
+    @property
+    def item_id(self) -> str: ...
 
     def as_dict(self) -> dict[str, Any]: ...
 

@@ -30,6 +30,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,7 @@ class SavedRun:
         ids = [r["item_id"] for r in rows]
         kind = d.get("kind", "choice")
         items: tuple[Any, ...] = items_of(self, dataset_id, ids) if task_kinds.of(kind).needs_items else tuple(ids)
-        return Dataset(id=dataset_id, track=d["track"], items=items,  # type: ignore[arg-type]
+        return Dataset(id=dataset_id, track=d["track"], items=items,
                        source=d["source"], path=d["path"], loader_version=d["loader_version"], total=d["total"],
                        kind=d.get("kind", "choice"), sha256=d["sha256"])
 
@@ -201,7 +202,8 @@ def _hashes(run_dir: Path, manifest: dict[str, Any], f: Findings) -> None:
 def _junit_cases(path: Path) -> dict[str, dict[str, str]]:
     """'classname::name' -> properties (the last of a repeated name wins, as in a dict of the list)."""
     root = ET.parse(path).getroot()
-    return {f"{c.get('classname')}::{c.get('name')}": {p.get("name"): p.get("value") for p in c.iter("property")}
+    return {f"{c.get('classname')}::{c.get('name')}": {p.get("name", ""): p.get("value", "")
+                                                         for p in c.iter("property")}
             for c in root.iter("testcase")}
 
 
@@ -243,16 +245,31 @@ def _verdicts(saved: SavedRun, junit: tuple[str, dict[str, dict[str, str]]] | No
                 f.same(name, test, key, case.get(key, MISSING), str(value))
 
 
+def _run_row(saved: SavedRun, pair: str, dataset: str) -> dict[str, Any]:
+    return run_row(saved.run(pair, dataset))
+
+
+def _score_row(saved: SavedRun, pair: str, dataset: str) -> dict[str, Any]:
+    return score_row(saved.evaluate(saved.pair(pair), dataset))
+
+
+def _results(saved: SavedRun, rows: list[dict[str, Any]]) -> list[Result]:
+    return [recompute(saved, v).result for v in rows]
+
+
+def _then(first: Callable[[], Any], then: Callable[[Any], Any]) -> Any:
+    return then(first())
+
+
 def _rows(saved: SavedRun, f: Findings) -> None:
     """report.json's runs, scores, tracks, cross and efficiency rows, rebuilt from the samples."""
     report, verdicts = saved.report, saved.report["verdicts"]
     checks: list[tuple[str, str, Any, Callable[[], Any]]] = []   # (test, field, recorded, recompute)
     for r in report["runs"]:
-        checks.append((f"{r['pair']} on {r['dataset']}", "runs", r,
-                       lambda r=r: run_row(saved.run(r["pair"], r["dataset"]))))
+        checks.append((f"{r['pair']} on {r['dataset']}", "runs", r, partial(_run_row, saved, r["pair"], r["dataset"])))
     for r in report["scores"]:
         checks.append((f"{r['pair']} on {r['dataset']}", "scores", r,
-                       lambda r=r: score_row(saved.evaluate(saved.pair(r["pair"]), r["dataset"]))))
+                       partial(_score_row, saved, r["pair"], r["dataset"])))
     for name, table in report["tracks"].items():   # each track's section and rows, from its recomputed verdicts
         if name not in tracks.TRACKS:
             continue
@@ -261,12 +278,11 @@ def _rows(saved: SavedRun, f: Findings) -> None:
         if not mine:
             continue
         recorded = {k: v for k, v in table.items() if k not in track.describe()}
-        checks.append((name, f"tracks.{name}", recorded,
-                       lambda track=track, mine=mine: track.section([recompute(saved, v).result for v in mine])))
+        results = partial(_results, saved, mine)
+        checks.append((name, f"tracks.{name}", recorded, partial(_then, results, track.section)))
         if track.rows_field:
-            recorded_rows = report.get(track.rows_field) or []
-            checks.append((name, track.rows_field, recorded_rows,
-                           lambda track=track, mine=mine: track.rows([recompute(saved, v).result for v in mine])))
+            checks.append((name, track.rows_field, report.get(track.rows_field) or [],
+                           partial(_then, results, track.rows)))
     for test, name, recorded, again in checks:
         try:
             f.same("report.json", test, name, recorded, again())
@@ -312,7 +328,7 @@ def verify(run_dir: Path) -> Findings:
     saved = SavedRun(run_dir, manifest)
     junit_name = next((n for n, e in manifest.get("files", {}).items() if e.get("role") == "junit"), None)
     junit_path = run_dir / junit_name if junit_name and (run_dir / junit_name).is_file() else None
-    junit = (junit_name, _junit_cases(junit_path)) if junit_path else None
+    junit = (junit_name, _junit_cases(junit_path)) if junit_path and junit_name else None
     _verdicts(saved, junit, f)
     _rows(saved, f)
     _suite(saved, manifest, junit_path, f)

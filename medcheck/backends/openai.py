@@ -278,7 +278,9 @@ class OpenAIBackend:
             body["stop"] = list(request.stop)
         if request.min_new_tokens:
             body["min_tokens"] = request.min_new_tokens   # a vLLM extension; others may refuse it
-        text, chunks, first, finish, usage = [], 0, None, None, {}
+        text: list[str] = []
+        chunks, first, finish = 0, None, None
+        usage: dict[str, Any] = {}
         stop_reason: Any = "unreported"   # vLLM reports the matched stop string, or None for eos
         t0 = time.perf_counter()
         try:

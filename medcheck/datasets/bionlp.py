@@ -233,7 +233,8 @@ class _LabelTable(_Task):
 
     def _items(self, path: Path) -> list[TextItem]:
         key, text, gold = self.columns
-        items, seen = [], {}
+        items: list[TextItem] = []
+        seen: dict[str, int] = {}
         for line_no, row in read_table(path, self.columns):
             item_id = row[key].strip()
             if not item_id or not row[text].strip():
@@ -281,11 +282,11 @@ class RETask(_LabelTable):
         gold = [i.gold for i in items]
 
         def micro(g: Sequence[object], p: Sequence[object]) -> classify.PRF:
-            return classify.positive_micro(g, p, self.negative, self.labels)  # type: ignore[arg-type]
+            return classify.positive_micro(g, p, self.negative, self.labels)
 
         prf = micro(gold, parsed)
         positives = [lab for lab in self.labels if lab != self.negative]
-        macro = classify.averages(classify.per_label(gold, parsed, positives))["macro_f1"]  # type: ignore[arg-type]
+        macro = classify.averages(classify.per_label(gold, parsed, positives))["macro_f1"]
         metrics = {"micro_f1": prf.f1, "precision": prf.precision, "recall": prf.recall,
                    "macro_f1": macro, "accuracy": classify.accuracy(gold, parsed)}
         return TaskScore(primary="micro_f1", metrics=metrics, n=len(items), unparsed=_unparsed(parsed),

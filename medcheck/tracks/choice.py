@@ -51,7 +51,7 @@ class ChoiceTrack(Track):
         return dataclasses.replace(floor, fidelity=fidelity), rule
 
     def generation(self, thresholds: Any, dataset_id: str) -> dict[str, int]:
-        return thresholds.generation(dataset_id)   # type: ignore[no-any-return]
+        return thresholds.generation(dataset_id)
 
     def wants(self, params: Mapping[str, Any], run: Run) -> list[tuple[Pair, str]]:
         if "pair" in params and params.get("track") == self.name:

@@ -39,7 +39,7 @@ class TrustTrack(Track):
         return thresholds.twy(result.subject, compression), thresholds.rule(compression)
 
     def generation(self, thresholds: Any, dataset_id: str) -> dict[str, int]:
-        return thresholds.generation(dataset_id)   # type: ignore[no-any-return]
+        return thresholds.generation(dataset_id)
 
     def subject_dimensions(self, subject: str) -> dict[str, tuple[str, ...]]:
         """The dimensions a test's subject covers: all of them for the track, else the one named."""
