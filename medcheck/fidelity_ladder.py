@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medcheck import datasets
+from medcheck import datasets, task_kinds
 from medcheck.backends.teacher import DEFAULT_TOP_K, TokenDists
 from medcheck.fidelity import FidelitySummary, ItemFidelity, choice_items, generated_items, gold_indices, summarize
 
@@ -39,7 +39,7 @@ def _score(backend: Any, loaded: dict[str, Any], protocol: str, dense: _Scored |
 
     out = _Scored()
     for dataset_id, ds in loaded.items():
-        if getattr(datasets.info(dataset_id), "kind", "choice") != "generate":
+        if not task_kinds.of(datasets.info(dataset_id).kind).generates:
             reqs = [requests_for(item, protocol, ds.prompt_style) for item in ds.items]
             lls = backend.loglikelihood([r for rs in reqs for r in rs])
             records, at = [], 0

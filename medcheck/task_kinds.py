@@ -20,8 +20,8 @@ from medcheck.registry import suggest
 
 if TYPE_CHECKING:
     from medcheck.backends import Backend
-    from medcheck.fidelity import FidelitySummary
     from medcheck.datasets.types import Dataset
+    from medcheck.fidelity import FidelitySummary
     from medcheck.prompting import Prompting
     from medcheck.results import PairResult
     from medcheck.settings import Settings
@@ -51,6 +51,7 @@ class TaskKind(Protocol):
     chunk: int           # items scored between two commits to the store
     needs_items: bool    # whether its summary needs the items (verify reads them again) or the records alone
     sequential: bool     # whether its datasets may be scored in looks and stopped once decided
+    generates: bool      # whether its items are answered by generated text (tools that time generation ask)
 
     def limit(self, settings: Settings) -> int | None: ...
     def strategy(self, dataset: Dataset, prompting: Prompting) -> str: ...
@@ -75,6 +76,7 @@ class Choice:
     name, unit, chunk = "choice", "prompt tokens", 32
     needs_items = False   # its summary reads the records alone
     sequential = True     # item means with exact paired intervals: looks may stop it early
+    generates = False
 
     def limit(self, settings: Settings) -> int | None:
         return None
@@ -168,6 +170,7 @@ class Generate:
     name, unit, chunk = "generate", "generated tokens", 8   # generation is slower per item: commit more often
     needs_items = True    # the task's scorer reads the gold answers
     sequential = False    # corpus metrics (F1) and bootstrap intervals: scored to its size in one look
+    generates = True
 
     def limit(self, settings: Settings) -> int | None:
         return settings.generate_limit    # the smoke profile caps generation harder than scoring

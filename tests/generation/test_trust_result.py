@@ -95,7 +95,7 @@ def test_trust_thresholds_file_and_its_errors(tmp_path):
 
 
 def test_the_report_states_the_refusal_detectors_measured_quality(tmp_path):
-    from medcheck.record import _refusal_note
+    from medcheck.tracks.trust import refusal_note as _refusal_note
 
     note = _refusal_note(REPO / "thresholds" / "refusal.yaml")
     assert note.startswith("REFUSALS: detected by the pattern model") and "precision 1.000" in note and "900" in note
