@@ -55,6 +55,7 @@ class GateSession:
         self.errors: dict[str, str] = {}
         self.merged: RunRecord | None = None       # set by the controller of a distributed run (medcheck.merge)
         self.unrecorded_snapshots: list[str] = []   # tests whose configuration has no snapshot yet
+        self.snapshot_drifts: list[str] = []        # tests whose scores differ from another candidate's reference
 
     @property
     def pairs(self) -> list[Pair]:
@@ -62,10 +63,20 @@ class GateSession:
 
     @property
     def snapshot_key(self) -> str:
-        """Snapshots are per configuration, so real-data runs never compare against sample ones."""
+        """Snapshots are per configuration (data, protocol, dtype, limit, backend), so real-data runs
+        never compare against sample ones; `snapshot_key_for` adds the models a test compares."""
         source = "real" if self.settings.data_dir else "sample"
         limit = f"limit{self.settings.limit}" if self.settings.limit else "all"
-        return f"{source}-{self.pairs_file.protocol}-{self.evaluator.dtype}-{limit}"
+        return f"{source}-{self.pairs_file.protocol}-{self.evaluator.dtype}-{limit}-{self.evaluator.engine.name}"
+
+    def snapshot_key_for(self, model: str, compressions: Iterable[str]) -> str:
+        """The configuration key plus the fingerprints of the dense model and each compressed model a test
+        compares: a new checkpoint under an old pair name has no snapshot yet, rather than a wrong one."""
+        from medcheck.compression import DENSE
+
+        scored = {(r.model, r.compression): r.fingerprint for r in self.evaluator.run_results()}
+        prints = [scored.get((model, c), "unscored")[:12] for c in (DENSE, *compressions)]
+        return "-".join([self.snapshot_key, *prints])
 
     # -- what a track reads of the run (medcheck.tracks.base.Run) ---------------------------------
     def thresholds_of(self, track: str) -> Any:

@@ -86,6 +86,7 @@ def _notes(session: GateSession) -> list[str]:
         notes.append(inconclusive_note(len(undecided)))
     if session.unrecorded_snapshots:
         notes.append(snapshots_note(len(session.unrecorded_snapshots), session.snapshot_key))
+    notes += [f"SNAPSHOT DRIFT: {drift}" for drift in getattr(session, "snapshot_drifts", [])]
     if ev.protocol == "letter":
         notes.append("protocol 'letter': small models tend to answer one letter (SmolLM2-135M says 'A' to ~98% "
                      "of MMLU health items); prefer --medcheck-protocol option-text for them.")
@@ -98,8 +99,8 @@ def inconclusive_note(count: int) -> str:
 
 
 def snapshots_note(count: int, snapshot_key: str) -> str:
-    return (f"SNAPSHOTS: {count} tests have no score snapshot for configuration {snapshot_key!r}; "
-            "record them with --snapshot-update.")
+    return (f"SNAPSHOTS: {count} tests have no score snapshot for configuration {snapshot_key!r} and these "
+            "models; their verdicts stand; record them with --snapshot-update.")
 
 
 def _value(r: Any) -> float | None:
@@ -161,7 +162,24 @@ def build_record(session: GateSession) -> RunRecord:
         throughput=[{"pair": r.pair_id, "dataset": r.dataset_id, "items": len(r.records) - r.cached_items,
                      "seconds": round(r.seconds, 2), "items_per_s": round(r.items_per_s, 2)}
                     for r in runs if r.items_per_s],
-        samples=[{"pair": r.pair_id, "dataset": r.dataset_id, **rec.as_dict()} for r in runs for rec in r.records])
+        samples=samples(runs, {d.id: {item.id: item for item in d.items} for d in of.values()}))
+
+
+def samples(runs: list[Any], items: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """samples.jsonl: each record with the item it answered (question and options, or the reference),
+    so a reviewer reads the evidence without the dataset; the task kinds' `records` drop these keys."""
+    return [{"pair": r.pair_id, "dataset": r.dataset_id, **rec.as_dict(),
+             **item_text(items.get(r.dataset_id, {}).get(rec.item_id))} for r in runs for rec in r.records]
+
+
+def item_text(item: Any) -> dict[str, Any]:
+    """What a person needs to judge an answer to `item` (a ChoiceItem or TextItem; None: not loaded)."""
+    if item is None:
+        return {}
+    if hasattr(item, "options"):
+        return {"question": item.question, "options": list(item.options), "labels": list(item.labels),
+                **({"context": item.context} if item.context else {})}
+    return {} if item.gold is None else {"reference": item.gold}
 
 
 def run_row(r: Any) -> dict[str, Any]:

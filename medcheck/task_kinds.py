@@ -105,7 +105,7 @@ class Choice:
     def records(self, rows: Sequence[dict[str, Any]]) -> tuple[Any, ...]:
         from medcheck.scoring.choice import SampleRecord
 
-        return tuple(SampleRecord.from_dict(dict(r)) for r in rows)
+        return tuple(SampleRecord.from_dict(_fields(SampleRecord, r)) for r in rows)
 
     def summarize(self, dataset: Dataset, records: Sequence[Any]) -> Any:
         from medcheck.scoring.choice import summarize
@@ -193,7 +193,7 @@ class Generate:
     def records(self, rows: Sequence[dict[str, Any]]) -> tuple[Any, ...]:
         from medcheck.scoring.generative import GenRecord
 
-        return tuple(GenRecord.from_dict(dict(r)) for r in rows)
+        return tuple(GenRecord.from_dict(_fields(GenRecord, r)) for r in rows)
 
     def summarize(self, dataset: Dataset, records: Sequence[Any]) -> Any:
         from medcheck.prompting import spec_of
@@ -248,6 +248,14 @@ class Generate:
 
     def fidelity(self, result: PairResult, confidence: float) -> FidelitySummary | None:
         return None   # needs the candidate's teacher-forced pass over the dense answers: not scored yet
+
+
+def _fields(record: type, row: dict[str, Any]) -> dict[str, Any]:
+    """A stored or samples.jsonl row as its record's fields: samples rows also carry the item's text."""
+    from dataclasses import fields
+
+    names = {f.name for f in fields(record)}
+    return {k: v for k, v in row.items() if k in names}
 
 
 def _cps(result: PairResult) -> float | None:

@@ -31,8 +31,9 @@ def verdict_lines(payload: dict[str, Any]) -> list[str]:
                      else v.get("outcome") or "pass",
                      f"{v.get('metric', '')} {_num(v.get('value'), '.3f')}{interval}", _num(v.get("floor"), ".3f"),
                      st.get("decision_rule", "point"), _num(st.get("p_value"), ".3g"), _num(st.get("flip_rate"), ".2f"),
-                     str(st.get("discordant", "-")), "-" if mde is None else "none" if mde == "inf" or mde == float("inf")
-                     else f"{100 * float(mde):.1f}", str(v.get("n", "-")), v["test"].split("::")[-1]))
+                     str(st.get("discordant", "-")),
+                     "-" if mde is None else "none" if mde in ("inf", float("inf")) else f"{100 * float(mde):.1f}",
+                     str(v.get("n", "-")), v["test"].split("::")[-1]))
     if len(rows) == 1:
         return []
     widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]

@@ -1,229 +1,151 @@
-"""dashboard.html: one self-contained page (inline CSS, PNG plots as data URIs, no script, no URL).
+"""dashboard.html: one self-contained page (inline CSS, PNG plots as data URIs, a few lines of inline
+script for the evidence filter, no URL).
 
-Built from the report.json payload only. Plots are drawn with matplotlib's Agg canvas, imported
-here and only here; without matplotlib the page still has every table and says why plots are missing.
+Verdict first: the status, then the verdict matrix (tests x pairs, each cell its value and interval
+against its floor, one click from the items behind it), the notes grouped by kind, each breach
+once; then a forest plot per track, the track tables, the charts, the per-item evidence and the
+run details. Built from the report.json payload and, where given, the samples.jsonl rows.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-from collections.abc import Callable
+from collections.abc import Iterable
 from html import escape
 from pathlib import Path
-from statistics import mean
 from typing import Any
 
 from medcheck.audit import write_atomic
-from medcheck.report import tables
-from medcheck.report.tables import DENSE, DIMENSIONS, MB, Table, pair_parts
+from medcheck.report import evidence, plots, tables
+from medcheck.report.tables import Table
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;margin:0;background:#f4f6f9}
-main{max-width:1280px;margin:0 auto;padding:18px 24px 40px}
-h1{font-size:22px;margin:0 0 6px}h2{font-size:17px;margin:26px 0 8px;border-bottom:2px solid #d7dce4;padding-bottom:3px}
-.status{padding:10px 14px;border-radius:6px;font-weight:700;font-size:16px;margin:10px 0}
+main{max-width:1280px;margin:0 auto;padding:14px 24px 40px}
+h1{font-size:20px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px;border-bottom:2px solid #d7dce4;padding-bottom:3px}
+.status{padding:8px 14px;border-radius:6px;font-weight:700;font-size:16px;margin:6px 0}
 .pass{background:#dff3e4;color:#14532d}.fail{background:#fde2e1;color:#7f1d1d}.none{background:#e8eaee}
-.notes{background:#fff4d6;border-left:6px solid #e0a100;padding:8px 14px;margin:10px 0;border-radius:4px}
-.notes li{margin:4px 0}.run{color:#4b5563}
+.inconclusive{background:#fff1cc;color:#78350f}
+.notes{background:#fff8e6;border-left:6px solid #e0a100;padding:6px 14px;margin:10px 0;border-radius:4px}
+.notes ul{margin:4px 0;padding-left:18px}.notes li{margin:2px 0}.run{color:#4b5563;margin:2px 0}
 table{border-collapse:collapse;background:#fff;margin:6px 0;font-variant-numeric:tabular-nums}
 th,td{border:1px solid #d7dce4;padding:4px 9px;text-align:right;white-space:nowrap}
 th{background:#e9edf3}td.t,th.t{text-align:left}tbody tr:nth-child(even){background:#f8f9fb}
 td.bad{background:#fde2e1;color:#7f1d1d;font-weight:700}td.ok{color:#14532d}
+.scroll{overflow-x:auto}
 .tn{color:#4b5563;font-size:12.5px;margin:2px 0 0 0;padding-left:18px}
+#matrix td{padding:2px 8px;text-align:center;font-size:12.5px;line-height:1.25}
+#matrix td a{color:inherit;font-weight:700}#matrix td small{display:block;font-weight:400}
+#matrix td.fails{outline:2px solid #b91c1c;outline-offset:-2px}#matrix tr.grp th{text-align:left;background:#dfe4ec}
+#matrix th.t{font-weight:500}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:14px}
 figure{margin:0;background:#fff;border:1px solid #d7dce4;border-radius:6px;padding:8px}
 figure img{width:100%;height:auto}figcaption{color:#4b5563;font-size:12.5px}
-pre{background:#fff;border:1px solid #e5b4b4;padding:8px;overflow-x:auto;font-size:12px}
+pre{background:#fff;border:1px solid #e5b4b4;padding:8px;overflow-x:auto;font-size:12px;white-space:pre-wrap}
 .kv td{text-align:left;white-space:normal;word-break:break-all}.kv td:first-child{font-weight:600;white-space:nowrap}
 .missing{color:#6b7280;background:#eef0f3;border-style:dashed;align-self:start}
 .cols{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
+#evidence-filter{width:100%;max-width:640px;padding:6px 8px;font-size:14px;margin:6px 0}
+details.ev{background:#fff;border:1px solid #d7dce4;border-radius:6px;margin:6px 0;padding:4px 10px}
+.item{border-top:1px solid #e5e7eb;padding:6px 0}.item .tag{font-size:11px;font-weight:700;text-transform:uppercase}
+.item.lost .tag{color:#b91c1c}.item.gained .tag{color:#15803d}.item.changed .tag{color:#d97706}
+.opts td{white-space:normal}.opts tr.gold td:first-child{font-weight:700;color:#14532d}
+.gen{display:grid;grid-template-columns:1fr 1fr;gap:10px}.gen h4{margin:4px 0;font-size:13px}
 """
-COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 
-# -- plots: each draws on `fig` and returns its caption, or returns why it drew nothing ---------
-def _memory(p: dict[str, Any]) -> tuple[dict[str, float], str]:
-    """pair id (dense as 'model/dense') -> memory in MB, and which memory that is."""
-    out: dict[str, float] = {}
-    for e in p.get("efficiency") or []:
-        for pid, side in ((f"{pair_parts(e['pair'])[0]}/{DENSE}", e.get("dense")), (e["pair"], e.get("candidate"))):
-            if (side or {}).get("memory_bytes") is not None:
-                out.setdefault(pid, side["memory_bytes"] / MB)
-    if out:
-        return out, "; ".join(dict.fromkeys(e.get("memory_kind", "?") for e in p["efficiency"]))
-    for run in p.get("runs") or []:
-        if (run.get("load") or {}).get("weight_bytes"):
-            out.setdefault(run["pair"], run["load"]["weight_bytes"] / MB)
-    return out, "weight bytes from the load telemetry"
+# -- the verdict matrix ----------------------------------------------------------------------
+def _num(x: Any) -> str:
+    return "-" if x is None else f"{x:.3f}" if isinstance(x, (int, float)) else str(x)
 
 
-def _accuracy_memory(p: dict[str, Any], fig: Any) -> str | None:
-    acc, (mem, kind) = tables.accuracies(p), _memory(p)
-    points = [(pid, mem[pid], mean(acc[pid].values())) for pid in acc if pid in mem and acc[pid]]
-    if not points:
-        return "no memory measurement (no efficiency track, and every model load came from the results cache)"
-    ax = fig.subplots()
-    models = list(dict.fromkeys(pair_parts(pid)[0] for pid, _, _ in points))
-    for i, (pid, x, y) in enumerate(points):
-        dense = pair_parts(pid)[1] == DENSE
-        ax.scatter([x], [y], s=90, marker="o" if dense else "s", label=pid,
-                   color=COLORS[i % len(COLORS)], edgecolors="black" if dense else "none")
-        ax.annotate(pair_parts(pid)[1] if len(models) == 1 else pid, (x, y), xytext=(6, 5), textcoords="offset points")
-    ax.set_xlim(0, max(x for _, x, _ in points) * 1.2)
-    ax.set_ylim(0, min(1.0, max(y for _, _, y in points) * 1.25) or 1.0)
-    ax.set(title="Accuracy vs memory", xlabel="memory (MB)", ylabel="mean accuracy over the datasets (fraction)")
-    ax.legend(fontsize=8, loc="best")
-    ax.grid(alpha=0.3)
-    return f"memory: {kind}"
+def _target(v: dict[str, Any], found: dict[tuple[str, str], evidence.Block]) -> str | None:
+    """The evidence block behind a verdict: its dataset's, or its datasets' with the most discordant items."""
+    mine = [found[(v["pair"], d)] for d in v.get("datasets") or [v["subject"]] if (v["pair"], d) in found]
+    mine = [b for b in mine if b.discordant]
+    return max(mine, key=lambda b: (len(b.lost), b.discordant)).anchor if mine else None
 
 
-def _grouped(ax: Any, groups: list[str], series: dict[str, dict[str, float]],
-             floors: dict[str, dict[str, float]] | None = None,
-             errors: dict[str, dict[str, tuple[float, float]]] | None = None) -> None:
-    """Grouped bars: one group per x label, one bar per series, a dashed floor tick where given."""
-    width = 0.8 / max(1, len(series))
-    floor_label = "floor"
-    for i, (name, values) in enumerate(series.items()):
-        xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
-        keep = [(x, values[k], k) for x, k in zip(xs, groups) if values.get(k) is not None]
-        if not keep:
+def _cell(v: dict[str, Any], found: dict[tuple[str, str], evidence.Block]) -> str:
+    kind = plots.outcome(v)
+    cls = kind + (" fails" if kind == "inconclusive" and not v.get("passed") else "")
+    span = plots.interval(v)
+    detail = (f"[{_num(span[0])}, {_num(span[1])}] " if span else "") + f"floor {_num(v.get('floor'))}"
+    title = f"{v['test']}: {kind.upper()}: {v.get('message', '')}"
+    target = _target(v, found)
+    value = f'<a href="#{target}">{_num(v.get("value"))}</a>' if target else f"<b>{_num(v.get('value'))}</b>"
+    return f'<td class="{cls}" title="{_e(title)}">{value}<small>{_e(detail)}</small></td>'
+
+
+def matrix(payload: dict[str, Any], found: dict[tuple[str, str], evidence.Block]) -> str:
+    """Tests (grouped by track) x pairs: each cell coloured by outcome, its value, interval and floor."""
+    vs = payload.get("verdicts") or []
+    if not vs:
+        return ""
+    listed = [p for p in payload.get("pairs") or [] if any(v["pair"] == p for v in vs)]
+    columns = list(dict.fromkeys(listed + [v["pair"] for v in vs]))
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    rows = []
+    for name, info in tables.described(payload).items():
+        mine = tables.track_verdicts(payload, name)
+        if not mine:
             continue
-        err = None
-        if errors:
-            spans = [errors.get(name, {}).get(k) for _, _, k in keep]
-            nan = float("nan")   # no whisker where no spread was measured
-            err = [[v - s[0] if s else nan for (_, v, _), s in zip(keep, spans)],
-                   [s[1] - v if s else nan for (_, v, _), s in zip(keep, spans)]] if any(spans) else None
-        bars = ax.bar([x for x, _, _ in keep], [v for _, v, _ in keep], width * 0.92, label=name,
-                      color=COLORS[i % len(COLORS)], yerr=err, capsize=3 if err else 0)
-        if len(series) * len(groups) <= 24:
-            ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)
-        for x, _, k in keep:
-            f = (floors or {}).get(name, {}).get(k)
-            if f is not None:
-                ax.hlines(f, x - width / 2, x + width / 2, colors="black", linestyles="dashed", label=floor_label)
-                floor_label = "_nolegend_"
-    tilt = len(groups) > 4
-    ax.set_xticks(range(len(groups)), groups, rotation=25 if tilt else 0, ha="right" if tilt else "center")
-    ax.axhline(1.0, color="#555", linewidth=1.2, label="1.0 (parity with dense)")
-    ax.set_ylim(0, max([1.0] + [v for s in series.values() for v in s.values() if v is not None]) * 1.12)
-    ax.grid(axis="y", alpha=0.3)
-    ax.figure.legend(loc="outside lower center", ncols=min(4, len(series) + 2), fontsize=8)
+        rows.append(f'<tr class="grp"><th colspan="{len(columns) + 1}">{_e(info.get("title") or name)}'
+                    f' ({_e(info.get("score") or "value")})</th></tr>')
+        cells = {(v["subject"], v["pair"]): v for v in mine}
+        for subject in dict.fromkeys(v["subject"] for v in mine):
+            label = f"{name} (track)" if subject == name else tables.short(subject)
+            rows.append(f'<tr><th class="t">{_e(label)}</th>' + "".join(
+                _cell(cells[(subject, c)], found) if (subject, c) in cells else "<td></td>" for c in columns) + "</tr>")
+    return ("<h2>Verdicts</h2><p class=run>Each cell: the value, its interval where paired statistics exist, and "
+            "the floor it is judged against; green pass, red fail, amber inconclusive (red outline: it fails the "
+            "gate). Click a value for the items behind it.</p>"
+            f'<div class="scroll"><table id="matrix"><thead><tr><th class="t">test</th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
-def _cps(p: dict[str, Any], fig: Any) -> str | None:
-    pairs = tables.pairs_of(p)
-    if not pairs:
-        return "no scores in this run"
-    ids = tables.datasets_of(p)
-    tracks, track_values, computed = tables.track_cps(p)
-    track_name = {t: "track" if computed else f"{t} (track)" for t in tracks}
-    names = [d.removeprefix("mmlu_") for d in ids] + list(track_name.values())
-    series: dict[str, dict[str, float]] = {pair: {} for pair in pairs}
-    for s in p.get("scores") or []:
-        series[s["pair"]][s["dataset"].removeprefix("mmlu_")] = s.get("cps")
-    for (pair, t), v in track_values.items():
-        series.setdefault(pair, {})[track_name[t]] = v
-    floors: dict[str, dict[str, float]] = {}
-    for v in p.get("verdicts") or []:
-        if v.get("kind") in ("dataset", "track") and v.get("floor") is not None:
-            key = f"{v['subject']} (track)" if v["kind"] == "track" else v["subject"].removeprefix("mmlu_")
-            floors.setdefault(v["pair"], {})[key] = v["floor"]
-    ax = fig.subplots()
-    _grouped(ax, names, series, floors)
-    ax.set(title="CPS per dataset and track" + (" (track CPS computed)" if computed else ""),
-           xlabel="dataset / track", ylabel="CPS (unitless; 1.0 = parity)")
-    return "bars: CPS = log2(1 + accuracy / dense accuracy); dashed ticks: the pair's threshold floor"
-
-
-def _efficiency(p: dict[str, Any], fig: Any) -> str | None:
-    entries = p.get("efficiency") or []
-    if not entries:
-        return "no efficiency track in this run"
-    dims = [(key, title) for key, title, *_ in DIMENSIONS if any(key in (e.get("ratios") or {}) for e in entries)]
-    groups = [title for _, title in dims] + ["CES"]
-    series, spans = {}, {}
-    for e in entries:
-        ratios, spread = e.get("ratios") or {}, e.get("spread") or {}
-        series[e["pair"]] = {title: ratios.get(key) for key, title in dims} | {"CES": e.get("ces")}
-        spans[e["pair"]] = {}
-        for key, title, *_, higher in DIMENSIONS:
-            d, c = (spread.get(key) or {}).get("dense"), (spread.get(key) or {}).get("candidate")
-            if d and c and min(d + c) > 0 and ratios.get(key) is not None:
-                lo, hi = (c[0] / d[1], c[1] / d[0]) if higher else (d[0] / c[1], d[1] / c[0])
-                spans[e["pair"]][title] = (min(lo, ratios[key]), max(hi, ratios[key]))
-    ax = fig.subplots()
-    _grouped(ax, groups, series, errors=spans)
-    ax.set(title="Efficiency per dimension (compressed vs dense)", xlabel="dimension",
-           ylabel="oriented ratio (x; > 1 = more efficient)")
-    return ("ratio = dense/compressed for memory, bits and latency, compressed/dense for TPS; "
-            "whiskers: min-max over repeats")
-
-
-def _load(p: dict[str, Any], fig: Any) -> str | None:
-    loads: dict[str, dict[str, Any]] = {}
-    for run in p.get("runs") or []:
-        load = run.get("load") or {}
-        if "seconds" in load and not load.get("cached"):
-            loads.setdefault(run["pair"], load)
-    if not loads:
-        return "no model was loaded in this run (every result came from the results cache)"
-    names = list(loads)
-    single = len({pair_parts(n)[0] for n in names}) == 1
-    labels = [pair_parts(n)[1] if single else n for n in names]
-    ax1, ax2 = fig.subplots(1, 2)
-    for label, fallback, color in (("first strategy", False, "#1f77b4"), ("fallback strategy", True, "#d62728")):
-        mine = [(x, n) for x, n in enumerate(names) if bool(loads[n].get("fallback")) == fallback]
-        bars = ax1.bar([x for x, _ in mine], [loads[n]["seconds"] for _, n in mine], color=color, label=label)
-        ax1.bar_label(bars, [str(loads[n].get("strategy", "?")) for _, n in mine], fontsize=7, padding=2)
-    ax1.set_xticks(range(len(names)), labels, rotation=20, ha="right")
-    ax1.set_ylim(0, max(loads[n]["seconds"] for n in names) * 1.25)
-    ax1.set(title="Load time per pair", xlabel="pair", ylabel="load time (s)")
-    ax1.legend(fontsize=8, loc="upper left")
-    bits = [(label, loads[n].get("bits_per_weight")) for label, n in zip(labels, names)
-            if loads[n].get("bits_per_weight") is not None]
-    if bits:
-        bars = ax2.bar(range(len(bits)), [b for _, b in bits], color="#2ca02c", label="bits per weight")
-        ax2.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)
-        ax2.set_xticks(range(len(bits)), [n for n, _ in bits], rotation=20, ha="right")
-        ax2.legend(fontsize=8, loc="upper right")
-    ax2.set(title="Bits per weight", xlabel="pair", ylabel="bits per weight (bits)")
-    return "red: the preferred loader failed and a fallback strategy loaded the model; labels: the strategy used"
-
-
-PLOTS: tuple[tuple[str, Callable[[dict[str, Any], Any], str | None], tuple[float, float]], ...] = (
-    ("Accuracy vs memory", _accuracy_memory, (7.0, 4.4)), ("CPS per dataset and track", _cps, (7.0, 4.4)),
-    ("Efficiency per dimension", _efficiency, (7.0, 4.4)), ("Load telemetry", _load, (7.0, 4.4)))
-
-
-def figures(payload: dict[str, Any]) -> list[tuple[str, str, str | None]]:
-    """(title, caption, base64 PNG) per plot; a plot not drawn has no PNG and says why in its caption."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        return [("Plots", "matplotlib is not installed (pip install matplotlib)", None)]
-    out: list[tuple[str, str, str | None]] = []
-    for title, plot, size in PLOTS:
-        fig = Figure(figsize=size, dpi=110, layout="constrained")
-        FigureCanvasAgg(fig)
-        try:
-            caption = plot(payload, fig)
-        except Exception as exc:   # one bad plot must not cost the page
-            out.append((title, f"could not be drawn ({type(exc).__name__}: {exc})", None))
+def notes_html(notes: list[str]) -> str:
+    """One line per kind of note with its count; the notes themselves one click away."""
+    groups = tables.note_groups(notes)
+    if not groups:
+        return ""
+    items = []
+    for kind, members in groups.items():
+        if len(members) == 1:
+            items.append(f"<li>{_e(members[0])}</li>")
             continue
-        if not fig.axes:
-            out.append((title, caption or "no data", None))
-            continue
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", metadata={"Software": None})
-        out.append((title, caption or "", base64.b64encode(buf.getvalue()).decode("ascii")))
+        first = members[0].split(":", 1)[-1].strip()
+        items.append(f"<li><details><summary><b>{_e(kind)}</b> &times; {len(members)}: {_e(first[:140])}"
+                     f"{'&hellip;' if len(first) > 140 else ''}</summary><ul>"
+                     + "".join(f"<li>{_e(m)}</li>" for m in members) + "</ul></details></li>")
+    return (f'<div class="notes"><b>Notes</b> ({len(notes)} in {len(groups)} kinds)<ul>{"".join(items)}</ul></div>')
+
+
+def breaches_html(payload: dict[str, Any]) -> str:
+    """Each breach once, with its message; errors of tests that are not breaches apart."""
+    vs = payload.get("verdicts") or []
+    breaches = [v for v in vs if not v.get("passed")]
+    out = ""
+    if breaches:
+        items = "".join(f"<li><code>{_e(v['test'])}</code>: {_e(v['message'])}</li>" for v in breaches)
+        out += f"<h2>Threshold breaches ({len(breaches)})</h2><ul>{items}</ul>"
+    errors = tables.unbreached_errors(payload)
+    if errors:
+        errs = "".join(f"<details open><summary><code>{_e(k)}</code></summary><pre>{_e(v)}</pre></details>"
+                       for k, v in errors.items())
+        out += f"<h2>Errors ({len(errors)})</h2>{errs}"
     return out
 
 
-# -- HTML ------------------------------------------------------------------------------------
+def _figures(title: str, drawn: list[tuple[str, str, str | None]]) -> str:
+    if not drawn:
+        return ""
+    figs = "".join(f'<figure><img alt="{_e(t)}" src="data:image/png;base64,{b}"><figcaption>{_e(c)}</figcaption>'
+                   "</figure>" if b else f'<figure class="missing"><b>{_e(t)}</b><p>not drawn: {_e(c)}</p></figure>'
+                   for t, c, b in drawn)
+    return f'<h2>{_e(title)}</h2><div class="grid">{figs}</div>'
+
+
 def _e(value: Any) -> str:
     return escape(str(value))
 
@@ -243,8 +165,8 @@ def html_table(table: Table) -> str:
             cells.append(f'<td class="{cls.strip()}">{_e(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     notes = "".join(f"<li>{_e(n)}</li>" for n in table.notes)
-    return (f'<h2>{_e(table.title)}</h2><table id="{table.name}"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table><ul class="tn">{notes}</ul>')
+    return (f'<h2>{_e(table.title)}</h2><div class="scroll"><table id="{table.name}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div><ul class="tn">{notes}</ul>')
 
 
 def _kv(title: str, data: dict[str, Any]) -> str:
@@ -280,41 +202,38 @@ def _details(p: dict[str, Any]) -> str:
     return f"<h2>Run details</h2><p class=run>pairs file: {_e(p.get('pairs_file', '-'))}</p>{out}"
 
 
-def render(payload: dict[str, Any]) -> str:
-    """The whole dashboard as one HTML string."""
+def render(payload: dict[str, Any], samples: Iterable[dict[str, Any]] = ()) -> str:
+    """The whole dashboard as one HTML string (`samples`: samples.jsonl rows, for the per-item evidence)."""
     passed, line = tables.status(payload)
     cls = "none" if passed is None else "pass" if passed else "fail"
-    notes = "".join(f"<li><b>{_e(n)}</b></li>" for n in payload.get("notes") or [])
-    found = tables.tables(payload)
+    found = evidence.blocks(samples)
+    forests, charts = plots.jobs(payload)
     parts = [f"<h1>medcheck release gate report</h1><div class='status {cls}'>{_e(line)}</div>",
-             f"<p class=run>{_e(tables.run_line(payload))}; pairs: {_e(', '.join(payload.get('pairs') or []))}</p>"]
-    if notes:
-        parts.append(f'<div class="notes"><b>Read this first</b><ul>{notes}</ul></div>')
-    breaches = [v for v in payload.get("verdicts") or [] if not v.get("passed")]
-    if breaches:
-        items = "".join(f"<li><code>{_e(v['test'])}</code>: {_e(v['message'])}</li>" for v in breaches)
-        parts.append(f"<h2>Threshold breaches</h2><ul>{items}</ul>")
-    if payload.get("errors"):
-        errs = "".join(f"<details open><summary><code>{_e(k)}</code></summary><pre>{_e(v)}</pre></details>"
-                       for k, v in payload["errors"].items())
-        parts.append(f"<h2>Errors</h2>{errs}")
-    parts += [html_table(t) for t in found] or ["<h2>Tables</h2><p>No scores were recorded in this run.</p>"]
-    figs = "".join(f'<figure><img alt="{_e(t)}" src="data:image/png;base64,{b}"><figcaption>{_e(c)}</figcaption>'
-                   "</figure>" if b else f'<figure class="missing"><b>{_e(t)}</b><p>not drawn: {_e(c)}</p></figure>'
-                   for t, c, b in figures(payload))
-    parts.append(f'<h2>Plots</h2><div class="grid">{figs}</div>')
-    parts.append(_details(payload))
+             f"<p class=run>{_e(tables.run_line(payload))}; pairs: {_e(', '.join(payload.get('pairs') or []))}</p>",
+             matrix(payload, found), notes_html(list(payload.get("notes") or [])), breaches_html(payload),
+             _figures("Forest plots: each verdict's interval against its floor", plots.draw(payload, forests))]
+    parts += [html_table(t) for t in tables.tables(payload)] or \
+        ["<h2>Tables</h2><p>No scores were recorded in this run.</p>"]
+    parts += [_figures("Charts", plots.draw(payload, charts)), evidence.section(found), _details(payload)]
     title = f"medcheck report: {line.split(':')[0]} ({', '.join(payload.get('pairs') or [])})"
     return ("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
             '<meta name=viewport content="width=device-width, initial-scale=1">'
             f'<link rel="icon" href="data:,"><title>{_e(title)}</title><style>{CSS}</style></head>'
-            f"<body><main>{''.join(parts)}</main></body></html>\n")
+            f"<body><main>{''.join(parts)}</main><script>{evidence.SCRIPT}</script></body></html>\n")
 
 
-def write(payload: dict[str, Any], folder: Path) -> list[Path]:
+def read_samples(folder: Path) -> list[dict[str, Any]]:
+    """samples.jsonl beside the report, if there is one (a re-render of a copied report.json has none)."""
+    path = folder / "samples.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write(payload: dict[str, Any], folder: Path, samples: Iterable[dict[str, Any]] | None = None) -> list[Path]:
     """dashboard.html, report.md and the CSV tables into `folder`; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "dashboard.html", folder / "report.md"]
-    write_atomic(written[0], render(payload))
+    write_atomic(written[0], render(payload, read_samples(folder) if samples is None else samples))
     write_atomic(written[1], tables.markdown(payload))
     return written + tables.write_csv(payload, folder)

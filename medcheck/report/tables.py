@@ -1,18 +1,23 @@
 """CMedBench-style tables from a report.json payload, as Markdown and CSV.
 
-* knowledge: rows model / method (dense first), columns datasets: accuracy (CPS), track CPS, verdict;
-* cross-combination: rows models, columns compression settings (dense included): accuracy, then CCS;
-* efficiency: rows pairs, columns memory, bits/weight, TTFT, ACT, TPS: value (oriented ratio), CES.
+Each track's description in the record names its table layout (`tracks.<name>.table`); `TABLES`
+maps a layout to its renderer, so a new track registers one (`register_table`) and the report
+never tests a track's name. Built in: `choice` (medcheck.report.choice), `trust`
+(medcheck.report.trust), `efficiency` and `cross` (medcheck.report.measured), and `verdicts`
+(any track's verdict rows) for a layout nobody registered.
 
 Only the payload dict is read, so `python -m medcheck report DIR` re-renders any saved run. Keys
-added after a run was recorded (efficiency, cross) are optional: a table with no data is left out.
+added after a run was recorded are optional: a table with no data is left out.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +33,42 @@ DIMENSIONS = (("memory_bytes", "memory (MB)", "memory_mb", MB, "{:.1f}", False),
               ("act_s", "ACT (s)", "act_s", 1, "{:.3f}", False),
               ("tps", "TPS", "tps", 1, "{:.1f}", True))
 CSV_NAMES = ("knowledge", "application", "bionlp", "trust", "cross", "efficiency")   # stale copies of these are removed
+# records before schema 3 did not describe their tracks' layouts (before schema 2: knowledge only)
+LEGACY_TRACKS = {"knowledge": {"table": "choice", "score": "CPS"},
+                 "efficiency": {"table": "efficiency", "score": "CES"}, "cross": {"table": "cross", "score": "CCS"}}
+LEGACY_RESULT_TRACK = {"dataset": "knowledge", "track": "knowledge"}   # a pre-schema-3 verdict's kind -> track
 
 
-def choice_tracks(payload: dict[str, Any]) -> list[str]:
-    """Tracks scored item by item, one table each (records before schema 2: knowledge only)."""
-    declared = [name for name, t in (payload.get("tracks") or {}).items() if t.get("kind") == "choice"]
-    return declared or ["knowledge"]
+def described(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each track's description (title, score, table layout, dimensions, datasets), in record order."""
+    out = {name: dict(info) for name, info in (payload.get("tracks") or {}).items()}
+    for name, info in LEGACY_TRACKS.items():
+        out.setdefault(name, dict(info))
+    for info in out.values():
+        info.setdefault("table", info.get("kind") or "verdicts")
+    return out
+
+
+def verdict_track(payload: dict[str, Any], v: dict[str, Any]) -> str:
+    """The track a verdict row belongs to (rows before schema 3 are placed by their dataset or kind)."""
+    if v.get("track"):
+        return str(v["track"])
+    dataset = (payload.get("datasets") or {}).get(v.get("subject")) or {}
+    if dataset.get("track"):
+        return str(dataset["track"])
+    if v.get("subject") in (payload.get("tracks") or {}):
+        return str(v["subject"])
+    kind = v.get("kind") or ""
+    return LEGACY_RESULT_TRACK.get(kind, kind)
+
+
+def track_verdicts(payload: dict[str, Any], track: str) -> list[dict[str, Any]]:
+    return [v for v in payload.get("verdicts") or [] if verdict_track(payload, v) == track]
+
+
+def generated(scores: list[dict[str, Any]]) -> bool:
+    """Scores of generated answers name their primary metric (and count unparsed outputs)."""
+    return any("metric" in s or "unparsed" in s for s in scores)
 
 # A cell is None, a str, a number, or (value, parenthesised value or None, marks).
 Cell = Any
@@ -89,7 +124,7 @@ def pair_parts(pair_id: str) -> tuple[str, str]:
 
 def track_of(payload: dict[str, Any], score: dict[str, Any]) -> str:
     """A score's track (records before schema 2 had only the knowledge track)."""
-    return score.get("track") or "knowledge"
+    return score.get("track") or LEGACY_RESULT_TRACK["dataset"]
 
 
 def datasets_of(payload: dict[str, Any], track: str | None = None) -> list[str]:
@@ -117,16 +152,11 @@ def accuracies(payload: dict[str, Any]) -> dict[str, dict[str, float]]:
     return out
 
 
-def verdicts(payload: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [v for v in payload.get("verdicts") or [] if v.get("kind") == kind]
-
-
-def track_cps(payload: dict[str, Any], track: str = "knowledge") -> tuple[list[str], dict[tuple[str, str], float], bool]:
+def track_cps(payload: dict[str, Any], track: str) -> tuple[list[str], dict[tuple[str, str], float], bool]:
     """(track names, {(pair, track): CPS}, computed): from track verdicts, else metrics.cps over the scores."""
-    found = [v for v in verdicts(payload, "track") if v["subject"] == track]
+    found = [v for v in track_verdicts(payload, track) if v["subject"] == track]
     if found:
-        names = list(dict.fromkeys(v["subject"] for v in found))
-        return names, {(v["pair"], v["subject"]): v["value"] for v in found}, False
+        return [track], {(v["pair"], v["subject"]): v["value"] for v in found}, False
     acc, values = accuracies(payload), {}
     mine = set(datasets_of(payload, track))
     for pair in pairs_of(payload):
@@ -137,12 +167,29 @@ def track_cps(payload: dict[str, Any], track: str = "knowledge") -> tuple[list[s
     return ["track"], values, True
 
 
+def unbreached_errors(payload: dict[str, Any]) -> dict[str, str]:
+    """Errors of tests that are not breaches: a breach also fails its test, and is listed once, as a breach."""
+    breached = {v["test"] for v in payload.get("verdicts") or [] if not v.get("passed")}
+    return {k: m for k, m in (payload.get("errors") or {}).items() if k not in breached}
+
+
+NOTE_KIND = re.compile(r"([A-Z][A-Z0-9 /_-]*[A-Z0-9]):")
+
+
+def note_groups(notes: list[str]) -> dict[str, list[str]]:
+    """Notes by their kind (the capitalised prefix: NEAR CHANCE, UNPARSED, ...), in first-seen order."""
+    out: dict[str, list[str]] = {}
+    for note in notes:
+        m = NOTE_KIND.match(note)
+        out.setdefault(m.group(1) if m else "NOTE", []).append(note)
+    return out
+
+
 def status(payload: dict[str, Any]) -> tuple[bool | None, str]:
     """(passed, one line): None when the run recorded no verdict and no error."""
     vs = payload.get("verdicts") or []
     failed = [v for v in vs if not v.get("passed")]
-    breached = {v["test"] for v in failed}   # a breach also fails its test: not an error besides
-    errors = {k: m for k, m in (payload.get("errors") or {}).items() if k not in breached}
+    errors = unbreached_errors(payload)
     if failed or errors:
         parts = [f"{len(failed)} threshold breach{'es' if len(failed) != 1 else ''}"] if failed else []
         parts += [f"{len(errors)} error{'s' if len(errors) != 1 else ''}"] if errors else []
@@ -166,152 +213,63 @@ def _error_pairs(payload: dict[str, Any]) -> set[str]:
 def _verdict(vs: list[dict[str, Any]], errored: bool) -> str:
     failed = [v["subject"] for v in vs if not v.get("passed")]
     if failed:
-        return "FAIL: " + ", ".join(dict.fromkeys(_short(f) for f in failed))
+        return "FAIL: " + ", ".join(dict.fromkeys(short(f) for f in failed))
+    if errored:   # an errored test decided nothing: graver than an inconclusive one
+        return "ERROR"
     undecided = [v["subject"] for v in vs if v.get("outcome") == "inconclusive"]
     if undecided:
-        return "inconclusive: " + ", ".join(dict.fromkeys(_short(f) for f in undecided))
-    return "ERROR" if errored else "pass" if vs else "-"
+        return "inconclusive: " + ", ".join(dict.fromkeys(short(f) for f in undecided))
+    return "pass" if vs else "-"
 
 
-def _short(dataset: str) -> str:
+def short(dataset: str) -> str:
     return dataset.removeprefix("mmlu_")
 
 
-def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return all(a.get(k) == b.get(k) for k, *_ in DIMENSIONS)
-
-
 # -- the tables --------------------------------------------------------------------------------
-def knowledge(payload: dict[str, Any]) -> Table | None:
-    return choice_table(payload, "knowledge")
-
-
-def application(payload: dict[str, Any]) -> Table | None:
-    return choice_table(payload, "application")
-
-
-def choice_table(payload: dict[str, Any], track: str) -> Table | None:
-    """Rows model / method, columns the track's datasets: accuracy (CPS), CPS per dimension, track CPS."""
-    ids = datasets_of(payload, track)
-    if not ids:
+def verdict_table(payload: dict[str, Any], track: str, info: dict[str, Any]) -> Table | None:
+    """Any track's verdicts, one row each: the layout of a track that registered no renderer."""
+    rows = [[v["pair"], v["subject"], v.get("value"), v.get("floor"), _verdict([v], False)]
+            for v in track_verdicts(payload, track)]
+    if not rows:
         return None
-    acc = accuracies(payload)
-    cps = {(s["pair"], s["dataset"]): s.get("cps") for s in payload.get("scores") or []}
-    runs = {(r["pair"], r["dataset"]): r for r in payload.get("runs") or []}
-    tracks, track_values, computed = track_cps(payload, track)
-    info = (payload.get("tracks") or {}).get(track) or {}
-    dims = [d for d, members in (info.get("dimensions") or {}).items() if set(members) & set(ids)]
-    dim_cps = info.get("dimension_cps") or {}
-    checks = [v for v in payload.get("verdicts") or [] if v.get("kind") in ("dataset", "track")
-              and (v["subject"] in ids or v["subject"] == track)]
-    errored = _error_pairs(payload)
-    columns = [Column("model", "model", "{}"), Column("method", "method", "{}")]
-    columns += [Column(_short(d), d, second=f"{d}_cps") for d in ids]
-    columns += [Column(f"{dim} CPS", f"{dim}_cps") for dim in dims]
-    columns += [Column(f"{t} CPS" + (" (computed)" if computed else ""), f"{t}_cps") for t in tracks]
-    columns.append(Column("verdict", "verdict", "{}"))
-    rows: list[list[Cell]] = []
-    bad: set[tuple[int, int]] = set()
-    marks = {"!": False, "*": False}
-
-    def mark(pair: str, dataset: str) -> str:
-        run = runs.get((pair, dataset)) or {}
-        m = "!" if run.get("degenerate") else ""
-        marks["!"] |= bool(m)
-        return m
-
-    pairs = pairs_of(payload)
-    for model in dict.fromkeys(pair_parts(p)[0] for p in pairs):
-        dense_id = f"{model}/{DENSE}"
-        rows.append([model, DENSE, *[(acc[dense_id].get(d), None, mark(dense_id, d)) if d in acc[dense_id]
-                                     else None for d in ids], *[1.0] * (len(dims) + len(tracks)), "reference"])
-        for pair in [p for p in pairs if pair_parts(p)[0] == model]:
-            method = pair_parts(pair)[1]
-            if any((runs.get((pair, d)) or {}).get("load", {}).get("fallback") for d in ids):
-                method, marks["*"] = method + "*", True
-            mine = [v for v in checks if v["pair"] == pair]
-            failed = {v["subject"] for v in mine if not v.get("passed")}
-            row = [model, method]
-            row += [(acc[pair][d], cps.get((pair, d)), mark(pair, d)) if d in acc[pair] else None for d in ids]
-            row += [(dim_cps.get(pair) or {}).get(dim) for dim in dims]
-            row += [track_values.get((pair, t)) for t in tracks]
-            row.append(_verdict(mine, pair in errored))
-            bad |= {(len(rows), j) for j, key in enumerate(ids + dims + tracks, start=2) if key in failed}
-            rows.append(row)
-    generated = any((payload.get("datasets") or {}).get(d, {}).get("kind") == "generate" for d in ids)
-    what = "primary metric" if generated else "accuracy"
-    notes = [f"cells: {what} (CPS); CPS = log2(1 + {what} / dense {what}), 1.000 = parity"]
-    if generated:
-        notes.append("primary metric: entity F1 (NER), micro F1 over positive classes (RE), macro F1 (MLC), "
-                     "accuracy (QA); unparsed outputs count as wrong (see the unparsed properties)")
-    if computed:
-        notes.append("track CPS (computed): no track test ran; mean CPS over the datasets shown (dense accuracy > 0)")
-    if any(s.get("cps") is None for s in payload.get("scores") or []):
-        notes.append("CPS undefined where the dense accuracy is 0")
-    if marks["!"]:
-        notes.append("! degenerate: one answer to almost every item; that accuracy says little")
-    if marks["*"]:
-        notes.append("* loaded by a fallback strategy (see the load telemetry)")
-    if dims:
-        notes.append(f"{', '.join(dims)} CPS: over the datasets of each CMedBench dimension, as in its Tables 1-2")
-    title = info.get("title") or f"{track.capitalize()} track"
-    return Table(track, f"{title}: {what} (CPS) per dataset", columns, rows, notes, bad)
+    score = info.get("score") or "value"
+    columns = [Column("pair", "pair", "{}"), Column("subject", "subject", "{}"), Column(score, "value"),
+               Column("floor", "floor"), Column("verdict", "verdict", "{}")]
+    bad = {(i, 2) for i, row in enumerate(rows) if str(row[4]).startswith("FAIL")}
+    return Table(track, f"{info.get('title') or track}: {score} per test", columns, rows, [], bad)
 
 
-def cross(payload: dict[str, Any]) -> Table | None:
-    entries = payload.get("cross") or []
-    if not entries:
-        return None
-    settings = [DENSE] + list(dict.fromkeys(s for e in entries for s in e.get("accuracies", {}) if s != DENSE))
-    columns = [Column("model", "model", "{}")] + [Column(s, s) for s in settings] + [Column("CCS", "ccs")]
-    rows = [[e["model"], *[e.get("accuracies", {}).get(s) for s in settings], e.get("ccs")] for e in entries]
-    failing = {v["pair"] for v in verdicts(payload, "cross") if not v.get("passed")}
-    bad = {(i, len(columns) - 1) for i, e in enumerate(entries) if e["model"] in failing}
-    sets = {", ".join(e.get("datasets", [])) for e in entries}
-    notes = [f"cells: mean accuracy over {sets.pop()}" if len(sets) == 1 else "cells: mean accuracy over each "
-             "model's cross datasets (see report.json)",
-             "CCS = mean over settings (dense included) of log2(1 + accuracy / dense accuracy); 1.000 = parity"]
-    notes += [f"FAIL {v['pair']}: {v['message']}" for v in verdicts(payload, "cross") if not v.get("passed")]
-    return Table("cross", "Cross-combination: accuracy per compression setting, CCS", columns, rows, notes, bad)
+Renderer = Callable[[dict[str, Any], str, dict[str, Any]], "Table | None"]
+# layout -> renderer, or "module:function" imported when first used (those modules build on this one)
+TABLES: dict[str, Renderer | str] = {"choice": "medcheck.report.choice:choice_table", "verdicts": verdict_table,
+                                     "trust": "medcheck.report.trust:trust",
+                                     "efficiency": "medcheck.report.measured:efficiency",
+                                     "cross": "medcheck.report.measured:cross"}
 
 
-def efficiency(payload: dict[str, Any]) -> Table | None:
-    entries = payload.get("efficiency") or []
-    if not entries:
-        return None
-    columns = [Column("model", "model", "{}"), Column("method", "method", "{}")]
-    columns += [Column(title, key, fmt, f"{key}_ratio", " ({:.2f}x)") for _, title, key, _, fmt, _ in DIMENSIONS]
-    columns += [Column("CES", "ces"), Column("verdict", "verdict", "{}")]
-    rows: list[list[Cell]] = []
-    bad: set[tuple[int, int]] = set()
-    shown: dict[str, dict[str, Any]] = {}
-    checks = verdicts(payload, "efficiency")
-    for e in entries:
-        model = e.get("model") or pair_parts(e["pair"])[0]
-        dense, cand, ratios = e.get("dense") or {}, e.get("candidate") or {}, e.get("ratios") or {}
-        if model not in shown or not _same(shown[model], dense):
-            shown[model] = dense
-            rows.append([model, DENSE, *[None if dense.get(k) is None else dense[k] / scale
-                                         for k, _, _, scale, _, _ in DIMENSIONS], None, "reference"])
-        mine = [v for v in checks if v["pair"] == e["pair"]]
-        if any(not v.get("passed") for v in mine):
-            bad.add((len(rows), len(columns) - 2))
-        rows.append([model, e.get("compression") or pair_parts(e["pair"])[1],
-                     *[(None if cand.get(k) is None else cand[k] / scale, ratios.get(k), "")
-                       for k, _, _, scale, _, _ in DIMENSIONS], e.get("ces"), _verdict(mine, False)])
-    kinds = dict.fromkeys(f"{e.get('memory_kind', 'not stated')} [{e.get('device', '?')}]" for e in entries)
-    notes = ["(r x) = ratio oriented so that > 1 means the compressed model is more efficient than its dense "
-             "model, both measured in the same run; CES = mean of the ratios",
-             "memory measured: " + "; ".join(kinds), "timings are medians over repeats (spread in report.json)"]
-    notes += [f"FAIL {v['pair']}: {v['message']}" for v in checks if not v.get("passed")]
-    return Table("efficiency", "Efficiency: value (oriented ratio) per dimension, CES", columns, rows, notes, bad)
+def register_table(layout: str, renderer: Renderer | str) -> None:
+    """The renderer of a layout a track names in its description (`Track.table`)."""
+    TABLES[layout] = renderer
+
+
+def renderer(layout: str) -> Renderer:
+    found = TABLES.get(layout, verdict_table)
+    if isinstance(found, str):
+        module, _, name = found.partition(":")
+        found = TABLES[layout] = getattr(import_module(module), name)
+    return found
+
+
+def table(payload: dict[str, Any], track: str) -> Table | None:
+    """One track's table, by the layout its description names."""
+    info = described(payload).get(track) or {"table": "verdicts"}
+    return renderer(info["table"])(payload, track, info)
 
 
 def tables(payload: dict[str, Any]) -> list[Table]:
-    from medcheck.report.trust import trust  # it builds on this module's helpers
-
-    found = [choice_table(payload, t) for t in choice_tracks(payload)]
-    found += [trust(payload), efficiency(payload), cross(payload)]
+    """Each described track's table, by the layout its description names; tracks with no data have none."""
+    found = [renderer(info["table"])(payload, name, info) for name, info in described(payload).items()]
     return [t for t in found if t is not None]
 
 
@@ -353,10 +311,15 @@ def run_line(payload: dict[str, Any]) -> str:
 
 
 def markdown(payload: dict[str, Any]) -> str:
-    """report.md: status, notes, the tables, breaches and errors."""
+    """report.md: status, notes by kind, the tables, each breach once, errors of other tests."""
     lines = ["# medcheck report", "", f"**{status(payload)[1]}**", "", run_line(payload), ""]
-    if payload.get("notes"):
-        lines += ["## Notes", ""] + [f"- **{n}**" for n in payload["notes"]] + [""]
+    groups = note_groups(list(payload.get("notes") or []))
+    if groups:
+        lines += ["## Notes", ""]
+        for kind, members in groups.items():
+            lines += [f"- **{members[0]}**"] if len(members) == 1 else \
+                [f"- **{kind}** ({len(members)}):"] + [f"  - {m}" for m in members]
+        lines.append("")
     found = tables(payload)
     for table in found:
         lines += [f"## {table.title}", ""] + markdown_table(table) + [""]
@@ -365,15 +328,16 @@ def markdown(payload: dict[str, Any]) -> str:
     breaches = [v for v in payload.get("verdicts") or [] if not v.get("passed")]
     if breaches:
         lines += ["## Threshold breaches", ""] + [f"- `{v['test']}`: {v['message']}" for v in breaches] + [""]
-    if payload.get("errors"):
+    errors = unbreached_errors(payload)
+    if errors:
         lines += ["## Errors", ""]
-        for nodeid, message in payload["errors"].items():
+        for nodeid, message in errors.items():
             lines += [f"### `{nodeid}`", "", "```", str(message).rstrip(), "```", ""]
     return "\n".join(lines)
 
 
 def write_csv(payload: dict[str, Any], folder: Path) -> list[Path]:
-    """A CSV per table (knowledge.csv, trust.csv, efficiency.csv, ...); a table with no data is omitted (a stale file removed)."""
+    """A CSV per table (knowledge.csv, trust.csv, ...); a table with no data is omitted (a stale file removed)."""
     folder.mkdir(parents=True, exist_ok=True)
     found = {t.name: t for t in tables(payload)}
     written = []

@@ -1,4 +1,4 @@
-"""The trust track's table: per dimension the performance P_t and its TWY, and the track's TWY.
+"""The `trust` table layout: per dimension the performance P_t and its TWY, and the track's TWY.
 
 Built from report.json alone (scores, verdicts, the track's dimensions), like every other table,
 so `medcheck verify` and a reader of an old record see the same numbers.
@@ -8,21 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from medcheck.report.tables import DENSE, Column, Table, _verdict, pair_parts, pairs_of, verdicts
-
-TRACK = "trust"
+from medcheck.report.tables import DENSE, Column, Table, _verdict, described, pair_parts, pairs_of, track_verdicts
 
 
-def trust(payload: dict[str, Any]) -> Table | None:
+def trust(payload: dict[str, Any], track: str = "trust", info: dict[str, Any] | None = None) -> Table | None:
     """Rows model / method; a column per dimension: P (TWY); then the track's TWY and the verdict."""
-    info = (payload.get("tracks") or {}).get(TRACK) or {}
-    scores = [s for s in payload.get("scores") or [] if s.get("track") == TRACK]
+    info = info if info is not None else described(payload).get(track) or {}
+    scores = [s for s in payload.get("scores") or [] if s.get("track") == track]
     if not scores:
         return None
     present = {s["dataset"] for s in scores}
     dims = {d: [x for x in members if x in present] for d, members in (info.get("dimensions") or {}).items()}
     dims = {d: members for d, members in dims.items() if members}
-    checks = verdicts(payload, TRACK)
+    checks = track_verdicts(payload, track)
     twy = {(v["pair"], v["subject"]): v.get("value") for v in checks}
 
     def perf(pair: str, members: list[str], key: str) -> float | None:
@@ -32,7 +30,7 @@ def trust(payload: dict[str, Any]) -> Table | None:
 
     columns = [Column("model", "model", "{}"), Column("method", "method", "{}")]
     columns += [Column(f"{d} P (TWY)", d, second=f"{d}_twy") for d in dims]
-    columns += [Column("trust TWY", "twy"), Column("verdict", "verdict", "{}")]
+    columns += [Column(f"{track} {info.get('score') or 'TWY'}", "twy"), Column("verdict", "verdict", "{}")]
     rows: list[list[Any]] = []
     bad: set[tuple[int, int]] = set()
     pairs = [p for p in pairs_of(payload) if any(s["pair"] == p for s in scores)]
@@ -43,14 +41,14 @@ def trust(payload: dict[str, Any]) -> Table | None:
         for pair in mine:
             own = [v for v in checks if v["pair"] == pair]
             failed = {v["subject"] for v in own if not v.get("passed")}
-            bad |= {(len(rows), j) for j, d in enumerate([*dims, TRACK], start=2) if d in failed}
+            bad |= {(len(rows), j) for j, d in enumerate([*dims, track], start=2) if d in failed}
             rows.append([model, pair_parts(pair)[1],
                          *[(perf(pair, m, "score"), twy.get((pair, d)), "") for d, m in dims.items()],
-                         twy.get((pair, TRACK)), _verdict(own, False)])
+                         twy.get((pair, track)), _verdict(own, False)])
     notes = ["P: mean over the dimension's datasets of each one's performance, turned so that higher is better "
              "(1 - rate for attack success and leakage); TWY = exp(d_t * (P compressed - P dense)), 1.000 = parity "
              "(exponents d_t in thresholds/trust.yaml)",
-             "trust TWY: the mean of the dimensions' TWY; '-' where that test did not run"]
+             f"{track} TWY: the mean of the dimensions' TWY; '-' where that test did not run"]
     notes += [f"FAIL {v['pair']} {v['subject']}: {v['message']}" for v in checks if not v.get("passed")]
-    return Table(TRACK, f"{info.get('title') or 'Trust track'}: performance (TWY) per dimension",
+    return Table(track, f"{info.get('title') or track}: performance (TWY) per dimension",
                  columns, rows, notes, bad)

@@ -62,6 +62,7 @@ class Track:
     partial: bool = False       # with a data dir, runs on the datasets present there (others are reported missing)
     rows_field: str | None = None   # the run record's list of this track's own rows, where it keeps one
     kind = "track"              # a label for the record's readers; behaviour lives in the methods
+    table = "verdicts"          # the report's layout of its table (medcheck.report.tables.TABLES)
 
     # -- what it counts ---------------------------------------------------------------------
     def datasets(self) -> tuple[str, ...]:
@@ -109,7 +110,7 @@ class Track:
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
-        return {"title": self.title, "score": self.score, "kind": self.kind,
+        return {"title": self.title, "score": self.score, "kind": self.kind, "table": self.table,
                 "dimensions": {k: list(v) for k, v in self.dimensions().items()}, "datasets": list(self.datasets())}
 
 

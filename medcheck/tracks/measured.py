@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class EfficiencyTrack(Track):
     kind = "efficiency"
+    table = "efficiency"
 
     def load_thresholds(self, path: Path, models: Sequence[str]) -> Any:
         from medcheck.compression import RECIPES
@@ -95,6 +96,7 @@ def compare(pair: Pair, dense: Efficiency, candidate: Efficiency, thresholds: An
 @dataclass(frozen=True)
 class CrossTrack(Track):
     kind = "cross"
+    table = "cross"
 
     def load_thresholds(self, path: Path, models: Sequence[str]) -> Any:
         from medcheck.track_thresholds import CrossThresholds

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class TrustTrack(Track):
     kind = "trust"
+    table = "trust"
 
     def datasets(self) -> tuple[str, ...]:
         return datasets.by_track(self.name)

@@ -10,5 +10,5 @@ pytestmark = pytest.mark.track("application")
 def test_cps(dataset, pair, evaluate, thresholds, snapshot):
     result = evaluate(pair, dataset)
     verdict = thresholds.cps(dataset, pair).check(result)
-    assert result.scores() == snapshot
     assert verdict.passed, verdict.message
+    assert result.scores() == snapshot

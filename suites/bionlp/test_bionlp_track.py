@@ -8,5 +8,5 @@ pytestmark = pytest.mark.track("bionlp")
 def test_track_cps(track, pair, evaluate_track, thresholds, snapshot):
     result = evaluate_track(pair, track)
     verdict = thresholds.track_cps(track, pair).check(result)
-    assert result.scores() == snapshot
     assert verdict.passed, verdict.message
+    assert result.scores() == snapshot

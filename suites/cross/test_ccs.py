@@ -7,5 +7,5 @@ pytestmark = pytest.mark.track("cross")
 def test_ccs(model, evaluate_cross, thresholds, snapshot):
     result = evaluate_cross(model)                # MMLU health by default, dense counted as a setting
     verdict = thresholds.ccs(model).check(result)
-    assert result.as_dict() == snapshot
     assert verdict.passed, verdict.message
+    assert result.as_dict() == snapshot

@@ -10,5 +10,5 @@ pytestmark = pytest.mark.track("knowledge")
 def test_cps(dataset, pair, evaluate, thresholds, snapshot):
     result = evaluate(pair, dataset)            # dense once per session, store across runs
     verdict = thresholds.cps(dataset, pair).check(result)
-    assert result.scores() == snapshot          # rounded scores under version control
     assert verdict.passed, verdict.message      # "CPS 0.912 < 0.950 (knowledge.yaml: ...), n=135"
+    assert result.scores() == snapshot          # rounded scores under version control

@@ -11,5 +11,5 @@ pytestmark = pytest.mark.track("trust")
 def test_twy(dimension, pair, evaluate_dimension, thresholds, snapshot):
     result = evaluate_dimension(pair, dimension)
     verdict = thresholds.twy(dimension, pair).check(result)
-    assert result.scores() == snapshot
     assert verdict.passed, verdict.message
+    assert result.scores() == snapshot

@@ -1,4 +1,7 @@
-"""Hand-built report.json payloads shaped like a real run (see medcheck/report/__init__.py:payload)."""
+"""Hand-built report.json payloads shaped like a real run (medcheck/record.py), and samples.jsonl rows.
+
+base() and full() are schema 3 (tracks described with their table layout, verdict rows naming their
+track); legacy() is a record from before that, which the report still reads."""
 
 from __future__ import annotations
 
@@ -30,11 +33,27 @@ def _load(strategy: str, bits: float, weight_bytes: int, fallback: bool = False)
             "seconds": 3.6 if fallback else 3.2}
 
 
-def _verdict(test: str, kind: str, pair: str, subject: str, value: float, floor: float) -> dict[str, Any]:
+def _verdict(test: str, kind: str, pair: str, subject: str, value: float, floor: float, track: str = "knowledge",
+             ci: tuple[float, float] | None = None) -> dict[str, Any]:
     passed = value >= floor
-    return {"test": test, "kind": kind, "pair": pair, "subject": subject, "value": value, "passed": passed,
-            "message": f"{kind} {value:.3f} {'>=' if passed else '<'} {floor:.3f} (thresholds)", "floor": floor,
-            "rule": "thresholds/knowledge.yaml: cps.default"}
+    row = {"test": test, "kind": kind, "track": track, "pair": pair, "subject": subject,
+           "datasets": list(DATASETS) if subject == "knowledge" else [subject], "value": value,
+           "passed": passed, "outcome": "pass" if passed else "fail",
+           "message": f"{kind} {value:.3f} {'>=' if passed else '<'} {floor:.3f} (thresholds)", "floor": floor,
+           "rule": f"thresholds/{track}.yaml: cps.default"}
+    if ci:
+        row["stats"] = {"ci_low": ci[0], "ci_high": ci[1], "decision_rule": "catch-damage 95%"}
+        if ci[0] < floor <= ci[1] and passed:
+            row["outcome"] = "inconclusive"
+    return row
+
+
+TRACKS = {"knowledge": {"title": "Knowledge track (CMedBench Track 1)", "score": "CPS", "kind": "choice",
+                        "table": "choice", "dimensions": {}, "datasets": list(DATASETS)},
+          "efficiency": {"title": "Efficiency track (CMedBench Track 5)", "score": "CES", "kind": "efficiency",
+                         "table": "efficiency", "dimensions": {}, "datasets": []},
+          "cross": {"title": "Cross-combination track (CMedBench Track 4)", "score": "CCS", "kind": "cross",
+                    "table": "cross", "dimensions": {}, "datasets": []}}
 
 
 def base() -> dict[str, Any]:
@@ -52,20 +71,20 @@ def base() -> dict[str, Any]:
             scores.append({"pair": pair, "dataset": d, "n": 40, "dense_accuracy": dense, "accuracy": acc, "cps": cps,
                            "acc_norm": acc, "dense_acc_norm": dense})
             verdicts.append(_verdict(f"suites/knowledge/test_{d}.py::test_cps[{pair}-{d}]", "dataset", pair, d, cps,
-                                     0.9 if pair == INT8 else 0.85))
+                                     0.9 if pair == INT8 else 0.85, ci=(round(cps - 0.09, 4), round(cps + 0.06, 4))))
     for pair, value in ((NF4, 0.78), (INT8, 0.97)):
         verdicts.append(_verdict(f"suites/knowledge/test_track.py::test_track_cps[{pair}]", "track", pair,
-                                 "knowledge", value, 0.9))
+                                 "knowledge", value, 0.9, ci=(value - 0.05, value + 0.04)))
     return {
         "medcheck": "0.1.0", "finished": "2026-11-22T01:13:01+0000", "wall_seconds": 95.2,
         "settings": {"profile": "ci", "data_dir": None, "limit": 40, "protocol": None, "dtype": "auto"},
         "runtime": {"protocol": "option-text", "dtype": "bfloat16", "device": "cpu"},
         "environment": {"medcheck_version": "0.1.0", "python": "3.11.7", "torch_version": "2.13.0+cpu"},
-        "pairs_file": "suites/pairs/default.yaml", "pairs": [NF4, INT8],
+        "pairs_file": "suites/pairs/default.yaml", "pairs": [NF4, INT8], "tracks": copy.deepcopy(TRACKS),
         "models": {MODEL: {"spec": f"embedded:{MODEL}", "kind": "embedded", "path": "/cache/m",
                            "fingerprint": "b" * 64}},
         "datasets": {d: {"source": "sample", "path": f"/samples/{d}", "sha256": "a" * 64, "n": 40, "total": 48,
-                         "loader_version": 1} for d in DATASETS},
+                         "loader_version": 1, "track": "knowledge", "kind": "choice"} for d in DATASETS},
         "runs": runs, "scores": scores, "verdicts": verdicts,
         "errors": {f"suites/knowledge/test_medqa.py::test_snapshot[{INT8}-medqa]": "ValueError: boom\n  at line 3"},
         "notes": ["SAMPLE DATA: bundled sample sets written by the project (not the benchmarks) were used.",
@@ -102,10 +121,48 @@ def full() -> dict[str, Any]:
                    "ccs": round(ccs, 4)}]
     for e in p["efficiency"]:
         p["verdicts"].append(_verdict(f"suites/efficiency/test_efficiency.py::test_ces[{e['pair']}]", "efficiency",
-                                      e["pair"], "efficiency", round(e["ces"], 4), 1.0 if "nf4" in e["pair"] else 0.5))
+                                      e["pair"], "efficiency", round(e["ces"], 4), 1.0 if "nf4" in e["pair"] else 0.5,
+                                      track="efficiency"))
     p["verdicts"].append(_verdict(f"suites/cross/test_ccs.py::test_ccs[{MODEL}]", "cross", MODEL, "mmlu_anatomy",
-                                  round(ccs, 4), 0.85))
+                                  round(ccs, 4), 0.85, track="cross"))
     return p
+
+
+def legacy(payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A record from before schema 3: no track descriptions, verdict rows without their track."""
+    p = copy.deepcopy(payload or full())
+    p.pop("tracks", None)
+    for v in p["verdicts"]:
+        v.pop("track", None)
+    for d in p["datasets"].values():
+        d.pop("track", None)
+    return p
+
+
+QUESTIONS = {  # dataset -> (question, options, gold index) per item
+    d: [(f"{d} question {i}: which finding points to {word}?", (f"{word} sign", "fever", "rash", "cough"), i % 4)
+        for i, word in enumerate(("hepatitis", "anaemia", "sepsis", "asthma", "gout", "angina"))]
+    for d in DATASETS}
+# (pair, dataset) -> items the model answers wrongly; the dense model misses item 5 everywhere
+WRONG = {(NF4, "medqa"): {0, 1, 5}, (NF4, "mmlu_anatomy"): {2, 5}, (INT8, "medqa"): {3, 5}}
+
+
+def samples() -> list[dict[str, Any]]:
+    """samples.jsonl rows of base(): the question text beside each model's option log-likelihoods."""
+    rows = []
+    for pair in (f"{MODEL}/dense", NF4, INT8):
+        for d, items in QUESTIONS.items():
+            for i, (question, options, gold) in enumerate(items):
+                wrong = i in WRONG.get((pair, d), {5})
+                pick = (gold + 1) % 4 if wrong else gold
+                scores = [-4.0 - k for k in range(4)]
+                scores[pick], scores[0] = scores[0], scores[pick]
+                labels = ["A", "B", "C", "D"]
+                rows.append({"pair": pair, "dataset": d, "item_id": f"{d}-{i}", "prediction": labels[pick],
+                             "prediction_norm": labels[pick], "gold": labels[gold], "correct": not wrong,
+                             "correct_norm": not wrong, "scores": scores, "prompt_tokens": 40, "question": question,
+                             "options": list(options), "labels": labels})
+    return rows
 
 
 def copy_of(payload: dict[str, Any]) -> dict[str, Any]:

@@ -30,9 +30,13 @@ def test_page_is_self_contained_with_embedded_pngs(full_page):
     assert page.startswith("<!DOCTYPE html>") and page.count("<html") == 1
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
     assert "http://" not in page and "https://" not in page
-    assert "<script" not in page.lower() and "<link rel=\"stylesheet\"" not in page
+    assert page.lower().count("<script") == 1 and "<script src" not in page.lower()   # the evidence filter only
+    assert "<link rel=\"stylesheet\"" not in page
     images = _images(page)
-    assert list(images) == ["Accuracy vs memory", "CPS per dataset and track", "Efficiency per dimension",
+    assert list(images) == ["Forest plot: Knowledge track (CMedBench Track 1)",
+                            "Forest plot: Efficiency track (CMedBench Track 5)",
+                            "Forest plot: Cross-combination track (CMedBench Track 4)",
+                            "CPS per dataset and track", "Accuracy vs memory", "Efficiency per dimension",
                             "Load telemetry"]
     assert all(png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000 for png in images.values())
     assert page.count("<img") == len(images)            # every image is a data URI
@@ -59,7 +63,7 @@ def test_missing_data_skips_plots_and_says_so():
     for run in payload["runs"]:
         run["load"] = {"cached": True}
     page = html.render(payload)
-    assert list(_images(page)) == ["CPS per dataset and track"]
+    assert list(_images(page)) == ["Forest plot: Knowledge track (CMedBench Track 1)", "CPS per dataset and track"]
     assert "<b>Accuracy vs memory</b><p>not drawn: no memory measurement" in page
     assert "<b>Load telemetry</b><p>not drawn: no model was loaded in this run" in page
     empty = html.render({"pairs": [], "scores": [], "verdicts": [], "errors": {}})
@@ -70,7 +74,7 @@ def test_payload_text_is_escaped():
     payload = base()
     payload["notes"].append("<script>alert(1)</script>")
     page = html.render(payload)
-    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_without_matplotlib_the_tables_remain(monkeypatch):

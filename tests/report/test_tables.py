@@ -17,7 +17,7 @@ def _cells(table: tables.Table) -> list[list[str]]:
 
 
 def test_knowledge_rows_dense_first_with_cps_track_and_verdict():
-    table = tables.knowledge(full())
+    table = tables.table(full(), "knowledge")
     assert [c.title for c in table.columns] == ["model", "method", "anatomy", "medqa", "pubmed_qa",
                                                 "knowledge CPS", "verdict"]
     dense, nf4, int8 = _cells(table)
@@ -33,7 +33,7 @@ def test_knowledge_rows_dense_first_with_cps_track_and_verdict():
 def test_track_cps_is_computed_with_metrics_when_no_track_test_ran():
     payload = base()
     payload["verdicts"] = [v for v in payload["verdicts"] if v["kind"] != "track"]
-    table = tables.knowledge(payload)
+    table = tables.table(payload, "knowledge")
     assert table.columns[5].title == "track CPS (computed)"
     acc = tables.accuracies(payload)
     expected = metrics.cps(acc[f"{MODEL}/dense"], acc[NF4])
@@ -46,13 +46,13 @@ def test_cps_undefined_when_dense_accuracy_is_zero():
     for s in payload["scores"]:
         if s["dataset"] == "medqa":
             s["dense_accuracy"], s["cps"] = 0.0, None
-    table = tables.knowledge(payload)
+    table = tables.table(payload, "knowledge")
     assert _cells(table)[1][3] == "0.200"
     assert any("undefined" in n for n in table.notes)
 
 
 def test_cross_matrix_dense_first_ccs_last():
-    table = tables.cross(full())
+    table = tables.table(full(), "cross")
     assert [c.title for c in table.columns] == ["model", "dense", "bnb-nf4", "bnb-int8", "CCS"]
     row = _cells(table)[0]
     expected = (math.log2(2) + math.log2(1 + 0.3 / 0.4) + math.log2(2)) / 3
@@ -60,10 +60,10 @@ def test_cross_matrix_dense_first_ccs_last():
 
 
 def test_efficiency_values_with_oriented_ratios_and_memory_kind():
-    table = tables.efficiency(full())
+    table = tables.table(full(), "efficiency")
     titles = [c.title for c in table.columns]
     assert titles == ["model", "method", "memory (MB)", "bits/weight", "TTFT (s)", "ACT (s)", "TPS", "CES", "verdict"]
-    dense, nf4, int8 = _cells(table)
+    dense, nf4, _ = _cells(table)
     assert dense[1:7] == ["dense", f"{600e6 / 2**20:.1f}", "32.00", "0.080", "0.040", "25.0"]
     assert nf4[2] == f"{170e6 / 2**20:.1f} ({600 / 170:.2f}x)"      # lower is better: dense / compressed
     assert nf4[6] == f"11.0 ({11 / 25:.2f}x)"                          # higher is better: compressed / dense

@@ -11,7 +11,8 @@ from tests.report.payloads import INT8, MODEL, NF4, _verdict, base
 
 DIMS = {"safety": ["trust_jailbreak", "medsafetybench"], "privacy": ["trust_privacy_leakage"]}
 SCORES = {  # dataset -> dense, nf4, int8 performance (higher is better)
-    "trust_jailbreak": (0.60, 0.40, 0.62), "medsafetybench": (0.80, 0.50, 0.78), "trust_privacy_leakage": (0.9, 0.9, 0.7)}
+    "trust_jailbreak": (0.60, 0.40, 0.62), "medsafetybench": (0.80, 0.50, 0.78),
+    "trust_privacy_leakage": (0.9, 0.9, 0.7)}
 
 
 def _payload() -> dict:
@@ -26,9 +27,10 @@ def _payload() -> dict:
         for dim, members in DIMS.items():
             p_dense = sum(SCORES[d][0] for d in members) / len(members)
             p = sum(SCORES[d][c] for d in members) / len(members)
-            payload["verdicts"].append(_verdict(f"t[{pair}-{dim}]", "trust", pair, dim, math.exp(3 * (p - p_dense)), 0.7))
+            twy = math.exp(3 * (p - p_dense))
+            payload["verdicts"].append(_verdict(f"t[{pair}-{dim}]", "trust", pair, dim, twy, 0.7, track="trust"))
         mean = sum(v["value"] for v in payload["verdicts"] if v["pair"] == pair and v["kind"] == "trust") / 2
-        payload["verdicts"].append(_verdict(f"t[{pair}]", "trust", pair, "trust", mean, 0.7))
+        payload["verdicts"].append(_verdict(f"t[{pair}]", "trust", pair, "trust", mean, 0.7, track="trust"))
     return payload
 
 
