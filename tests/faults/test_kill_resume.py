@@ -21,7 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from medcheck.evaluate import CHUNK_ITEMS
+from medcheck.task_kinds import Choice
+
+CHUNK_ITEMS = Choice.chunk   # multiple-choice items committed per chunk
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20261129
@@ -44,6 +46,7 @@ def _start(project: Path, model: Path, cache: Path, report: Path, kill_at: str =
     args = [sys.executable, "-m", "pytest", "suites/knowledge/test_medqa.py", "-q", "-p", "no:cacheprovider",
             "-p", "tests.faults.killer", "--snapshot-update", "--medcheck-model", f"tiny={model}",
             "--medcheck-compression", COMPRESSION, "--medcheck-cache-dir", str(cache),
+            "--medcheck-limit", str(ITEMS),   # one look of every item: the chunks below, not sequential looks
             "--medcheck-report-dir", str(report)]
     return subprocess.Popen(args, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
