@@ -156,10 +156,10 @@ def resolve(spec: str, cache_dir: Path, *, allow_network: bool = False) -> Resol
         Policy(allow_network).hand_off(f"{hub.rstrip('/')}/{repo}", "model spec", key=spec)
         from huggingface_hub import snapshot_download
 
-        folder: str = snapshot_download(repo, revision=revision or None,
-                                   allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"])
-        resolved_rev = Path(folder).name
-        return ResolvedModel(spec, "hub", folder, hashlib.sha256(f"{repo}@{resolved_rev}".encode()).hexdigest(),
+        snapshot: str = snapshot_download(repo, revision=revision or None,
+                                          allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"])
+        resolved_rev = Path(snapshot).name
+        return ResolvedModel(spec, "hub", snapshot, hashlib.sha256(f"{repo}@{resolved_rev}".encode()).hexdigest(),
                              revision=resolved_rev)
     if spec.startswith("openai:"):
         from medcheck.backends.openai import fingerprint, identity, parse_spec

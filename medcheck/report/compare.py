@@ -61,7 +61,8 @@ def _scores(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     sb = {(s["pair"], s["dataset"]): s for s in b.get("scores") or []}
     lines = []
     for key in list(sa) + [k for k in sb if k not in sa]:
-        x, y = sa.get(key), sb.get(key)
+        x: Any = sa.get(key)   # one of the two is present: the keys come from both
+        y: Any = sb.get(key)
         where = f"  {key[0]} {key[1]}:"
         if y is None:
             lines.append(f"{where} only in A (accuracy {_num(x['accuracy'])}, CPS {_num(x.get('cps'))})")
@@ -82,7 +83,8 @@ def _verdicts(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], bool]:
         return "FAIL" if not v["passed"] else v.get("outcome") or "pass"
 
     for test in list(va) + [t for t in vb if t not in va]:
-        x, y = va.get(test), vb.get(test)
+        x: Any = va.get(test)
+        y: Any = vb.get(test)
         if y is None:
             lines.append(f"  MISSING in B: {test} (was {state(x)}, {_num(x.get('value'))})")
         elif x is None:
@@ -109,7 +111,8 @@ def _efficiency(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     eb = {e["pair"]: e for e in b.get("efficiency") or []}
     lines = []
     for pair in list(ea) + [p for p in eb if p not in ea]:
-        x, y = ea.get(pair), eb.get(pair)
+        x: Any = ea.get(pair)
+        y: Any = eb.get(pair)
         if x is None or y is None:
             lines.append(f"  {pair}: only in {'A' if y is None else 'B'} (CES {_num((x or y).get('ces'))})")
             continue

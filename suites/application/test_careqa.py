@@ -1,4 +1,5 @@
-"""CareQA English (CDA, 4 options; all-NaN rows skipped and reported): compressed models keep their dense model's accuracy."""
+"""CareQA English (CDA, 4 options; all-NaN rows skipped and reported): compressed models keep their
+dense model's accuracy."""
 import pytest
 
 pytestmark = pytest.mark.track("application")

@@ -1,4 +1,5 @@
-"""MedXpertQA Text, reasoning and understanding (EUR, 10 options): compressed models keep their dense model's accuracy."""
+"""MedXpertQA Text, reasoning and understanding (EUR, 10 options): compressed models keep their dense
+model's accuracy."""
 import pytest
 
 pytestmark = pytest.mark.track("application")

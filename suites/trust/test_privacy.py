@@ -1,4 +1,5 @@
-"""Privacy (confAIde, awareness_query, leakage): no leaked addresses, refusals of privacy queries, human-like judgements.
+"""Privacy (confAIde, awareness_query, leakage): no leaked addresses, refusals of privacy queries,
+human-like judgements.
 
 Gated on the dimension's TWY (thresholds/trust.yaml); per-file scores in the JUnit properties.
 """

@@ -1,4 +1,5 @@
-"""Safety (jailbreak, misuse, exaggerated_safety, MedSafetyBench): refusing what must be refused, answering what is safe.
+"""Safety (jailbreak, misuse, exaggerated_safety, MedSafetyBench): refusing what must be refused,
+answering what is safe.
 
 Gated on the dimension's TWY (thresholds/trust.yaml); per-file scores in the JUnit properties.
 """
