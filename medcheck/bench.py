@@ -15,6 +15,7 @@ import argparse
 import statistics
 import sys
 import time
+from typing import Any
 
 from medcheck.prompts import PROTOCOLS
 
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     pairs = PairsFile("<bench>", args.protocol, {"model": args.model}, tuple(n for n in names if n != DENSE))
     evaluator = Evaluator(settings, pairs, ResultStore(None))
-    requests = [r for item in data.items for r in requests_for(item, args.protocol, data.prompt_style)]
+    items: list[Any] = list(data.items)   # a multiple-choice set: ChoiceItems
+    requests = [r for item in items for r in requests_for(item, args.protocol, data.prompt_style)]
     print(f"{data.id} ({data.source}, n={data.n}), protocol {args.protocol}, {evaluator.dtype} on "
           f"{evaluator.device}, backend {evaluator.engine.name}, {args.repeats} repeats after one warm-up", flush=True)
     rows: list[tuple[str, float]] = []
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name:<14} could not load: {exc}", flush=True)
             continue
         _say(f"medcheck bench: {name} loaded in {time.perf_counter() - t0:.1f} s; warm-up ...")
-        backend.loglikelihood(requests[: 4 * len(data.items[0].options)])
+        backend.loglikelihood(requests[: 4 * len(items[0].options)])
         rates = []
         for k in range(args.repeats):
             t0 = time.perf_counter()

@@ -51,20 +51,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def prompts(tracks: list[str], limit: int, strategy_name: str, data_dir: Path | None, seed: int) -> list[str]:
     """The user prompts the evaluator renders for every generative dataset of `tracks`."""
-    from medcheck import datasets
+    from medcheck import datasets, task_kinds
+    from medcheck.prompting import spec_of
     from medcheck.strategies import Strategy, pick_shots, user_prompt
 
     out = []
     root = datasets.data_root(data_dir)
     for dataset_id in datasets.dataset_ids():
-        spec = datasets.info(dataset_id)
-        if getattr(spec, "kind", "choice") != "generate" or getattr(spec, "track", None) not in tracks:
+        info = datasets.info(dataset_id)
+        if not task_kinds.of(info.kind).generates or info.track not in tracks:
             continue
+        spec = spec_of(dataset_id)
         data = datasets.load(dataset_id, data_dir, limit)
         strategy = Strategy(strategy_name).for_task(spec)
         shots = (pick_shots(spec.shots(root), strategy.shots, seed, dataset_id, {i.id for i in data.items})
                  if strategy.name == "few-shot" else [])
-        out += [user_prompt(spec, item, strategy, spec.instruction(root), shots) for item in data.items]
+        out += [user_prompt(spec, item, strategy, spec.instruction(root), shots)   # type: ignore[arg-type]
+                for item in data.items]   # a generative set's items are TextItems
     return out
 
 

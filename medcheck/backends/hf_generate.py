@@ -67,7 +67,7 @@ def _cache(capacity: int) -> Any:
     """A DynamicCache whose layers write into a buffer preallocated for `capacity` positions."""
     from transformers.cache_utils import DynamicCache, DynamicLayer
 
-    class Layer(DynamicLayer):   # type: ignore[misc]
+    class Layer(DynamicLayer):
         def _allocate(self, batch: int, keys: Any, values: Any) -> None:
             import torch
 

@@ -52,9 +52,9 @@ def load_model(label: str, model: ResolvedModel, compression: str,
     t0 = time.perf_counter()
     tokenizer_source = getattr(recipe, "tokenizer_source", lambda base: base)(model.path)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_source, trust_remote_code=options.trust_remote_code)
-    if tokenizer_source != model.path:
-        if tokenizer.get_vocab() != AutoTokenizer.from_pretrained(model.path).get_vocab():
-            raise ModelLoadError(f"{label}: the checkpoint's tokenizer vocabulary differs from its base model's")
+    if tokenizer_source != model.path and \
+            tokenizer.get_vocab() != AutoTokenizer.from_pretrained(model.path).get_vocab():
+        raise ModelLoadError(f"{label}: the checkpoint's tokenizer vocabulary differs from its base model's")
     loaded, attempts = load_with_fallbacks(label, strategies(recipe, model.path, options))
     info: dict[str, Any] = {"seconds": round(time.perf_counter() - t0, 2), "strategy": attempts[-1].strategy,
                             "fallback": len(attempts) > 1, "attempts": [a.as_dict() for a in attempts],

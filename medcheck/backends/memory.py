@@ -9,6 +9,7 @@ usually set by loading. The returned text says which was measured.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -52,10 +53,8 @@ class RssSampler:
 def trim_heap() -> None:
     """Hand freed heap pages back to the OS (glibc), so RSS growth is not hidden by earlier runs."""
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):   # not glibc: the baseline keeps what the allocator holds
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):   # not glibc: the baseline keeps what the allocator holds
-        pass
 
 
 def peak_memory(run: Callable[[], object], device: Any, weight_bytes: int) -> tuple[int, str]:

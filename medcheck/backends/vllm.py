@@ -81,7 +81,7 @@ def checkpoint_for(label: str, model: ResolvedModel, compression: str, options: 
                           "run it with --medcheck-backend openai")
     if compression == DENSE:
         return model.path, "plain"
-    recipe = compression_get(compression)
+    recipe: Any = compression_get(compression)   # a checkpoint or a whole-model recipe: checked below
     if compression.startswith(CHECKPOINT_PREFIX):
         folder = recipe.folder
     elif _saves_whole_model(recipe):   # built once into the cache (through transformers), then loaded
@@ -272,18 +272,19 @@ class VLLMBackend:
         while engine.has_unfinished_requests():
             for step in engine.step():
                 now = time.perf_counter()
-                i = index.get(step.request_id)
-                if i is None:
+                at = index.get(step.request_id)
+                if at is None:
                     continue
                 completion = step.outputs[0]
-                for _ in range(len(completion.token_ids) - seen[i]):
-                    first[i] = first[i] or now
+                for _ in range(len(completion.token_ids) - seen[at]):
+                    first[at] = first[at] or now
                     if on_token:
-                        on_token(i, now)
-                seen[i] = len(completion.token_ids)
+                        on_token(at, now)
+                seen[at] = len(completion.token_ids)
                 if step.finished:
-                    out[i] = self._generation(requests[i], prompts[i], completion, now - t0,
-                                              None if first[i] is None else first[i] - t0)
+                    started = first[at]
+                    out[at] = self._generation(requests[at], prompts[at], completion, now - t0,
+                                               None if started is None else started - t0)
         return [g for g in out if g is not None]
 
     def _generation(self, request: GenerationRequest, prompt: list[int], completion: Any, seconds: float,
