@@ -118,8 +118,9 @@ class Table:
 
 # -- payload helpers (shared with the dashboard) ---------------------------------------------
 def pair_parts(pair_id: str) -> tuple[str, str]:
-    model, _, compression = pair_id.rpartition("/")
-    return (model, compression) if model else (pair_id, "")
+    """(model, compression) of "model/compression": model names hold no "/", a checkpoint path may."""
+    model, slash, compression = pair_id.partition("/")
+    return (model, compression) if slash else (pair_id, "")
 
 
 def track_of(payload: dict[str, Any], score: dict[str, Any]) -> str:

@@ -115,3 +115,10 @@ def test_status_and_an_empty_run():
     empty = {"pairs": [INT8], "scores": [], "verdicts": [], "errors": {}}
     assert tables.tables(empty) == [] and "No scores" in tables.markdown(empty)
     assert tables.status(empty)[0] is None
+
+
+def test_a_checkpoint_path_stays_in_the_method_column():
+    from medcheck.report.tables import pair_parts
+
+    assert pair_parts("my-model/checkpoint:/tmp/x/my-model-rtn-w4") == ("my-model", "checkpoint:/tmp/x/my-model-rtn-w4")
+    assert pair_parts("smollm2-135m/bnb-nf4") == ("smollm2-135m", "bnb-nf4") and pair_parts("m") == ("m", "")
