@@ -76,8 +76,9 @@ class Verdict:
             props += [(k, v) for k, v in self.decision.properties() if k != "outcome"]
         else:
             props.append(("decision_rule", "point"))
-        if self.fidelity is not None and self.decision is not None:   # what accuracy alone would have said
-            props += [("accuracy_outcome", self.decision.outcome), *self.fidelity.properties()]
+        if self.fidelity is not None:   # what accuracy alone said, beside fidelity's own outcome
+            accuracy = self.decision.outcome if self.decision is not None else "inconclusive"
+            props += [("accuracy_outcome", accuracy), *self.fidelity.properties()]
         return props
 
 
@@ -100,6 +101,12 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
         reasons = result.reasons()   # ... unless the candidate collapsed, which needs no score to show
         if reasons:
             return Verdict(False, "; ".join([str(exc), *reasons]), floor, "fail")
+        summary = result.fidelity(rule.confidence) if floor.fidelity is not None and rule is not None else None
+        if summary is not None and floor.fidelity is not None:   # the answer distributions still compare
+            from medcheck.decision import fails_run
+
+            outcome, fidelity, message = _with_fidelity("inconclusive", summary, floor.fidelity, str(exc))
+            return Verdict(not fails_run(outcome, rule), message, floor, outcome, None, fidelity)
         fails = bool(rule is not None and rule.inconclusive_fails)
         return Verdict(not fails, f"{exc}; inconclusive{', fails the run' if fails else ', does not fail the run'}",
                        floor, "inconclusive")

@@ -69,3 +69,13 @@ def test_fidelity_is_measured_from_the_stored_option_scores(margin):
     q = [1 / (1 + math.exp(-margin - 1)), 1 / (1 + math.exp(margin + 1))]
     kl = sum(a * math.log(a / b) for a, b in zip(p, q))
     assert summary is not None and summary.kl == pytest.approx(kl, rel=1e-4) and summary.same_top == 1.0
+
+
+def test_an_undefined_cps_still_fails_on_fidelity():
+    dense = tuple(r.__class__(r.item_id, r.prediction, r.prediction_norm, r.gold, False, False, r.scores, 10)
+                  for r in _records(20, margin=2.0))                      # the dense model gets nothing right
+    cand = tuple(r.__class__(r.item_id, r.prediction, r.prediction_norm, r.gold, False, False, r.scores, 10)
+                 for r in _records(20, margin=2.0, flip_every=2))
+    verdict = judge(Floor("CPS", 0.85, "t", FLOORS), Rule("catch-damage"), _result(dense, cand))
+    assert "CPS is undefined" in verdict.message and verdict.outcome == "fail" and not verdict.passed
+    assert dict(verdict.properties())["accuracy_outcome"] == "inconclusive"
