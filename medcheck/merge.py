@@ -14,9 +14,10 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from medcheck.record import RunRecord, inconclusive_note, snapshots_note
+from medcheck.tracks.base import DESCRIPTION
 
-# track-table fields that describe the track; the others are score tables keyed by pair
-_TRACK_FIELDS = ("title", "score", "kind", "dimensions", "datasets")
+# track-table fields that describe the track (Track.describe); the others are score tables keyed by pair
+_TRACK_FIELDS = DESCRIPTION
 
 
 def _once(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], Hashable]) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from medcheck.thresholds import Floor
 
 T = TypeVar("T")
+DESCRIPTION = ("title", "score", "kind", "table", "dimensions", "datasets")   # Track.describe()'s keys
 
 
 class Run(Protocol):
@@ -110,6 +111,7 @@ class Track:
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
+        """The run record's description of the track (DESCRIPTION keys); its section adds the scores."""
         return {"title": self.title, "score": self.score, "kind": self.kind, "table": self.table,
                 "dimensions": {k: list(v) for k, v in self.dimensions().items()}, "datasets": list(self.datasets())}
 

@@ -23,7 +23,7 @@ VARYING_PROPS = {"load_attempts", "warmup"}                          # JUnit: lo
 def _outputs(run: Any) -> dict[str, Any]:
     report = run.report()
     outcomes = run.result.parseoutcomes()
-    return {"outcomes": {k: outcomes.get(k, 0) for k in ("passed", "failed", "errors", "skipped")},
+    return {"outcomes": {k: outcomes.get(k, 0) for k in ("passed", "failed", "errors", "skipped", "inconclusive")},
             "report": report, "cases": run.cases(),
             "samples": sorted(json.dumps(row, sort_keys=True) for row in run.samples()),
             "names": [case.get("name") for case in _testcases(run)],
