@@ -102,7 +102,7 @@ def recompute(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
     if name is None:
         raise NotRecomputable("verdict rows written before they named their track (schema < 3)")
     if name not in tracks.TRACKS:
-        raise NotRecomputable(f"{name} verdicts")
+        raise NotRecomputable(f"the {name} track")
     result, floor, rule, unchecked = tracks.get(name).recompute(saved, row)
     return Recomputed(result, floor, rule, unchecked)
 
