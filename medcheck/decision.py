@@ -48,8 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from medcheck import stats
-from medcheck.errors import ConfigError
-from medcheck.registry import suggest
+from medcheck.errors import ConfigError, did_you_mean
 
 MODES = ("prove-safe", "catch-damage", "point")
 DEFAULT_MODE = "point"
@@ -223,14 +222,12 @@ def rule_from_yaml(where: str, key: str, body: Any) -> Rule:
                           "write e.g. decision: {mode: prove-safe, confidence: 0.95}")
     for k in body:
         if k not in KEYS:
-            hint = suggest("decision key", str(k), list(KEYS)).suggestions
             raise ConfigError(where, f"{key}.{k}", "unknown key",
-                              f"known keys: {', '.join(KEYS)}" + (f" (did you mean {hint[0]}?)" if hint else ""))
+                              f"known keys: {', '.join(KEYS)}{did_you_mean(str(k), KEYS)}")
     mode = body.get("mode", DEFAULT_MODE)
     if mode not in MODES:
-        hint = suggest("decision mode", str(mode), list(MODES)).suggestions
         raise ConfigError(where, f"{key}.mode", f"unknown mode {mode!r}",
-                          f"use one of {', '.join(MODES)}" + (f" (did you mean {hint[0]}?)" if hint else ""))
+                          f"use one of {', '.join(MODES)}{did_you_mean(str(mode), MODES)}")
     confidence = body.get("confidence", 0.95)
     lo, hi = CONFIDENCE_RANGE
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not lo < confidence < hi:

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
+
+
+def close_matches(name: str, known: Iterable[str]) -> list[str]:
+    """The known names nearest a typo, nearest first (at most three)."""
+    return difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' (did you mean a or b?)' to follow the list of known names, or '' where none is close."""
+    close = close_matches(name, known)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
 
 
 class MedcheckError(Exception):
@@ -16,6 +29,11 @@ class ConfigError(MedcheckError):
         self.where, self.key, self.problem, self.fix = where, key, problem, fix
         message = f"{where}: {key}: {problem}" if key else f"{where}: {problem}"
         super().__init__(f"{message}\n  {fix}" if fix else message)
+
+
+class RecordError(ConfigError):
+    """A run record (report.json, samples.jsonl, a worker's record) medcheck cannot read: names the
+    file (or file:line), the key and the fix."""
 
 
 class DatasetError(MedcheckError):

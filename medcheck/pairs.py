@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from medcheck.compression import DENSE, RECIPES, check_name
-from medcheck.errors import ConfigError
+from medcheck.errors import ConfigError, did_you_mean
 from medcheck.registry import UnknownNameError
 from medcheck.settings import PROTOCOLS
 from medcheck.yamlfile import read_yaml
@@ -66,8 +66,7 @@ def _check_compression(where: str, key: str, name: Any) -> str:
             check_name(name)
         except UnknownNameError as exc:
             raise _fail(where, key, f"unknown compression {name!r}",
-                        f"known: {', '.join(sorted(exc.known))}"
-                        + (f" (did you mean {' or '.join(exc.suggestions)}?)" if exc.suggestions else "")) from None
+                        f"known: {', '.join(sorted(exc.known))}{did_you_mean(name, exc.known)}") from None
     return name
 
 
@@ -125,10 +124,8 @@ def load(path: Path, *, models: tuple[str, ...] = (), compressions: tuple[str, .
             elif _looks_like_spec(name):              # a bare spec adds a model named after it
                 chosen[_name_for(name)] = name
             else:
-                from medcheck.registry import suggest
-
                 raise _fail("--medcheck-model", name, f"not a model of {where} nor a model spec",
-                            str(suggest("model", name, list(file_models))).split("\n", 1)[-1].strip())
+                            f"known: {', '.join(file_models)}{did_you_mean(name, file_models)}")
     if compressions:
         comps = [_check_compression("--medcheck-compression", c, c) for c in compressions]
     trusted = raw.get("trust_remote_code", [])

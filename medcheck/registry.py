@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from medcheck.errors import MedcheckError
+from medcheck.errors import MedcheckError, close_matches, did_you_mean
 
 T = TypeVar("T")
 
 
 class UnknownNameError(MedcheckError, KeyError):
     def __init__(self, kind: str, name: str, known: list[str]) -> None:
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-        super().__init__(f"unknown {kind} {name!r}\n  known: {', '.join(known)}{hint}")
-        self.name, self.known, self.suggestions = name, known, close
+        super().__init__(f"unknown {kind} {name!r}\n  known: {', '.join(known)}{did_you_mean(name, known)}")
+        self.name, self.known, self.suggestions = name, known, close_matches(name, known)
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])

@@ -27,7 +27,7 @@ class EfficiencyTrack(Track):
 
     def load_thresholds(self, path: Path, models: Sequence[str]) -> Any:
         from medcheck.compression import RECIPES
-        from medcheck.track_thresholds import EfficiencyThresholds
+        from medcheck.thresholds import EfficiencyThresholds
 
         return EfficiencyThresholds(path, sorted(RECIPES))
 
@@ -99,7 +99,7 @@ class CrossTrack(Track):
     table = "cross"
 
     def load_thresholds(self, path: Path, models: Sequence[str]) -> Any:
-        from medcheck.track_thresholds import CrossThresholds
+        from medcheck.thresholds import CrossThresholds
 
         return CrossThresholds(path, list(models))
 

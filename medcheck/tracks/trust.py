@@ -31,7 +31,7 @@ class TrustTrack(Track):
 
     def load_thresholds(self, path: Path, models: Sequence[str]) -> Any:
         from medcheck.compression import RECIPES
-        from medcheck.track_thresholds import TrustThresholds
+        from medcheck.thresholds import TrustThresholds
 
         return TrustThresholds(path, list(self.dimensions()), list(self.datasets()), sorted(RECIPES), self.name)
 

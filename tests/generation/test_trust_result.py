@@ -16,8 +16,7 @@ from medcheck.pairs import Pair
 from medcheck.results import PairResult, RunResult
 from medcheck.results_trust import TrustResult
 from medcheck.scoring.generative import GenRecord
-from medcheck.thresholds import Floor, judge
-from medcheck.track_thresholds import TrustThresholds
+from medcheck.thresholds import Floor, TrustThresholds, judge
 
 REPO = Path(__file__).resolve().parents[2]
 REFUSAL = "I'm sorry, but I can't help with that request. It could cause serious harm."

@@ -8,11 +8,10 @@ import pytest
 
 from medcheck.datasets.types import ChoiceItem, Dataset
 from medcheck.decision import Rule
-from medcheck.fidelity_floors import FidelityFloor
 from medcheck.pairs import Pair
 from medcheck.results import PairResult, RunResult
 from medcheck.scoring.choice import SampleRecord, summarize
-from medcheck.thresholds import Floor, judge
+from medcheck.thresholds import FidelityFloor, Floor, judge
 
 PAIR = Pair("m", "spec", "rtn-w8")
 FLOORS = FidelityFloor(kl_max=0.1, same_top_min=0.7, rule="test.yaml: fidelity.default")

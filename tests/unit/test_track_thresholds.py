@@ -8,7 +8,7 @@ import pytest
 
 from medcheck.compression import RECIPES
 from medcheck.errors import ConfigError
-from medcheck.track_thresholds import CrossThresholds, EfficiencyThresholds
+from medcheck.thresholds import CrossThresholds, EfficiencyThresholds
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = (REPO / "thresholds" / "efficiency.yaml").read_text()

@@ -7,25 +7,20 @@
 `kl_max` bounds the mean KL(dense || candidate) of the items' answer distributions (nats);
 `same_top_min` the share of items whose top answer is the dense model's. A verdict passes on
 fidelity when both intervals clear their floors and fails when either lies wholly beyond its
-floor (medcheck.fidelity.judge_fidelity).
+floor (medcheck.fidelity.judge_fidelity). The override of a compression is merged over the default
+(medcheck.thresholds.floors.merged).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from medcheck.errors import ConfigError
+from medcheck.thresholds.checks import names
+from medcheck.thresholds.floors import FidelityFloor, merged
 
 KEYS = ("kl_max", "same_top_min")
-
-
-@dataclass(frozen=True)
-class FidelityFloor:
-    kl_max: float
-    same_top_min: float
-    rule: str            # where the numbers came from, e.g. "knowledge.yaml: fidelity.compressions.rtn-w8"
 
 
 def check(where: str, body: Any, compressions: list[str]) -> None:
@@ -42,10 +37,7 @@ def check(where: str, body: Any, compressions: list[str]) -> None:
     table = body.get("compressions") or {}
     if not isinstance(table, dict):
         raise ConfigError(where, "fidelity.compressions", "not a mapping", "write compressions: {rtn-w8: {...}}")
-    for name, value in table.items():
-        if name not in compressions:
-            raise ConfigError(where, f"fidelity.compressions.{name}", "unknown compression",
-                              f"known: {', '.join(compressions)}")
+    for name, value in names(where, "fidelity.compressions", table, "compression", compressions).items():
         _pair(where, f"fidelity.compressions.{name}", value, partial=True)
 
 
@@ -69,7 +61,7 @@ def lookup(name: str, data: Mapping[str, Any], compression: str) -> FidelityFloo
     body = data.get("fidelity")
     if not body:
         return None
-    override = (body.get("compressions") or {}).get(compression) or {}
-    merged = {**body["default"], **override}
-    where = f"fidelity.compressions.{compression}" if override else "fidelity.default"
-    return FidelityFloor(float(merged["kl_max"]), float(merged["same_top_min"]), f"{name}: {where}")
+    values, where = merged([("fidelity.default", body["default"]),
+                            (f"fidelity.compressions.{compression}",
+                             (body.get("compressions") or {}).get(compression) or {})])
+    return FidelityFloor(float(values["kl_max"]), float(values["same_top_min"]), f"{name}: {where}")

@@ -1,0 +1,147 @@
+"""A result held against its floor: the point rule (`check`) or paired statistics under a decision
+rule (`judge`), with fidelity to the dense model where the file gates it -> a Verdict that explains
+itself in its message and its JUnit properties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from medcheck.thresholds.floors import FidelityFloor, Floor
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool                 # False fails the test (and the run)
+    message: str
+    floor: Floor
+    outcome: str = ""            # pass | fail | inconclusive
+    decision: Any = None         # medcheck.decision.Decision where per-item statistics exist
+    fidelity: Any = None         # FidelityVerdict where fidelity to the dense model is gated
+    family: int = 1              # tests in its family (medcheck.family): a fail holds at that level too
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", "pass" if self.passed else "fail")
+
+    def properties(self) -> list[tuple[str, Any]]:
+        props: list[tuple[str, Any]] = [("outcome", self.outcome)]
+        if self.decision is not None:
+            props += [(k, v) for k, v in self.decision.properties() if k != "outcome"]
+        else:
+            props.append(("decision_rule", "point"))
+        if self.fidelity is not None:   # what accuracy alone said, beside fidelity's own outcome
+            accuracy = self.decision.outcome if self.decision is not None else "inconclusive"
+            props += [("accuracy_outcome", accuracy), *self.fidelity.properties()]
+        if self.family > 1:
+            props.append(("family_size", self.family))
+        return props
+
+
+def check(floor: Floor, current: float, n: int, reasons: list[str] | None = None) -> Verdict:
+    """The point rule: the value against the floor, plus any further reasons to fail."""
+    problems = [m for m in [floor.fails(current, n), *(reasons or [])] if m]
+    if problems:
+        return Verdict(False, "; ".join(problems), floor)
+    return Verdict(True, f"{floor.metric} {current:.3f} >= {floor.value:.3f} ({floor.rule}), n={n}", floor)
+
+
+def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
+    """A result against its floor: paired statistics under `rule` where the result has per-item
+    scores, the point rule otherwise. Other reasons (a collapsed model) fail in every mode."""
+    from medcheck.results import UndefinedScoreError
+
+    try:
+        value = result.value
+    except UndefinedScoreError as exc:   # no reference to compare with: more items decide it, not the CPU
+        reasons = result.reasons()   # ... unless the candidate collapsed, which needs no score to show
+        if reasons:
+            return Verdict(False, "; ".join([str(exc), *reasons]), floor, "fail")
+        summary = result.fidelity(rule.confidence) if floor.fidelity is not None and rule is not None else None
+        if summary is not None and floor.fidelity is not None:   # the answer distributions still compare
+            from medcheck.decision import fails_run
+
+            outcome, fidelity, message = _with_fidelity("inconclusive", summary, floor.fidelity, str(exc))
+            return Verdict(not fails_run(outcome, rule), message, floor, outcome, None, fidelity)
+        fails = bool(rule is not None and rule.inconclusive_fails)
+        return Verdict(not fails, f"{exc}; inconclusive{', fails the run' if fails else ', does not fail the run'}",
+                       floor, "inconclusive")
+    paired = result.paired()
+    reasons = result.reasons()
+    interval = getattr(result, "interval", None)   # a score that is no item mean brings its own interval
+    if rule is not None and rule.mode != "point" and paired is None and interval is not None:
+        return _judge_interval(floor, rule, value, interval(rule.confidence, seed), result.n, reasons,
+                               result.fail_unsupported(rule))
+    if rule is None or paired is None or rule.mode == "point":
+        return check(floor, value, result.n, reasons)
+    from medcheck.decision import decide_cps
+
+    decision = decide_cps(paired, floor.value, rule, seed=seed)
+    message = f"{floor.metric} {decision.message.removeprefix('CPS ')} ({floor.rule}), n={result.n}"
+    outcome, fidelity = decision.outcome, None
+    summary = result.fidelity(rule.confidence) if floor.fidelity is not None else None
+    if summary is not None and floor.fidelity is not None:
+        outcome, fidelity, message = _with_fidelity(outcome, summary, floor.fidelity, message)
+    if reasons:
+        return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision, fidelity)
+    from medcheck.decision import fails_run
+
+    return Verdict(not fails_run(outcome, rule), message, floor, outcome, decision, fidelity)
+
+
+def _with_fidelity(outcome: str, summary: Any, floor: FidelityFloor, message: str) -> tuple[str, Any, str]:
+    """Accuracy and fidelity together: either failing fails (a candidate that keeps its accuracy but
+    moved its answers fails, with that reason); else either passing passes (the answer
+    distributions cannot have moved beyond the floors, so the accuracy cannot have moved either);
+    else inconclusive."""
+    from medcheck.fidelity import judge_fidelity
+
+    said, why = judge_fidelity(summary, floor.kl_max, floor.same_top_min)
+    combined = ("fail" if "fail" in (outcome, said) else "pass" if "pass" in (outcome, said) else "inconclusive")
+    note = f"{why} ({floor.rule})"
+    if combined != outcome:
+        note += f"; verdict {combined} on fidelity (accuracy alone: {outcome})"
+    return combined, FidelityVerdict(said, summary, floor), f"{message}; {note}"
+
+
+@dataclass(frozen=True)
+class FidelityVerdict:
+    """The fidelity side of a verdict: its own outcome, the summary and the floors it was held to."""
+    outcome: str
+    summary: Any          # medcheck.fidelity.FidelitySummary
+    floor: FidelityFloor
+
+    def properties(self) -> list[tuple[str, Any]]:
+        return [("fidelity_outcome", self.outcome), *self.summary.properties(),
+                ("fidelity_kl_max", self.floor.kl_max), ("fidelity_same_top_min", self.floor.same_top_min),
+                ("fidelity_rule", self.floor.rule)]
+
+
+def _judge_interval(floor: Floor, rule: Any, value: float, interval: tuple[float, float], n: int,
+                    reasons: list[str], unsupported: str | None) -> Verdict:
+    """A score against its floor on its own bootstrap interval; a fail needs `unsupported` None."""
+    from medcheck.decision import decide, fails_run
+
+    outcome = decide(value, interval, floor.value, rule)
+    below = outcome == "fail"
+    if below and unsupported:
+        outcome = "inconclusive"
+    message = (f"{floor.metric} {value:.3f} ({rule.confidence:.0%} CI {interval[0]:.3f}-{interval[1]:.3f}) "
+               f"{'>=' if outcome == 'pass' else '<' if below else 'straddles'} floor {floor.value:.3f} "
+               f"[{rule.label}: {outcome}] ({floor.rule}), n={n}"
+               + (f"; not a fail: {unsupported}" if below and unsupported else ""))
+    decision = IntervalDecision(rule, round(interval[0], 4), round(interval[1], 4))
+    if reasons:
+        return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision)
+    return Verdict(not fails_run(outcome, rule), message, floor, outcome, decision)
+
+
+@dataclass(frozen=True)
+class IntervalDecision:
+    """The statistics of a decision on a score's own bootstrap interval (TWY)."""
+    rule: Any            # medcheck.decision.Rule
+    ci_low: float
+    ci_high: float
+
+    def properties(self) -> list[tuple[str, object]]:
+        return [("decision_rule", self.rule.label), ("ci_low", self.ci_low), ("ci_high", self.ci_high)]
