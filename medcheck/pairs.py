@@ -18,8 +18,8 @@ from typing import Any
 
 from medcheck.compression import DENSE, RECIPES, check_name
 from medcheck.errors import ConfigError, did_you_mean
+from medcheck.prompts import PROTOCOLS
 from medcheck.registry import UnknownNameError
-from medcheck.settings import PROTOCOLS
 from medcheck.yamlfile import read_yaml
 
 KEYS = {"protocol", "models", "compressions", "trust_remote_code", "cross_datasets", "strategy"}

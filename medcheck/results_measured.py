@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from medcheck import metrics
+from medcheck.compression import DENSE
 from medcheck.pairs import Pair
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ class CrossResult:
 
     @property
     def ccs(self) -> float:
-        dense = self.accuracies["dense"]
+        dense = self.accuracies[DENSE]
         return metrics.ccs({self.model: dense}, {(self.model, s): a for s, a in self.accuracies.items()})
 
     def reasons(self) -> list[str]:
@@ -125,5 +126,5 @@ class CrossResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"model": self.model, "datasets": list(self.datasets),
-                "dense_accuracy": round(self.accuracies["dense"], 4),
+                "dense_accuracy": round(self.accuracies[DENSE], 4),
                 "accuracies": {k: round(v, 4) for k, v in self.accuracies.items()}, "ccs": round(self.ccs, 4)}

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from medcheck.errors import ConfigError
+from medcheck.prompts import PROTOCOLS
 from medcheck.registry import suggest
 
-PROTOCOLS = ("letter", "option-text")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 DEVICES = ("auto", "cpu", "cuda")
 

@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from medcheck.compression import DENSE
+
 if TYPE_CHECKING:
     from medcheck.backends import Backend
     from medcheck.datasets.types import Dataset
@@ -50,7 +52,7 @@ class Agreement:
     protocol: str
     dtype: str
     runs: tuple[Scored, ...] = field(default_factory=tuple)
-    compression: str = "dense"
+    compression: str = DENSE
 
     @property
     def agreement(self) -> float:
@@ -97,7 +99,7 @@ def predictions(backend: Backend, data: Dataset, protocol: str) -> tuple[list[Sa
 
 def score_with(backend_name: str, dataset_id: str, *, model: str = "embedded:smollm2-135m",
                protocol: str = "option-text", dtype: str = "float32", limit: int | None = None,
-               data_dir: Path | None = None, compression: str = "dense",
+               data_dir: Path | None = None, compression: str = DENSE,
                cache_dir: Path | None = None) -> tuple[Scored, int]:
     """(one backend's predictions and speed, number of items) for a model, loaded as the gate loads it."""
     from medcheck import datasets
@@ -141,7 +143,7 @@ def load(path: Path, **kwargs: object) -> tuple[Scored, int]:
 def compare(dataset_id: str, backends: tuple[str, ...] = ("hf", "vllm"), against: tuple[Path, ...] = (),
             save_to: Path | None = None, *, model: str = "embedded:smollm2-135m", protocol: str = "option-text",
             dtype: str = "float32", limit: int | None = None, data_dir: Path | None = None,
-            compression: str = "dense", cache_dir: Path | None = None) -> Agreement:
+            compression: str = DENSE, cache_dir: Path | None = None) -> Agreement:
     settings: dict[str, object] = {"model": model, "protocol": protocol, "dtype": dtype, "limit": limit,
                                    "data_dir": data_dir, "compression": compression, "cache_dir": cache_dir}
     runs = [score_with(name, dataset_id, model=model, protocol=protocol, dtype=dtype, limit=limit,
@@ -150,7 +152,7 @@ def compare(dataset_id: str, backends: tuple[str, ...] = ("hf", "vllm"), against
         run, n = runs[0]
         save(run, n, save_to, dataset=dataset_id, **settings)
     runs += [load(path, dataset=dataset_id, **settings) for path in against]
-    return Agreement(dataset_id, runs[0][1], protocol, dtype, tuple(run for run, _ in runs), compression or "dense")
+    return Agreement(dataset_id, runs[0][1], protocol, dtype, tuple(run for run, _ in runs), compression or DENSE)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--compression", default="dense", help="a compression both engines load (gptq-w4, awq-w4, ...)")
+    parser.add_argument("--compression", default=DENSE, help="a compression both engines load (gptq-w4, awq-w4, ...)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where built compressions are kept")
     parser.add_argument("--save", type=Path, default=None, help="write the (first) backend's run to this file")
     parser.add_argument("--against", type=Path, action="append", default=[], help="a run saved with --save")

@@ -23,8 +23,8 @@ from typing import Any
 
 from medcheck import metrics
 from medcheck.audit import write_atomic
+from medcheck.compression import DENSE
 
-DENSE = "dense"
 MB = 2**20  # as the load telemetry's rss_mb / peak_mb
 # efficiency dimensions: payload key, title, CSV key, scale, format, higher is better
 DIMENSIONS = (("memory_bytes", "memory (MB)", "memory_mb", MB, "{:.1f}", False),
