@@ -20,8 +20,7 @@ from typing import Any
 import medcheck
 from medcheck import datasets, task_kinds
 from medcheck.backends import BACKENDS, Backend, BackendClass
-from medcheck.compression import DENSE, LoadOptions
-from medcheck.compression import get as compression_get
+from medcheck.compression import DENSE, LoadOptions, recipe_for
 from medcheck.datasets.types import Dataset, TextItem
 from medcheck.loads import Loads
 from medcheck.memo import Memo
@@ -177,7 +176,7 @@ class Evaluator:
     def components(self, model: ResolvedModel, compression: str, dataset: Dataset) -> dict[str, Any]:
         """Provenance of a record: every field enters the store key and the report."""
         return {"medcheck": medcheck.__version__, "model_fingerprint": model.fingerprint,
-                "compression": compression_get(compression).describe(), "dataset": dataset.id,
+                "compression": recipe_for(compression).describe(), "dataset": dataset.id,
                 "dataset_sha256": dataset.sha256, "loader_version": dataset.loader_version,
                 "protocol": self.protocol, "prompt_version": PROMPT_VERSION, "dtype": self.dtype,
                 "backend": self.engine.name, "backend_version": self.engine.version(),

@@ -41,13 +41,12 @@ def load_model(label: str, model: ResolvedModel, compression: str,
     from transformers import AutoTokenizer
 
     from medcheck.bits import weight_stats
-    from medcheck.compression import get as compression_get
-    from medcheck.compression import strategies
+    from medcheck.compression import recipe_for, strategies
     from medcheck.errors import ModelLoadError
     from medcheck.loading import load_with_fallbacks
     from medcheck.warmup import warm_up
 
-    recipe = compression_get(compression)
+    recipe = recipe_for(compression)
     log.info("medcheck: loading %s (%s, %s)", label, options.dtype, options.device)
     t0 = time.perf_counter()
     tokenizer_source = getattr(recipe, "tokenizer_source", lambda base: base)(model.path)

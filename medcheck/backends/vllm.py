@@ -73,15 +73,14 @@ def tensor_parallel(options: LoadOptions) -> int:
 
 def checkpoint_for(label: str, model: ResolvedModel, compression: str, options: LoadOptions) -> tuple[str, str]:
     """(folder vLLM loads, format) for a compression, or an error naming the backend that runs it."""
-    from medcheck.compression import CHECKPOINT_PREFIX, DENSE
-    from medcheck.compression import get as compression_get
+    from medcheck.compression import CHECKPOINT_PREFIX, DENSE, recipe_for
 
     if model.kind == "openai":
         raise ConfigError("model spec", model.spec, "is a server, not a checkpoint vLLM can load",
                           "run it with --medcheck-backend openai")
     if compression == DENSE:
         return model.path, "plain"
-    recipe: Any = compression_get(compression)   # a checkpoint or a whole-model recipe: checked below
+    recipe: Any = recipe_for(compression)   # a checkpoint or a whole-model recipe: checked below
     if compression.startswith(CHECKPOINT_PREFIX):
         folder = recipe.folder
     elif _saves_whole_model(recipe):   # built once into the cache (through transformers), then loaded

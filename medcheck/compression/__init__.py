@@ -59,7 +59,7 @@ def strategies(recipe: Recipe, checkpoint: str, options: LoadOptions) -> list[An
 CHECKPOINT_PREFIX = "checkpoint:"
 
 
-def get(name: str) -> Recipe:
+def recipe_for(name: str) -> Recipe:
     """A recipe by name; `checkpoint:<path or hub id>` names a pre-compressed checkpoint."""
     if name.startswith(CHECKPOINT_PREFIX):
         from medcheck.compression.checkpoint import CheckpointRecipe

@@ -70,7 +70,7 @@ def test_plain_weights_load_like_the_source(tmp_path, tiny_model_dir, dense_logi
     AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(out)
 
     assert detect_format(out) == "plain"
-    recipe = compression.get(f"checkpoint:{out}")
+    recipe = compression.recipe_for(f"checkpoint:{out}")
     assert isinstance(recipe, CheckpointRecipe) and recipe.format == "plain"
     assert recipe.tokenizer_source(str(tiny_model_dir)) == str(out)   # it ships its own tokenizer
 
@@ -361,7 +361,7 @@ def test_unsupported_quant_method_names_it_and_the_supported_list(tmp_path):
 
 
 def test_missing_path_is_a_config_error(tmp_path):
-    recipe = compression.get(f"checkpoint:{tmp_path / 'nowhere'}")
+    recipe = compression.recipe_for(f"checkpoint:{tmp_path / 'nowhere'}")
     with pytest.raises(ConfigError) as info:
         _ = recipe.format
     assert info.value.problem == "checkpoint not found" and info.value.key == recipe.name
