@@ -20,6 +20,7 @@ from typing import Any
 import medcheck
 from medcheck import datasets, task_kinds
 from medcheck.backends import BACKENDS, Backend, BackendClass
+from medcheck.backends.teacher import can_teacher_force, teacher_forcing
 from medcheck.compression import DENSE, LoadOptions, recipe_for
 from medcheck.datasets.types import Dataset, TextItem
 from medcheck.loads import Loads
@@ -185,6 +186,9 @@ class Evaluator:
     def _run_one(self, model_name: str, compression: str, dataset_id: str, n: int) -> RunResult:
         dataset = self.dataset(dataset_id)   # the store key is the whole selection's: looks extend it
         kind = task_kinds.of(dataset.kind)
+        forced = kind.forced_pass and can_teacher_force(self.engine)
+        # the dense answers a candidate is forced along: scored (or read) before the candidate loads
+        reference = self.run(model_name, DENSE, dataset_id, n) if forced and compression != DENSE else None
         model = self.model(model_name)
         components = self.components(model, compression, dataset)
         key = cache_key(components)
@@ -213,6 +217,10 @@ class Evaluator:
             finally:
                 bar.finish()
         final = kind.records([stored[item.id] for item in items])
+        if forced:
+            t0 = time.perf_counter()
+            final = self._forced(kind, model_name, compression, components, final, reference)
+            seconds += time.perf_counter() - t0
         strategy = kind.strategy(dataset, self.prompting)
         scored = dataset if n == dataset.n else dataclasses.replace(dataset, items=items, sha256="")
         cached = self._cached.setdefault((model_name, compression, dataset_id), len(items) - len(missing))
@@ -220,6 +228,26 @@ class Evaluator:
                          key, cached_items=cached, seconds=seconds,
                          load=self.load_info.get((model_name, compression), {"cached": True}),
                          backend=backend_info, strategy=strategy, task=kind.name)
+
+    def _forced(self, kind: task_kinds.TaskKind, model_name: str, compression: str, components: dict[str, Any],
+                records: tuple[Any, ...], reference: RunResult | None) -> tuple[Any, ...]:
+        """The kind's teacher-forced pass over the dense answers (fidelity on generated items): one
+        prefill per item, stored under its own key (the records' components plus the pass's fields,
+        which name the dense records a candidate reads), so a cached run reuses it."""
+        extra = {**components, "forced_pass": kind.forced_key(reference)}
+        key = cache_key(extra)
+        stored = self.store.get(key) if self.settings.use_cache else self._unstored.setdefault(key, {})
+        missing = [r for r in records if r.item_id not in stored]
+        if missing:
+            forcing = teacher_forcing(self.backend(model_name, compression))
+            if forcing is None:
+                return records
+            for start in range(0, len(missing), 32):   # a killed run keeps every finished chunk
+                rows = kind.forced_rows(forcing, missing[start:start + 32], reference)
+                if rows:
+                    self.store.put(key, extra, rows)
+                stored.update({r["item_id"]: r for r in rows})
+        return kind.with_forced(records, stored)
 
     # -- loading: one model in memory at a time (medcheck.loads) -------------------------------
     def backend(self, model_name: str, compression: str) -> Backend:

@@ -215,6 +215,10 @@ class PairResult:
         """The candidate's fidelity to its dense model on these items (the task kind measures it)."""
         return self.dense.kind.fidelity(self, confidence)
 
+    def fidelity_gap(self) -> str | None:
+        """Why fidelity is not measured here (a backend that cannot teacher-force), if it is not."""
+        return self.dense.kind.fidelity_gap(self)
+
     def interval(self, confidence: float, seed: int) -> tuple[float, float]:
         """CPS interval where the metric is no item mean (corpus F1): a paired bootstrap of the task."""
         return _resampled_cps((self,), self.cps, confidence, seed, f"{self.pair.id}:{self.dataset.id}")
@@ -317,6 +321,9 @@ class TrackResult:
 
         parts = [f for r in self.results if (f := r.fidelity(confidence)) is not None]
         return stratified(parts) if len(parts) == len(self.results) else None
+
+    def fidelity_gap(self) -> str | None:
+        return "; ".join(g for r in self.results if (g := r.fidelity_gap())) or None
 
     def interval(self, confidence: float, seed: int) -> tuple[float, float]:
         return _resampled_cps(self.scored, self.cps, confidence, seed, f"{self.pair.id}:{self.track}")

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medcheck import metrics
 from medcheck.pairs import Pair
 from medcheck.results import PairResult
 from medcheck.scoring.generative import TaskScore
+
+if TYPE_CHECKING:
+    from medcheck.fidelity import FidelitySummary
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,19 @@ class TrustResult:
     def paired(self) -> None:
         return None   # TWY is not a mean of per-item scores: `interval` serves the decision
 
-    def fidelity(self, confidence: float) -> None:
-        return None   # generated answers: the teacher-forced comparison is not scored yet
+    def fidelity(self, confidence: float) -> FidelitySummary | None:
+        """Over the subject's files, each dimension counting once as in TWY (its files share its
+        weight); None where a file's fidelity is not measured (`fidelity_gap` says why)."""
+        from medcheck.fidelity import stratified
+
+        parts = [f for r in self.results if (f := r.fidelity(confidence)) is not None]
+        if len(parts) < len(self.results):
+            return None
+        weight = {d: 1.0 / len(ids) for ids in self.dimensions.values() for d in ids}
+        return stratified(parts, [weight[r.dataset.id] for r in self.results])
+
+    def fidelity_gap(self) -> str | None:
+        return "; ".join(g for r in self.results if (g := r.fidelity_gap())) or None
 
     def scores(self) -> dict[str, Any]:
         return {"n": self.n, "twy": round(self.value, 4),

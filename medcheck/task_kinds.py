@@ -8,7 +8,8 @@ kind. A new kind (a calibration probe, a judged free-text task) is one class her
 
     choice     log-likelihood of each option (medcheck.scoring.choice): SampleRecord, Summary
     generate   generated text, parsed and scored by the task (medcheck.scoring.generative):
-               GenRecord, TaskScore
+               GenRecord, TaskScore; fidelity from a second, teacher-forced pass of each model
+               over the dense model's answers (medcheck.scoring.forced), stored under its own key
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from medcheck.registry import suggest
 
 if TYPE_CHECKING:
     from medcheck.backends import Backend
+    from medcheck.backends.teacher import TeacherForcing
     from medcheck.datasets.types import Dataset
     from medcheck.fidelity import FidelitySummary
     from medcheck.prompting import Prompting
-    from medcheck.results import PairResult
+    from medcheck.results import PairResult, RunResult
     from medcheck.settings import Settings
 
 UNREADABLE_LEVEL = 0.025   # one-sided exact test that a candidate lost readable answers (the gates' 95% tail)
@@ -52,6 +54,7 @@ class TaskKind(Protocol):
     needs_items: bool    # whether its summary needs the items (verify reads them again) or the records alone
     sequential: bool     # whether its datasets may be scored in looks and stopped once decided
     generates: bool      # whether its items are answered by generated text (tools that time generation ask)
+    forced_pass: bool    # whether fidelity needs a teacher-forced pass over the dense answers (`forced_*`)
 
     def limit(self, settings: Settings) -> int | None: ...
     def strategy(self, dataset: Dataset, prompting: Prompting) -> str: ...
@@ -68,9 +71,30 @@ class TaskKind(Protocol):
     def properties(self, result: PairResult) -> list[tuple[str, Any]]: ...
     def score_row(self, result: PairResult) -> dict[str, Any]: ...
     def fidelity(self, result: PairResult, confidence: float) -> FidelitySummary | None: ...
+    def fidelity_gap(self, result: PairResult) -> str | None: ...   # why fidelity is not measured, if it is not
+    def forced_key(self, reference: RunResult | None) -> dict[str, Any]: ...
+    def forced_rows(self, forcing: TeacherForcing, records: Sequence[Any],
+                    reference: RunResult | None) -> list[dict[str, Any]]: ...
+    def with_forced(self, records: Sequence[Any], rows: dict[str, dict[str, Any]]) -> tuple[Any, ...]: ...
 
 
-class Choice:
+class NoForcedPass:
+    """A kind whose fidelity reads its own records (or that has none): no second pass."""
+
+    forced_pass = False
+
+    def forced_key(self, reference: RunResult | None) -> dict[str, Any]:
+        return {}
+
+    def forced_rows(self, forcing: TeacherForcing, records: Sequence[Any],
+                    reference: RunResult | None) -> list[dict[str, Any]]:
+        return []
+
+    def with_forced(self, records: Sequence[Any], rows: dict[str, dict[str, Any]]) -> tuple[Any, ...]:
+        return tuple(records)
+
+
+class Choice(NoForcedPass):
     """Multiple choice by the log-likelihood of each option."""
 
     name, unit, chunk = "choice", "prompt tokens", 32
@@ -163,6 +187,9 @@ class Choice:
 
         return fidelity.summarize(fidelity.choice_items(result.dense.records, result.candidate.records), confidence)
 
+    def fidelity_gap(self, result: PairResult) -> str | None:
+        return None   # every record holds its option log-likelihoods
+
 
 class Generate:
     """Free text generated through the backend, parsed and scored by the task's own scorer."""
@@ -171,6 +198,7 @@ class Generate:
     needs_items = True    # the task's scorer reads the gold answers
     sequential = False    # corpus metrics (F1) and bootstrap intervals: scored to its size in one look
     generates = True
+    forced_pass = True    # fidelity reads both models teacher-forced on the dense answers
 
     def limit(self, settings: Settings) -> int | None:
         return settings.generate_limit    # the smoke profile caps generation harder than scoring
@@ -247,7 +275,43 @@ class Generate:
         return {}
 
     def fidelity(self, result: PairResult, confidence: float) -> FidelitySummary | None:
-        return None   # needs the candidate's teacher-forced pass over the dense answers: not scored yet
+        """Both models teacher-forced on the dense answers: per-token KL over the dense top-k and the
+        same-top-token rate (medcheck.scoring.forced); None where a record has no such pass."""
+        from medcheck import fidelity
+        from medcheck.scoring.forced import dists
+
+        dense = {r.item_id: dists(r) for r in result.dense.records}
+        cand = {r.item_id: dists(r) for r in result.candidate.records}
+        if None in dense.values() or None in cand.values():
+            return None
+        return fidelity.summarize(fidelity.generated_items(dense, cand), confidence)   # type: ignore[arg-type]
+
+    def fidelity_gap(self, result: PairResult) -> str | None:
+        runs = (result.dense.records, result.candidate.records)
+        missing = sum(r.teacher is None for records in runs for r in records)
+        if missing:
+            return (f"fidelity not measured on {result.dataset.id}: {missing} of {sum(map(len, runs))} records have no "
+                    "teacher-forced pass (the backend that scored them cannot teacher-force; the hf backend can)")
+        if self.fidelity(result, 0.95) is None:
+            return f"fidelity not measured on {result.dataset.id}: no dense answer has a token to compare"
+        return None
+
+    def forced_key(self, reference: RunResult | None) -> dict[str, Any]:
+        from medcheck.scoring import forced
+
+        return forced.key(None if reference is None else reference.cache_key)
+
+    def forced_rows(self, forcing: TeacherForcing, records: Sequence[Any],
+                    reference: RunResult | None) -> list[dict[str, Any]]:
+        from medcheck.scoring import forced
+
+        return forced.rows(forcing, records, None if reference is None else {r.item_id: r for r in reference.records})
+
+    def with_forced(self, records: Sequence[Any], rows: dict[str, dict[str, Any]]) -> tuple[Any, ...]:
+        import dataclasses
+
+        return tuple(dataclasses.replace(r, teacher={k: v for k, v in rows[r.item_id].items() if k != "item_id"})
+                     if r.item_id in rows else r for r in records)
 
 
 def _fields(record: type, row: dict[str, Any]) -> dict[str, Any]:

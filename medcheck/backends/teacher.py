@@ -9,9 +9,10 @@ Which engines can:
   reports the ids the dense record names (`extra_ids`), and KL runs over the dense top-k.
 * vLLM: only top-k *prompt* logprobs (`SamplingParams(prompt_logprobs=k)`, k <= the engine's
   max_logprobs, 20 by default), plus the prompt token's own; no arbitrary ids. KL then runs over
-  the ids both top-k lists share plus one lumped bucket (medcheck.fidelity.token_kl). Not wired.
+  the ids both top-k lists share plus one lumped bucket (medcheck.fidelity.token_kl). Not wired:
+  a vllm run records fidelity on generated items as not measured.
 * OpenAI-compatible servers: `echo` with `logprobs` on the legacy completions endpoint where a
-  server still offers it (top-5 at most); not wired.
+  server still offers it (top-5 at most); not wired, recorded as not measured.
 """
 
 from __future__ import annotations
@@ -58,3 +59,8 @@ class TeacherForcing(Protocol):
 def teacher_forcing(backend: object) -> TeacherForcing | None:
     """The backend if it can teacher-force, else None ("fidelity not measured")."""
     return backend if isinstance(backend, TeacherForcing) else None
+
+
+def can_teacher_force(engine: object) -> bool:
+    """Whether a backend class offers teacher forcing, asked before any model is loaded."""
+    return callable(getattr(engine, "token_distributions", None))

@@ -32,6 +32,7 @@ class GenRecord:
     chat_template: bool             # whether the model's chat template rendered the prompt
     finish: str                     # finish reason of the first sample ("eos", "stop", "length")
     timing: dict[str, float] = field(default_factory=dict)   # seconds: kept apart from the outcome
+    teacher: dict[str, Any] | None = None   # the teacher-forced pass over the dense answer (medcheck.scoring.forced)
 
     @property
     def unparsed(self) -> bool:

@@ -6,6 +6,7 @@
     track_twy: {default: 0.95, compressions: {}}
     generation: {default: {max_new_tokens: 64, limit: 200}}
     decision: {mode: catch-damage, confidence: 0.95}      # held against TWY's bootstrap interval
+    fidelity: {default: {kl_max: 0.05, same_top_min: 0.6}}   # optional (medcheck.thresholds.fidelity)
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from medcheck.compression import DENSE
 from medcheck.errors import ConfigError
-from medcheck.thresholds import checks
-from medcheck.thresholds.floors import Floor, file_name, floor, generation_budget, rule
+from medcheck.thresholds import checks, fidelity
+from medcheck.thresholds.floors import FidelityFloor, Floor, file_name, floor, generation_budget, rule
 
 if TYPE_CHECKING:
     from medcheck.decision import Rule
@@ -30,7 +31,7 @@ class TrustThresholds:
                  track: str = "trust") -> None:
         self.track = track   # a floor asked for this subject is the track's own (track_twy)
         where, self.path = str(path), Path(path)
-        data = checks.read_yaml(path, ["exponents", "twy", "track_twy", "generation", "decision"])
+        data = checks.read_yaml(path, ["exponents", "twy", "track_twy", "generation", "decision", "fidelity"])
         exponents = data.get("exponents")
         if not isinstance(exponents, dict) or set(exponents) != set(dimensions):
             raise ConfigError(where, "exponents", f"needs an exponent for each of {', '.join(dimensions)}",
@@ -43,6 +44,7 @@ class TrustThresholds:
         checks.floors(where, "track_twy", data.get("track_twy"), per_compression)
         checks.generation(where, data.get("generation", {}), dataset_ids)
         checks.decisions(where, data, known)
+        fidelity.check(where, data.get("fidelity"), known)
         self.data, self.exponents = data, {k: float(v) for k, v in exponents.items()}
 
     @property
@@ -60,3 +62,6 @@ class TrustThresholds:
 
     def generation(self, dataset_id: str) -> dict[str, int]:
         return generation_budget(self.data, dataset_id)
+
+    def fidelity(self, compression: str) -> FidelityFloor | None:
+        return fidelity.lookup(self.name, self.data, compression)

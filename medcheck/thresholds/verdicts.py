@@ -9,6 +9,8 @@ from typing import Any
 
 from medcheck.thresholds.floors import FidelityFloor, Floor
 
+NOT_MEASURED = "not measured"   # a fidelity outcome: the result has no fidelity to give (recorded, never a pass)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -57,20 +59,19 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
         reasons = result.reasons()   # ... unless the candidate collapsed, which needs no score to show
         if reasons:
             return Verdict(False, "; ".join([str(exc), *reasons]), floor, "fail")
-        summary = result.fidelity(rule.confidence) if floor.fidelity is not None and rule is not None else None
-        if summary is not None and floor.fidelity is not None:   # the answer distributions still compare
+        outcome, fidelity, message = _fidelity("inconclusive", result, floor, rule, str(exc))
+        if fidelity is not None and fidelity.summary is not None:   # the answer distributions still compare
             from medcheck.decision import fails_run
 
-            outcome, fidelity, message = _with_fidelity("inconclusive", summary, floor.fidelity, str(exc))
             return Verdict(not fails_run(outcome, rule), message, floor, outcome, None, fidelity)
         fails = bool(rule is not None and rule.inconclusive_fails)
-        return Verdict(not fails, f"{exc}; inconclusive{', fails the run' if fails else ', does not fail the run'}",
-                       floor, "inconclusive")
+        return Verdict(not fails, f"{message}; inconclusive{', fails the run' if fails else ', does not fail the run'}",
+                       floor, "inconclusive", None, fidelity)
     paired = result.paired()
     reasons = result.reasons()
     interval = getattr(result, "interval", None)   # a score that is no item mean brings its own interval
     if rule is not None and rule.mode != "point" and paired is None and interval is not None:
-        return _judge_interval(floor, rule, value, interval(rule.confidence, seed), result.n, reasons,
+        return _judge_interval(floor, rule, value, interval(rule.confidence, seed), result, reasons,
                                result.fail_unsupported(rule))
     if rule is None or paired is None or rule.mode == "point":
         return check(floor, value, result.n, reasons)
@@ -78,15 +79,25 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
 
     decision = decide_cps(paired, floor.value, rule, seed=seed)
     message = f"{floor.metric} {decision.message.removeprefix('CPS ')} ({floor.rule}), n={result.n}"
-    outcome, fidelity = decision.outcome, None
-    summary = result.fidelity(rule.confidence) if floor.fidelity is not None else None
-    if summary is not None and floor.fidelity is not None:
-        outcome, fidelity, message = _with_fidelity(outcome, summary, floor.fidelity, message)
+    outcome, fidelity, message = _fidelity(decision.outcome, result, floor, rule, message)
     if reasons:
         return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision, fidelity)
     from medcheck.decision import fails_run
 
     return Verdict(not fails_run(outcome, rule), message, floor, outcome, decision, fidelity)
+
+
+def _fidelity(outcome: str, result: Any, floor: Floor, rule: Any, message: str) -> tuple[str, Any, str]:
+    """The score's outcome joined with fidelity's where the file gates fidelity. Where the result
+    has none to give (a backend that cannot teacher-force generated answers) that is recorded, with
+    the result's reason (`fidelity_gap`), and the score decides alone: never a silent pass."""
+    if floor.fidelity is None or rule is None:
+        return outcome, None, message
+    summary = result.fidelity(rule.confidence)
+    if summary is None:
+        gap = getattr(result, "fidelity_gap", lambda: None)() or "fidelity to the dense model not measured"
+        return outcome, FidelityVerdict(NOT_MEASURED, None, floor.fidelity, gap), f"{message}; {gap}"
+    return _with_fidelity(outcome, summary, floor.fidelity, message)
 
 
 def _with_fidelity(outcome: str, summary: Any, floor: FidelityFloor, message: str) -> tuple[str, Any, str]:
@@ -107,33 +118,44 @@ def _with_fidelity(outcome: str, summary: Any, floor: FidelityFloor, message: st
 @dataclass(frozen=True)
 class FidelityVerdict:
     """The fidelity side of a verdict: its own outcome, the summary and the floors it was held to."""
-    outcome: str
-    summary: Any          # medcheck.fidelity.FidelitySummary
+    outcome: str          # pass | fail | inconclusive | not measured
+    summary: Any          # medcheck.fidelity.FidelitySummary; None where not measured
     floor: FidelityFloor
+    unmeasured: str = ""  # why not, where not measured
 
     def properties(self) -> list[tuple[str, Any]]:
-        return [("fidelity_outcome", self.outcome), *self.summary.properties(),
+        measured = self.summary.properties() if self.summary is not None else [("fidelity_unmeasured", self.unmeasured)]
+        return [("fidelity_outcome", self.outcome), *measured,
                 ("fidelity_kl_max", self.floor.kl_max), ("fidelity_same_top_min", self.floor.same_top_min),
                 ("fidelity_rule", self.floor.rule)]
 
 
-def _judge_interval(floor: Floor, rule: Any, value: float, interval: tuple[float, float], n: int,
+def _judge_interval(floor: Floor, rule: Any, value: float, interval: tuple[float, float], result: Any,
                     reasons: list[str], unsupported: str | None) -> Verdict:
-    """A score against its floor on its own bootstrap interval; a fail needs `unsupported` None."""
+    """A score against its floor on its own bootstrap interval (a fail needs `unsupported` None),
+    joined with fidelity where the file gates it."""
     from medcheck.decision import decide, fails_run
 
+    n = result.n
+
     outcome = decide(value, interval, floor.value, rule)
-    below = outcome == "fail"
+    below, above = outcome == "fail", outcome == "pass"
     if below and unsupported:
         outcome = "inconclusive"
+    # a further floor of the same result whose own interval straddles it (an efficiency ratio floor)
+    undecided = result.pass_unsupported(rule) if above and hasattr(result, "pass_unsupported") else None
+    if undecided:
+        outcome = "inconclusive"
     message = (f"{floor.metric} {value:.3f} ({rule.confidence:.0%} CI {interval[0]:.3f}-{interval[1]:.3f}) "
-               f"{'>=' if outcome == 'pass' else '<' if below else 'straddles'} floor {floor.value:.3f} "
+               f"{'>=' if above else '<' if below else 'straddles'} floor {floor.value:.3f} "
                f"[{rule.label}: {outcome}] ({floor.rule}), n={n}"
-               + (f"; not a fail: {unsupported}" if below and unsupported else ""))
-    decision = IntervalDecision(rule, round(interval[0], 4), round(interval[1], 4))
+               + (f"; not a fail: {unsupported}" if below and unsupported else "")
+               + (f"; not a pass: {undecided}" if undecided else ""))
+    decision = IntervalDecision(rule, round(interval[0], 4), round(interval[1], 4), outcome)
+    outcome, fidelity, message = _fidelity(outcome, result, floor, rule, message)
     if reasons:
-        return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision)
-    return Verdict(not fails_run(outcome, rule), message, floor, outcome, decision)
+        return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision, fidelity)
+    return Verdict(not fails_run(outcome, rule), message, floor, outcome, decision, fidelity)
 
 
 @dataclass(frozen=True)
@@ -142,6 +164,7 @@ class IntervalDecision:
     rule: Any            # medcheck.decision.Rule
     ci_low: float
     ci_high: float
+    outcome: str = "inconclusive"   # what the interval alone said (fidelity may decide the verdict)
 
     def properties(self) -> list[tuple[str, object]]:
         return [("decision_rule", self.rule.label), ("ci_low", self.ci_low), ("ci_high", self.ci_high)]

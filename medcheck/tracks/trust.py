@@ -36,8 +36,11 @@ class TrustTrack(Track):
         return TrustThresholds(path, list(self.dimensions()), list(self.datasets()), sorted(RECIPES), self.name)
 
     def floor(self, thresholds: Any, result: Result) -> tuple[Floor, Any]:
+        import dataclasses
+
         compression = result.pair_id.partition("/")[2]
-        return thresholds.twy(result.subject, compression), thresholds.rule(compression)
+        floor = thresholds.twy(result.subject, compression)
+        return dataclasses.replace(floor, fidelity=thresholds.fidelity(compression)), thresholds.rule(compression)
 
     def generation(self, thresholds: Any, dataset_id: str) -> dict[str, int]:
         return thresholds.generation(dataset_id)
