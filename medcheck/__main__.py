@@ -49,12 +49,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "for under the data dir; the compression recipes; the inference backends. Imports no torch.",
         "medcheck ls\n  medcheck ls datasets --data-dir ~/benchmarks\n  medcheck ls compressions backends --json"),
     "bench": (
-        "scoring throughput (items/s) per compression; --generate: generation speed per engine",
-        "Time log-likelihood scoring on one dataset, loading each model as the gate does. One row per "
-        "compression: median items/s of the repeats and the ratio to dense measured in the same run. "
+        "scoring throughput (items/s) per engine and compression; --generate: generation speed per engine",
+        "Time log-likelihood scoring on one dataset through each installed engine (hf, vLLM, a backend of an "
+        "earlier commit), one process each, loading each model as the gate does. One row per engine and "
+        "compression: median items/s of the repeats and the ratio to dense; per compression, each engine's "
+        "ratio to the first with the largest log-likelihood difference and the same-answer share. "
         "With --generate: the trust and biomedical NLP prompts through each installed engine (hf, vLLM, "
         "the hf backend of an earlier commit), new and processed tokens/s, peak memory, ratio to the fastest.",
-        "medcheck bench --dataset medqa --limit 40\n"
+        "medcheck bench --dataset medqa --limit 40 --compression dense --vllm-python ~/vllm-venv/bin/python\n"
         "  medcheck bench --compression dense --compression rtn-w4 --data-dir ~/benchmarks\n"
         "  medcheck bench --generate --hf-before HEAD~1 --vllm-python ~/vllm-venv/bin/python"),
     "report": (

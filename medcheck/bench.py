@@ -1,28 +1,35 @@
-"""Scoring throughput benchmark: items/s per compression on one dataset, medians of repeats.
+"""Scoring throughput benchmark: log-likelihood items/s per engine and compression on one dataset.
 
-    medcheck bench --dataset pubmed_qa [--data-dir DIR] [--limit 40] [--repeats 3]
+    medcheck bench --dataset pubmed_qa [--data-dir DIR] [--limit 40] [--repeats 3] [--engines hf,vllm]
+        [--compression dense ...] [--vllm-python /path/to/venv/bin/python] [--hf-before REV] [--vllm-before REV]
     medcheck bench --generate ...      generation speed per engine: see medcheck.bench_generate
 
-Models load exactly as the gate loads them (the evaluator's backend: recipes build into the
-cache dir once, fallback strategies, warm-up), so any compression name the gate accepts works
-here, `checkpoint:<path>` included. Prints one row per compression with the median items/s and
-the ratio to dense measured in the same run (two shared cores swing; compare ratios).
+Every (engine, compression) scores the same requests (the dataset's items under `--protocol`) in its
+own process, one after the other, with the same threads (`--threads`): the engines and their
+processes are `medcheck.bench_generate`'s (vLLM from its own venv through `--vllm-python`, an
+earlier commit's backend through a git worktree). Each loads the model as the gate's evaluator does
+(the engine's load: recipes build into the cache dir once, fallback strategies, warm-up), so any
+compression the gate accepts works, `checkpoint:<path>` included; a compression an engine does not
+run (bitsandbytes on vLLM) is reported as not run. Prints the median items/s of the repeats per row,
+the ratio to dense within each engine, and per compression each engine's items/s relative to the
+first engine's with the largest log-likelihood difference from it and the share of items where both
+pick the same option (argmax of the summed log-likelihood). Shared cores swing: compare ratios.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
+from itertools import accumulate
 from typing import Any
 
 from medcheck.prompts import PROTOCOLS
 
+Row = tuple[str, str, dict[str, Any]]   # (engine label, compression, worker result)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """bench's own options (--data-dir and --cache-dir are the command line's, before or after `bench`)."""
-    from medcheck.backends import BACKENDS
     from medcheck.settings import DEVICES, DTYPES
 
     parser.add_argument("--dataset", default="pubmed_qa", help="dataset id, as `medcheck ls datasets` lists them "
@@ -30,21 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="the first N items, in the gate's seeded order")
     parser.add_argument("--model", default="embedded:smollm2-135m", help="model spec (default embedded:smollm2-135m)")
     parser.add_argument("--compression", action="append", default=None,
-                        help="repeatable; default dense, bnb-nf4, bnb-int8")
+                        help="repeatable; default dense, bnb-nf4, bnb-int8 (dense with --generate)")
     parser.add_argument("--protocol", default="option-text", choices=list(PROTOCOLS))
     parser.add_argument("--dtype", default="auto", choices=DTYPES)
     parser.add_argument("--device", default="auto", choices=DEVICES)
-    parser.add_argument("--backend", default="hf", choices=list(BACKENDS))
     parser.add_argument("--batch-tokens", type=int, default=8192, help="tokens per forward batch (default 8192)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed repeats; the median is printed (default 3; 1 with --generate)")
     from medcheck.bench_generate import add_arguments as generate_arguments
 
     generate_arguments(parser)
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,53 +56,76 @@ def run(args: argparse.Namespace) -> int:
         args.repeats = args.repeats or 1
         return run_generate(args)
     args.repeats = args.repeats or 3
-    from medcheck import datasets
+    from medcheck import datasets, task_kinds
+    from medcheck.bench_generate import engines, worker
     from medcheck.compression import DENSE, check_name
     from medcheck.errors import MedcheckError
-    from medcheck.evaluate import Evaluator
-    from medcheck.pairs import PairsFile
     from medcheck.prompts import requests_for
-    from medcheck.settings import Settings
-    from medcheck.store import ResultStore
 
     names = args.compression or [DENSE, "bnb-nf4", "bnb-int8"]
     try:
         for name in names:
             check_name(name)
-        settings = Settings(dtype=args.dtype, device=args.device, backend=args.backend, cache_dir=args.cache_dir,
-                            batch_tokens=args.batch_tokens, data_dir=args.data_dir, limit=args.limit)
+        if task_kinds.of(datasets.info(args.dataset).kind).generates:
+            raise ValueError("its answers are generated, not scored by log-likelihood: use --generate")
         data = datasets.load(args.dataset, args.data_dir, args.limit)
     except (MedcheckError, ValueError) as exc:
-        print(f"medcheck bench: {exc}", file=sys.stderr)
+        print(f"medcheck bench: {args.dataset}: {exc}", file=sys.stderr)
         return 2
-    pairs = PairsFile("<bench>", args.protocol, {"model": args.model}, tuple(n for n in names if n != DENSE))
-    evaluator = Evaluator(settings, pairs, ResultStore(None))
     items: list[Any] = list(data.items)   # a multiple-choice set: ChoiceItems
     requests = [r for item in items for r in requests_for(item, args.protocol, data.prompt_style)]
-    print(f"{data.id} ({data.source}, n={data.n}), protocol {args.protocol}, {evaluator.dtype} on "
-          f"{evaluator.device}, backend {evaluator.engine.name}, {args.repeats} repeats after one warm-up", flush=True)
-    rows: list[tuple[str, float]] = []
-    for name in names:
-        _say(f"medcheck bench: loading {name} (a recipe builds once into the cache dir) ...")
-        t0 = time.perf_counter()
-        try:
-            backend = evaluator.backend("model", name)
-        except Exception as exc:   # one broken compression must not hide the others' numbers
-            print(f"  {name:<14} could not load: {exc}", flush=True)
-            continue
-        _say(f"medcheck bench: {name} loaded in {time.perf_counter() - t0:.1f} s; warm-up ...")
-        backend.loglikelihood(requests[: 4 * len(items[0].options)])
-        rates = []
-        for k in range(args.repeats):
-            t0 = time.perf_counter()
-            backend.loglikelihood(requests)
-            rates.append(data.n / (time.perf_counter() - t0))
-            _say(f"medcheck bench: {name} repeat {k + 1}/{args.repeats}: {rates[-1]:.2f} items/s")
-        median = statistics.median(rates)
-        rows.append((name, median))
-        bits = evaluator.load_info.get(("model", name), {}).get("bits_per_weight")
-        print(f"  {name:<14} {median:7.2f} items/s (min {min(rates):.2f}, max {max(rates):.2f})"
-              f"  x{median / rows[0][1]:.2f} of {rows[0][0]}" + (f"  {bits:.2f} bits/weight" if bits else ""),
+    sizes = [len(item.options) for item in items]
+    rows: list[Row] = []
+    with engines(args) as (found, notes, scratch):
+        print(f"{data.id} ({data.source}, n={data.n}, {len(requests)} requests), protocol {args.protocol}, "
+              f"dtype {args.dtype}, device {args.device}, {args.threads} thread(s), {args.repeats} repeats after "
+              "a warm-up, one process per engine", flush=True)
+        for name in names:
+            for label, backend, python, tree in found:
+                spec = {"task": "loglikelihood", "engine": backend, "model": args.model, "compression": name,
+                        "cache_dir": str(args.cache_dir), "dtype": args.dtype, "device": args.device,
+                        "requests": [[r.context, r.continuation] for r in requests], "items": data.n,
+                        "warmup": sum(sizes[:4]), "batch_tokens": args.batch_tokens, "repeats": args.repeats,
+                        "threads": args.threads}
+                print(f"medcheck bench: {label} {name} (loading, warm-up, {args.repeats} repeats) ...",
+                      file=sys.stderr, flush=True)
+                rows.append((label, name, worker(python, tree, spec, scratch, f"{label}-{name}")))
+                _print_row(rows)
+        _print_engines(rows, sizes)
+    for note in notes:
+        print(f"  note: {note}")
+    return 0 if rows and all("error" not in r for _, _, r in rows) else 1
+
+
+def _print_row(rows: list[Row]) -> None:
+    label, name, r = rows[-1]
+    if "error" in r or "refused" in r:
+        print(f"  {label:<12} {name:<14} " + (f"failed: {r['error']}" if "error" in r else f"not run: {r['refused']}"),
               flush=True)
-    evaluator.release()
-    return 0 if len(rows) == len(names) else 1
+        return
+    first, base = next((n, d) for lab, n, d in rows if lab == label and "items_per_s" in d)   # dense, normally
+    print(f"  {label:<12} {name:<14} {r['items_per_s']:7.2f} items/s (min {min(r['runs']):.2f}, max "
+          f"{max(r['runs']):.2f})  x{r['items_per_s'] / base['items_per_s']:.2f} of {first}  "
+          f"({r['dtype']} on {r['device']}, {r['threads']} threads, loaded in {r['load_s']:.0f} s; {r['version']})",
+          flush=True)
+
+
+def _print_engines(rows: list[Row], sizes: list[int]) -> None:
+    """Per compression: each engine against the first engine that scored it."""
+    for name in dict.fromkeys(n for _, n, _ in rows):
+        mine = [(label, r) for label, n, r in rows if n == name and "items_per_s" in r]
+        if len(mine) < 2:
+            continue
+        first, base = mine[0]
+        parts = []
+        for label, r in mine[1:]:
+            diff = max(abs(a - b) for a, b in zip(r["logprobs"], base["logprobs"]))
+            same = sum(_argmax(r["logprobs"], at, n) == _argmax(base["logprobs"], at, n)
+                       for at, n in zip(accumulate([0, *sizes]), sizes))
+            parts.append(f"{label} x{r['items_per_s'] / base['items_per_s']:.2f} (max |log-likelihood difference| "
+                         f"{diff:.1e}, same option on {same}/{len(sizes)} items)")
+        print(f"  {name}: items/s relative to {first}: " + "; ".join(parts), flush=True)
+
+
+def _argmax(scores: list[float], start: int, n: int) -> int:
+    return max(range(n), key=lambda k: scores[start + k])

@@ -1,7 +1,7 @@
 """Generation benchmark: the gate's own generative prompts through each installed engine, one run.
 
     python -m medcheck bench --generate [--limit 2] [--new-tokens 64] [--compression dense ...]
-        [--hf-before REV] [--vllm-python /path/to/venv/bin/python] [--repeats 1]
+        [--hf-before REV] [--vllm-before REV] [--vllm-python /path/to/venv/bin/python] [--repeats 1]
 
 Prompts are the trust and biomedical NLP datasets' items as the evaluator renders them
 (`strategies.user_prompt`, then the engine's chat template), `--limit` items per dataset. Every
@@ -12,6 +12,9 @@ same work. Each (engine, compression) runs in its own process (`bench_worker`), 
     hf@REV        the same backend at an earlier commit (`--hf-before`, through a git worktree)
     vllm          vLLM, from this interpreter when it imports vllm, else from `--vllm-python`
                   ($MEDCHECK_VLLM_PYTHON): a separate venv with vllm and `pip install -e . --no-deps`
+    vllm@REV      the vllm backend at an earlier commit (`--vllm-before`)
+
+`engines` and `worker` serve the scoring benchmark (`medcheck.bench`) as well.
 
 Prints new tokens/s, processed tokens/s (prompt + generated), the peak resident memory while
 generating and over the whole process (loading included), and the ratio of new tokens/s to the
@@ -21,6 +24,7 @@ fastest engine of the same compression. Shared cores swing: compare ratios from 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -28,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--new-tokens", type=int, default=64, help="tokens generated per prompt (--generate)")
     parser.add_argument("--tracks", default="trust,bionlp", help="generative tracks whose prompts are used")
     parser.add_argument("--strategy", default="zero-shot", help="prompting strategy of the rendered prompts")
-    parser.add_argument("--engines", default="hf,vllm", help="comma-separated: hf, vllm (--generate)")
+    parser.add_argument("--engines", default="hf,vllm", help="comma-separated: hf, vllm (default both)")
     parser.add_argument("--hf-before", default=None, metavar="REV",
                         help="also run the hf backend of this commit (a temporary git worktree)")
+    parser.add_argument("--vllm-before", default=None, metavar="REV",
+                        help="also run the vllm backend of this commit (a temporary git worktree)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="CPU threads of every engine (default: all cores; vLLM binds them to cores 0..N-1)")
     parser.add_argument("--vllm-python", default=os.environ.get("MEDCHECK_VLLM_PYTHON"),
@@ -77,7 +84,9 @@ def _vllm_python(args: argparse.Namespace) -> str | None:
     return args.vllm_python
 
 
-def _worker(python: str, tree: Path, spec: dict[str, Any], scratch: Path, name: str) -> dict[str, Any]:
+def worker(python: str, tree: Path, spec: dict[str, Any], scratch: Path, name: str) -> dict[str, Any]:
+    """Run `bench_worker` on `spec` with `python` in `tree`: its result, or {"error": the output's tail}."""
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
     spec_path, result_path = scratch / f"{name}.spec.json", scratch / f"{name}.result.json"
     spec_path.write_text(json.dumps(spec))
     env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -90,7 +99,7 @@ def _worker(python: str, tree: Path, spec: dict[str, Any], scratch: Path, name: 
 
 
 def _worktree(rev: str, scratch: Path) -> Path:
-    folder = scratch / f"hf-{rev}"
+    folder = scratch / "".join(c if c.isalnum() else "_" for c in f"tree-{rev}")
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), rev], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return folder
@@ -98,6 +107,37 @@ def _worktree(rev: str, scratch: Path) -> Path:
 
 def _gb(n: float) -> str:
     return f"{n / 2**30:.2f} GB"
+
+
+Engine = tuple[str, str, str, Path]   # (label, backend, python, source tree)
+
+
+@contextlib.contextmanager
+def engines(args: argparse.Namespace) -> Iterator[tuple[list[Engine], list[str], Path]]:
+    """The engines of --engines, each earlier commit's (--hf-before, --vllm-before) first, notes on those
+    left out, and a scratch folder; the git worktrees and the scratch folder go when the block ends."""
+    wanted = [e.strip() for e in args.engines.split(",") if e.strip()]
+    found: list[Engine] = []
+    notes: list[str] = []
+    scratch = Path(tempfile.mkdtemp(prefix="medcheck-bench-"))
+    try:
+        for backend, python in (("hf", sys.executable), ("vllm", _vllm_python(args))):
+            if backend not in wanted:
+                continue
+            if python is None:
+                notes.append(f"{backend}: not importable here and no --vllm-python (or $MEDCHECK_VLLM_PYTHON) given")
+                continue
+            before = getattr(args, f"{backend}_before", None)
+            if before:
+                tree = next((t for label, _, _, t in found if label.endswith(f"@{before}")), None)
+                found.append((f"{backend}@{before}", backend, python, tree or _worktree(before, scratch)))
+            found.append((backend, backend, python, ROOT))
+        yield found, notes, scratch
+    finally:
+        for tree in {tree for *_, tree in found} - {ROOT}:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,50 +149,31 @@ def run(args: argparse.Namespace) -> int:
         print(f"medcheck bench: no generative prompts in tracks {tracks}", file=sys.stderr)
         return 2
     names = args.compression or [DENSE]
-    engines: list[tuple[str, str, str, Path]] = []   # (label, backend, python, tree)
-    wanted = [e.strip() for e in args.engines.split(",") if e.strip()]
-    scratch = Path(tempfile.mkdtemp(prefix="medcheck-bench-"))
-    notes = []
-    try:
-        if args.hf_before and "hf" in wanted:
-            engines.append((f"hf@{args.hf_before}", "hf", sys.executable, _worktree(args.hf_before, scratch)))
-        if "hf" in wanted:
-            engines.append(("hf", "hf", sys.executable, ROOT))
-        if "vllm" in wanted:
-            python = _vllm_python(args)
-            if python:
-                engines.append(("vllm", "vllm", python, ROOT))
-            else:
-                notes.append("vllm: not importable here and no --vllm-python (or $MEDCHECK_VLLM_PYTHON) given")
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    with engines(args) as (found, notes, scratch):
         print(f"{len(texts)} prompts from {', '.join(tracks)} ({args.strategy}, {args.limit or 2} per dataset), "
               f"{args.new_tokens} new tokens each (min = max), greedy, dtype {args.dtype}, device {args.device}, "
               f"{args.threads} thread(s), {args.repeats} repeat(s) after a warm-up, one process per engine", flush=True)
-        rows: list[tuple[str, str, dict[str, Any]]] = []
         for name in names:
-            for label, backend, python, tree in engines:
+            for label, backend, python, tree in found:
                 spec = {"engine": backend, "model": args.model, "compression": name, "cache_dir": str(args.cache_dir),
                         "dtype": args.dtype, "device": args.device, "prompts": texts, "new_tokens": args.new_tokens,
                         "batch_tokens": args.batch_tokens, "repeats": args.repeats,
                         "threads": args.threads}
                 print(f"medcheck bench: {label} {name} ...", file=sys.stderr, flush=True)
-                result = _worker(python, tree, spec, scratch, f"{label}-{name}".replace("/", "_").replace(":", "_"))
+                result = worker(python, tree, spec, scratch, f"{label}-{name}")
                 rows.append((label, name, result))
                 _print_row(label, name, result, rows)
         _print_ratios(rows)
-    finally:
-        for _label, _, _, tree in engines:
-            if tree != ROOT:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(scratch, ignore_errors=True)
     for note in notes:
         print(f"  note: {note}")
     return 0 if all("error" not in r for _, _, r in rows) else 1
 
 
 def _print_row(label: str, name: str, r: dict[str, Any], rows: list[tuple[str, str, dict[str, Any]]]) -> None:
-    if "error" in r:
-        print(f"  {label:<14} {name:<10} failed: {r['error']}", flush=True)
+    if "error" in r or "refused" in r:
+        print(f"  {label:<14} {name:<10} " + (f"failed: {r['error']}" if "error" in r else f"not run: {r['refused']}"),
+              flush=True)
         return
     print(f"  {label:<14} {name:<10} {r['new_per_s']:7.1f} new tok/s  {r['processed_per_s']:7.1f} processed tok/s  "
           f"peak RSS {_gb(r['peak_rss'])} generating, {_gb(r['max_rss'])} process  "
@@ -161,7 +182,7 @@ def _print_row(label: str, name: str, r: dict[str, Any], rows: list[tuple[str, s
 
 
 def _print_ratios(rows: list[tuple[str, str, dict[str, Any]]]) -> None:
-    ok = [(label, name, r) for label, name, r in rows if "error" not in r]
+    ok = [(label, name, r) for label, name, r in rows if "new_per_s" in r]
     for name in dict.fromkeys(n for _, n, _ in ok):
         mine = [(label, r) for label, n, r in ok if n == name]
         best_label, best = max(mine, key=lambda x: x[1]["new_per_s"])

@@ -17,21 +17,45 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from medcheck.backends import Backend, GenerationRequest
 from medcheck.metrics import ces
+
+if TYPE_CHECKING:
+    from medcheck.backends import Backend
 
 PROMPTS: list[str] = [
     line.strip() for line in Path(__file__).with_name("efficiency_prompts.txt").read_text().splitlines()
     if line.strip()
 ]
-DIMS = ("memory_bytes", "bits_per_weight", "ttft_s", "act_s", "tps")
-HIGHER_IS_BETTER: dict[str, bool] = {"memory_bytes": False, "bits_per_weight": False,
-                                     "ttft_s": False, "act_s": False, "tps": True}
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One efficiency dimension: its direction is part of its definition, never configuration."""
+
+    name: str                 # the Efficiency field
+    higher_is_better: bool    # orients its ratio: candidate / dense if True, dense / candidate if False
+    timed: bool               # one value per timed run (`Efficiency.samples`): its interval comes from the
+    #                           repeats; otherwise the figure is deterministic and its interval is the point
+    title: str                # report column
+    column: str               # report key of the shown value
+    scale: float = 1.0        # shown value = value / scale
+    fmt: str = "{:.3f}"
+
+
+MB = 2**20   # the report's MB, as the load telemetry's rss_mb / peak_mb
+DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension("memory_bytes", False, False, "memory (MB)", "memory_mb", MB, "{:.1f}"),
+    Dimension("bits_per_weight", False, False, "bits/weight", "bits_per_weight", 1.0, "{:.2f}"),
+    Dimension("ttft_s", False, True, "TTFT (s)", "ttft_s"),
+    Dimension("act_s", False, True, "ACT (s)", "act_s"),
+    Dimension("tps", True, True, "TPS", "tps", 1.0, "{:.1f}"),
+)
+BY_NAME = {d.name: d for d in DIMENSIONS}
 
 
 @dataclass(frozen=True)
@@ -41,14 +65,14 @@ class Efficiency:
     memory_bytes: measured on one untimed pass over the prompts, after the warm-up and before the
     timed runs (instrumenting a timed run would perturb it: a sampler thread contends for the GIL).
     CUDA: `torch.cuda.max_memory_allocated` over that pass after a reset (weights + KV cache +
-    activations). CPU: `weight_stats(model).weight_bytes` plus the peak increase of the process's
-    resident set over that pass (psutil, sampled every ~5 ms in a background thread) against a
-    baseline taken after glibc's malloc_trim has handed freed heap pages back, so memory a warm-up
-    run grew and freed is counted again. `ru_maxrss` is not used: it is the lifetime peak, usually
-    set by loading. Memory a model keeps between calls beyond its weights is not seen on the CPU.
-    `memory_kind` says which was measured.
+    activations). CPU (transformers): tensor accounting, `weight_stats(model).weight_bytes` plus the
+    peak bytes of the tensors created during that pass and alive at once (KV cache, activations,
+    dequantized weights; medcheck.backends.memory.TensorPeak): the same model and prompts give the
+    same figure every run. Kernels' scratch memory and allocator overhead are not in it; vLLM in
+    process keeps the resident-set method. `memory_kind` says which was measured.
     tps: generated tokens / act_s per run (end to end, prefill included), then the median.
-    spread / samples: (min, max) and raw per-run values of ttft_s, act_s, tps.
+    spread / samples: (min, max) and raw per-run values of the timed dimensions (ttft_s, act_s, tps):
+    their intervals come from these (medcheck.efficiency_intervals).
     """
 
     device: str
@@ -74,6 +98,8 @@ class Efficiency:
 
 def one_run(backend: Backend, prompt: str, max_new_tokens: int, seed: int) -> tuple[float, float, int, int]:
     """(ttft, act, generated tokens, prompt tokens) of one greedy generation of exactly `max_new_tokens`."""
+    from medcheck.backends import GenerationRequest
+
     request = GenerationRequest(prompt, max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens, seed=seed)
     first: list[float] = []
     start = time.perf_counter()
@@ -126,28 +152,25 @@ def measure(backend: Backend, *, max_new_tokens: int = 32, repeats: int = 3, war
         n_runs=len(runs), new_tokens=max(r[2] for r in runs), backend=getattr(backend, "name", ""))
 
 
-def _dims(higher_is_better: Mapping[str, bool]) -> list[str]:
-    unknown = [d for d in higher_is_better if d not in DIMS]
-    if unknown or not higher_is_better:
-        raise ValueError(f"efficiency dimensions must be a non-empty subset of {list(DIMS)}; "
-                         f"got {unknown or '{}'}")
-    return [d for d in DIMS if d in higher_is_better]
+def dims_of(names: Sequence[str] | None = None) -> list[Dimension]:
+    """The declared dimensions named (all of them by default), in declaration order."""
+    if names is None:
+        return list(DIMENSIONS)
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown or not names:
+        raise ValueError(f"efficiency dimensions must be a non-empty subset of {list(BY_NAME)}; got {unknown or '[]'}")
+    return [d for d in DIMENSIONS if d.name in names]
 
 
-def ratios(dense: Efficiency, candidate: Efficiency,
-           higher_is_better: Mapping[str, bool] = HIGHER_IS_BETTER) -> dict[str, float]:
-    """Per-dimension ratio, > 1 when the candidate is more efficient (as `metrics.ces` orients it).
-
-    The dimensions are the keys of `higher_is_better` (a subset of `DIMS`).
-    """
-    return {d: ces({("m", d): getattr(dense, d)}, {("m", d): getattr(candidate, d)},
-                   {d: higher_is_better[d]}) for d in _dims(higher_is_better)}
+def ratios(dense: Efficiency, candidate: Efficiency, names: Sequence[str] | None = None) -> dict[str, float]:
+    """Per-dimension ratio, > 1 when the candidate is more efficient (as `metrics.ces` orients it)."""
+    return {d.name: ces({("m", d.name): getattr(dense, d.name)}, {("m", d.name): getattr(candidate, d.name)},
+                        {d.name: d.higher_is_better}) for d in dims_of(names)}
 
 
-def ces_of(dense: Efficiency, candidate: Efficiency,
-           higher_is_better: Mapping[str, bool] = HIGHER_IS_BETTER, model: str = "model") -> float:
-    """CES of one model: `metrics.ces` over keys (model, dim) for the dims of `higher_is_better`."""
-    dims = _dims(higher_is_better)
-    return ces({(model, d): getattr(dense, d) for d in dims},
-               {(model, d): getattr(candidate, d) for d in dims},
-               {d: higher_is_better[d] for d in dims})
+def ces_of(dense: Efficiency, candidate: Efficiency, names: Sequence[str] | None = None, model: str = "model") -> float:
+    """CES of one model: `metrics.ces` over keys (model, dim) for the named dimensions (all by default)."""
+    dims = dims_of(names)
+    return ces({(model, d.name): getattr(dense, d.name) for d in dims},
+               {(model, d.name): getattr(candidate, d.name) for d in dims},
+               {d.name: d.higher_is_better for d in dims})

@@ -210,9 +210,9 @@ class HFBackend:
         return Footprint(self.device.type, stats.weight_bytes, stats.bits_per_weight, stats.as_dict())
 
     def peak_memory(self, run: Callable[[], object]) -> tuple[int, str]:
-        from medcheck.backends.memory import peak_memory
+        from medcheck.backends.memory import tensor_peak_memory
 
-        return peak_memory(run, self.device, self.footprint().weight_bytes)
+        return tensor_peak_memory(run, self.device, self.footprint().weight_bytes)
 
     def describe(self) -> dict[str, object]:
         import transformers

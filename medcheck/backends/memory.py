@@ -1,10 +1,19 @@
 """Memory used while a model generates, for in-process engines (transformers).
 
 CUDA: `torch.cuda.max_memory_allocated` over the run after a reset (weights + KV cache +
-activations). CPU: the weight bytes plus the peak increase of the process's resident set over the
-run (psutil, sampled every ~5 ms in a background thread), against a baseline taken after glibc's
-malloc_trim has handed freed heap pages back. `ru_maxrss` is not used: it is the lifetime peak,
-usually set by loading. The returned text says which was measured.
+activations). CPU, two ways; the returned text says which was measured:
+
+* `tensor_peak_memory` (transformers): tensor accounting, the CPU's counterpart of
+  `max_memory_allocated`. The weight bytes plus the peak of the bytes held by tensors that torch
+  ops created during the run and that are still alive (`TensorPeak`: KV cache, hidden states,
+  logits, dequantized weights). A function of the shapes the run computes, so the same model and
+  prompts give the same figure every time. Not counted: scratch memory a kernel allocates and frees
+  inside one op, and allocator overhead (fragmentation, pages the allocator keeps).
+* `peak_memory` (vLLM in process): the weight bytes plus the peak increase of the process's resident
+  set over the run (psutil, sampled every ~5 ms in a background thread), against a baseline taken
+  after glibc's malloc_trim has handed freed heap pages back. It sees everything, and with it the
+  allocator's timing: on a small model it swings by tens of MB between runs. `ru_maxrss` is not
+  used: it is the lifetime peak, usually set by loading.
 """
 
 from __future__ import annotations
@@ -14,7 +23,8 @@ import ctypes
 import ctypes.util
 import gc
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
 SAMPLE_EVERY_S = 0.005
@@ -57,17 +67,125 @@ def trim_heap() -> None:
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
-def peak_memory(run: Callable[[], object], device: Any, weight_bytes: int) -> tuple[int, str]:
+def _cuda_peak(run: Callable[[], object], device: Any) -> tuple[int, str]:
     import torch
 
+    torch.cuda.synchronize()
+    earlier = torch.cuda.max_memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    run()
+    return int(torch.cuda.max_memory_allocated(device)), (
+        f"cuda: peak allocated during generation; earlier peak {earlier} bytes")
+
+
+TENSOR_KIND = ("cpu: weight bytes + peak bytes of the tensors created during generation and alive at once "
+               "(tensor accounting: KV cache, activations, dequantized weights; kernels' scratch memory and "
+               "allocator overhead excluded)")
+
+
+def tensor_peak_memory(run: Callable[[], object], device: Any, weight_bytes: int) -> tuple[int, str]:
+    """CUDA's peak allocation; on the CPU, weight bytes + `TensorPeak` over `run()`."""
+    if device.type == "cuda":
+        return _cuda_peak(run, device)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()   # a tensor in a reference cycle then lives to the end of the run in every run alike
+    try:
+        with TensorPeak() as peak:
+            run()
+    finally:
+        if enabled:
+            gc.enable()
+    return weight_bytes + peak.peak, TENSOR_KIND
+
+
+def _storage(t: Any) -> tuple[int, int]:
+    storage = t.untyped_storage()
+    return storage.data_ptr(), storage.nbytes()
+
+
+def _tensors(x: Any) -> Iterator[Any]:
+    """The tensors in an op's arguments or outputs (nested tuples, lists and dicts)."""
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        yield x
+    elif isinstance(x, (list, tuple)):
+        for y in x:
+            yield from _tensors(y)
+    elif isinstance(x, dict):
+        for y in x.values():
+            yield from _tensors(y)
+
+
+def _drop(owner: TensorPeak, ptr: int) -> None:
+    owner.release(ptr)
+
+
+class TensorPeak:
+    """Peak bytes of tensor storage created by torch ops while active and alive at the same time.
+
+    Every op's outputs pass through a `TorchDispatchMode`: a storage that no input of the op holds is
+    new (a view, an in-place or an `out=` result shares an input's storage and is not); it counts
+    until the last tensor seen on it is freed (a weakref finalizer). Storages that existed before
+    (the weights) are never counted.
+    """
+
+    def __init__(self) -> None:
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        owner = self
+
+        class _Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+                out = func(*args, **(kwargs or {}))
+                owner.seen(args, kwargs, out)
+                return out
+
+        self._mode = _Mode()
+        self.live = self.peak = 0
+        self._held: dict[int, list[int]] = {}   # storage data_ptr -> [tensors seen on it, bytes]
+
+    def seen(self, args: Any, kwargs: Any, out: Any) -> None:
+        inputs: set[int] | None = None
+        for t in _tensors(out):
+            if t.device.type != "cpu":
+                continue
+            ptr, nbytes = _storage(t)
+            held = self._held.get(ptr)
+            if held is None:
+                if inputs is None:
+                    inputs = {_storage(x)[0] for x in _tensors((args, kwargs))}
+                if not nbytes or ptr in inputs:   # empty, or a view / in-place result of an older tensor
+                    continue
+                held = self._held[ptr] = [0, nbytes]
+                self.live += nbytes
+                self.peak = max(self.peak, self.live)
+            held[0] += 1
+            weakref.finalize(t, _drop, self, ptr)
+
+    def release(self, ptr: int) -> None:
+        held = self._held.get(ptr)
+        if held is None:
+            return
+        held[0] -= 1
+        if held[0] <= 0:
+            self.live -= held[1]
+            del self._held[ptr]
+
+    def __enter__(self) -> TensorPeak:
+        self._mode.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._mode.__exit__(*exc)
+
+
+def peak_memory(run: Callable[[], object], device: Any, weight_bytes: int) -> tuple[int, str]:
+    """CUDA's peak allocation; on the CPU, weight bytes + the peak RSS increase over `run()`."""
     trim_heap()
     if device.type == "cuda":
-        torch.cuda.synchronize()
-        earlier = torch.cuda.max_memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        run()
-        return int(torch.cuda.max_memory_allocated(device)), (
-            f"cuda: peak allocated during generation; earlier peak {earlier} bytes")
+        return _cuda_peak(run, device)
     with RssSampler() as sampler:
         run()
     return weight_bytes + sampler.increase, (

@@ -3,7 +3,13 @@
 Scoring sends context + continuation token ids (lm-eval's split and truncation, see
 `medcheck.backends.tokens`) with one generated token and `prompt_logprobs=1`: vLLM returns, per
 prompt position, the prompt token's log-probability and its rank, so rank 1 everywhere is the
-greedy flag. Prefix caching is off: cached positions get no prompt log-probabilities.
+greedy flag. A chunk of whole items goes to vLLM in one call with prefix caching on: an item's
+options compute their shared context once (whole KV blocks) and project onto the vocabulary only past
+the cached blocks. A cached position gets no log-probability, so a request whose cache hit reaches its
+first scored position (context ending on a block boundary, options sharing leading tokens) is scored
+again without reading the cache. The cache is emptied before each chunk (a score depends on its own
+chunk only; repeated runs redo the work); generation never reads it (a repeated prompt pays its
+whole prefill, as with hf).
 
 Compressions: the dense checkpoint, pre-compressed checkpoints (`checkpoint:<folder>`: GPTQ, AWQ,
 compressed-tensors, bitsandbytes, plain weights) and the recipes medcheck builds once into its
@@ -42,6 +48,8 @@ MAX_MODEL_LEN = 8192          # cap on the context (as the hf backend's max_leng
 SCORE_CHUNK = 256             # requests handed to vLLM at once (progress granularity)
 CPU_KV_GIB = "1"              # default VLLM_CPU_KVCACHE_SPACE
 CPU_MEMORY_SHARE = 0.2        # gpu_memory_utilization on a CPU: share of the NUMA node
+CPU_BLOCK_SIZE = 32           # KV block on a CPU: the finest its attention takes (vLLM's CPU default 128
+                              # is longer than most multiple-choice contexts, so options would share nothing)
 VLLM_FORMATS = ("plain", "gptq", "awq", "compressed-tensors", "bitsandbytes")
 _ids = itertools.count()
 
@@ -142,6 +150,17 @@ def _weights(model: Any) -> dict[str, int]:
     return {"weight_bytes": stored, "logical_weights": logical}
 
 
+def _item_chunks(requests: Sequence[Request], size: int) -> list[tuple[int, int]]:
+    """(start, end) runs of `size` or more requests (or the rest) that keep an item's options (consecutive
+    requests with one context) together, so they share the prefix cache."""
+    bounds, start = [], 0
+    for end in range(1, len(requests) + 1):
+        if end == len(requests) or (end - start >= size and requests[end].context != requests[end - 1].context):
+            bounds.append((start, end))
+            start = end
+    return bounds
+
+
 class VLLMBackend:
     """vLLM's offline engine, in process; see the module docstring."""
 
@@ -175,11 +194,11 @@ class VLLMBackend:
         max_len = min(int(config.get("max_position_embeddings") or 2048), MAX_MODEL_LEN)
         kwargs: dict[str, Any] = dict(
             model=folder, tokenizer=folder, dtype=options.dtype, seed=options.seed, tensor_parallel_size=tp,
-            max_model_len=max_len, enable_prefix_caching=False, enforce_eager=cpu,
+            max_model_len=max_len, enable_prefix_caching=True, enforce_eager=cpu,
             trust_remote_code=options.trust_remote_code,
             max_num_batched_tokens=max(batch_tokens, max_len))
         if cpu:
-            kwargs["gpu_memory_utilization"] = CPU_MEMORY_SHARE
+            kwargs.update(gpu_memory_utilization=CPU_MEMORY_SHARE, block_size=CPU_BLOCK_SIZE)
         import torch
 
         # vLLM's CPU worker replaces torch.set_num_threads with a no-op: keep the original for close().
@@ -226,12 +245,19 @@ class VLLMBackend:
         # The prompt plus one generated token must fit max_model_len: the window is one shorter.
         spans = [window(*split_request(self._encode, r.context, r.continuation), self.max_model_len - 1)
                  for r in requests]
-        params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1, detokenize=False)
+        shared, alone = (SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1, detokenize=False,
+                                        skip_reading_prefix_cache=skip) for skip in (False, True))
         results: list[LogLik] = []
-        for start in range(0, len(spans), SCORE_CHUNK):
-            chunk = spans[start:start + SCORE_CHUNK]
-            outputs = self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids, _ in chunk], params,
-                                        use_tqdm=False)
+        for start, end in _item_chunks(requests, SCORE_CHUNK):
+            chunk = spans[start:end]
+            prompts = [TokensPrompt(prompt_token_ids=ids) for ids, _ in chunk]
+            self.llm.reset_prefix_cache()
+            outputs = self.llm.generate(prompts, shared, use_tqdm=False)
+            # Position begin - 1 predicts the first continuation token: it must have been computed.
+            again = [i for i, ((_, begin), out) in enumerate(zip(chunk, outputs)) if out.num_cached_tokens >= begin]
+            if again:
+                for i, out in zip(again, self.llm.generate([prompts[i] for i in again], alone, use_tqdm=False)):
+                    outputs[i] = out
             for (ids, begin), out in zip(chunk, outputs):
                 total, greedy = 0.0, True
                 for k in range(begin, len(ids)):
@@ -251,7 +277,7 @@ class VLLMBackend:
         return SamplingParams(max_tokens=request.max_new_tokens, min_tokens=request.min_new_tokens,
                               temperature=request.temperature if sample else 0.0,
                               top_p=request.top_p if sample else 1.0, seed=request.seed if sample else None,
-                              stop=list(request.stop) or None)
+                              stop=list(request.stop) or None, skip_reading_prefix_cache=True)
 
     def generate(self, requests: Sequence[GenerationRequest], on_token: OnToken | None = None) -> list[Generation]:
         """Requests go to the engine together and are stepped here, so tokens stream as vLLM makes them."""
@@ -350,7 +376,8 @@ class VLLMBackend:
         return {"backend": self.name, "vllm": _distribution(), "torch": version("torch"),
                 "transformers": version("transformers"), "dtype": str(config.dtype).removeprefix("torch."),
                 "device": self.device, "quantization": config.quantization, "max_model_len": self.max_model_len,
-                "tensor_parallel_size": self.tensor_parallel, "prefix_caching": False}
+                "tensor_parallel_size": self.tensor_parallel, "prefix_caching": "scoring",
+                "block_size": self.llm.llm_engine.vllm_config.cache_config.block_size}
 
     def close(self) -> None:
         import gc

@@ -58,6 +58,8 @@ def efficiency(payload: dict[str, Any], track: str, info: dict[str, Any]) -> Tab
     kinds = dict.fromkeys(f"{e.get('memory_kind', 'not stated')} [{e.get('device', '?')}]" for e in entries)
     notes = ["(r x) = ratio oriented so that > 1 means the compressed model is more efficient than its dense "
              "model, both measured in the same run; CES = mean of the ratios",
-             "memory measured: " + "; ".join(kinds), "timings are medians over repeats (spread in report.json)"]
+             "memory measured: " + "; ".join(kinds), "timings are medians over repeats (spread in report.json)",
+             "each ratio's interval (report.json: ratio_intervals) and CES's (the verdict) come from the timed "
+             "runs; memory and bits are deterministic"]
     notes += [f"FAIL {v['pair']}: {v['message']}" for v in checks if not v.get("passed")]
     return Table(track, "Efficiency: value (oriented ratio) per dimension, CES", columns, rows, notes, bad)

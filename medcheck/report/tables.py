@@ -21,17 +21,14 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from medcheck import metrics
+from medcheck import efficiency, metrics
 from medcheck.audit import write_atomic
 from medcheck.compression import DENSE
 
 MB = 2**20  # as the load telemetry's rss_mb / peak_mb
 # efficiency dimensions: payload key, title, CSV key, scale, format, higher is better
-DIMENSIONS = (("memory_bytes", "memory (MB)", "memory_mb", MB, "{:.1f}", False),
-              ("bits_per_weight", "bits/weight", "bits_per_weight", 1, "{:.2f}", False),
-              ("ttft_s", "TTFT (s)", "ttft_s", 1, "{:.3f}", False),
-              ("act_s", "ACT (s)", "act_s", 1, "{:.3f}", False),
-              ("tps", "TPS", "tps", 1, "{:.1f}", True))
+# the efficiency table's columns, from the one declaration of the dimensions and their directions
+DIMENSIONS = tuple((d.name, d.title, d.column, d.scale, d.fmt, d.higher_is_better) for d in efficiency.DIMENSIONS)
 CSV_NAMES = ("knowledge", "application", "bionlp", "trust", "cross", "efficiency")   # stale copies of these are removed
 # records before schema 3 did not describe their tracks' layouts (before schema 2: knowledge only)
 LEGACY_TRACKS = {"knowledge": {"table": "choice", "score": "CPS"},

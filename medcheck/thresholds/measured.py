@@ -1,11 +1,15 @@
 """Threshold files of the efficiency and cross-combination tracks (YAML numbers only).
 
     # thresholds/efficiency.yaml
-    higher_is_better: {memory_bytes: false, bits_per_weight: false, ttft_s: false, act_s: false, tps: true}
     measurement: {max_new_tokens: 16, repeats: 2, prompts: 2}        # profiles smoke / ci / standard
     full_measurement: {max_new_tokens: 32, repeats: 3, prompts: 4}   # profile full
     ces: {default: 0.5, compressions: {bnb-nf4: 1.0}}
     ratios: {compressions: {bnb-nf4: {memory_bytes: 1.5}}}   # oriented ratio floors per dimension
+    decision: {mode: catch-damage, confidence: 0.95}          # CES and ratios on their intervals
+
+A dimension's direction is part of its definition (medcheck.efficiency.DIMENSIONS), not a
+number to configure: a file written before that may keep its `higher_is_better:` block only
+where it says what the definitions say.
 
     # thresholds/cross.yaml
     ccs: {default: 0.85, models: {smollm2-135m: 0.85}}
@@ -14,13 +18,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from medcheck.compression import DENSE
+from medcheck.efficiency import DIMENSIONS
 from medcheck.errors import ConfigError
 from medcheck.thresholds import checks
 from medcheck.thresholds.floors import Floor, file_name, floor
+from medcheck.thresholds.floors import rule as layered_rule
 
-DIMENSIONS = ("memory_bytes", "bits_per_weight", "ttft_s", "act_s", "tps")
 MEASUREMENT = {"max_new_tokens": (1, 4096), "repeats": (1, 100), "prompts": (1, 64)}
 RATIO_MAX = 100.0   # an oriented ratio (or CES) floor past this is a typo
 
@@ -28,12 +34,9 @@ RATIO_MAX = 100.0   # an oriented ratio (or CES) floor past this is a typo
 class EfficiencyThresholds:
     def __init__(self, path: Path, compressions: list[str]) -> None:
         where, self.path = str(path), Path(path)
-        data = checks.read_yaml(path, sorted({"higher_is_better", "measurement", "full_measurement", "ces", "ratios"}))
-        directions = data.get("higher_is_better")
-        if not isinstance(directions, dict) or set(directions) != set(DIMENSIONS) or \
-                not all(isinstance(v, bool) for v in directions.values()):
-            raise ConfigError(where, "higher_is_better", f"needs true/false for each of {', '.join(DIMENSIONS)}",
-                              "e.g. higher_is_better: {memory_bytes: false, ..., tps: true}")
+        data = checks.read_yaml(path, sorted({"higher_is_better", "measurement", "full_measurement", "ces", "ratios",
+                                              "decision"}))
+        _directions(where, data.get("higher_is_better"))
         sizes = {}
         for section in ("measurement", "full_measurement"):
             measurement = data.get(section, {})
@@ -56,9 +59,10 @@ class EfficiencyThresholds:
         for comp, dims in checks.names(where, "ratios.compressions", ratios.get("compressions") or {},
                                        "compression", known).items():
             for dim, value in checks.names(where, f"ratios.compressions.{comp}", dims, "dimension",
-                                           DIMENSIONS).items():
+                                           [d.name for d in DIMENSIONS]).items():
                 checks.number(where, f"ratios.compressions.{comp}.{dim}", value, RATIO_MAX)
-        self.data, self.directions = data, dict(directions)
+        checks.decisions(where, data, known)
+        self.data = data
         self.measurement = sizes["measurement"]            # quick: the default profiles
         self.full_measurement = sizes["full_measurement"]  # profile full
 
@@ -69,11 +73,28 @@ class EfficiencyThresholds:
     def ces(self, compression: str) -> Floor:
         return floor(self.name, "ces", self.data["ces"], "CES", ("compressions", compression))
 
+    def rule(self, compression: str) -> Any:
+        """The decision rule of CES and the ratio floors (`decision:`; without one, the point rule)."""
+        return layered_rule(self.path, self.data, compression)
+
     def ratio_floors(self, compression: str) -> list[tuple[str, Floor]]:
         """(dimension, floor) for each per-dimension ratio floor of `compression`."""
         dims = self.data.get("ratios", {}).get("compressions", {}).get(compression, {})
         return [(dim, Floor(f"{dim} ratio", value, f"{self.name}: ratios.compressions.{compression}.{dim}"))
                 for dim, value in dims.items()]
+
+
+def _directions(where: str, given: Any) -> None:
+    """An old file's `higher_is_better:` is accepted where it means what the definitions say."""
+    if given is None:
+        return
+    declared = {d.name: d.higher_is_better for d in DIMENSIONS}
+    if given != declared:
+        raise ConfigError(where, "higher_is_better",
+                          "a dimension's direction is part of its definition (medcheck.efficiency.DIMENSIONS), "
+                          f"and this block differs from it: {given!r}",
+                          "delete the higher_is_better block: memory, bits, TTFT and ACT are better lower, "
+                          "TPS higher")
 
 
 class CrossThresholds:

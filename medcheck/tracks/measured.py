@@ -4,6 +4,7 @@ CES) and the cross-combination track (Track 4, CCS)."""
 from __future__ import annotations
 
 import dataclasses
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,8 @@ class EfficiencyTrack(Track):
         return EfficiencyThresholds(path, sorted(RECIPES))
 
     def floor(self, thresholds: Any, result: Result) -> tuple[Floor, Any]:
-        return thresholds.ces(result.pair_id.partition("/")[2]), None
+        compression = result.pair_id.partition("/")[2]
+        return thresholds.ces(compression), thresholds.rule(compression)
 
     def evaluate(self, run: Run, *args: Any) -> Result:
         (pair,) = args
@@ -73,8 +75,13 @@ class EfficiencyTrack(Track):
         measured = {}
         for side in ("dense", "candidate"):
             spread = {k: tuple(v[side]) for k, v in saved_row["spread"].items() if v.get(side) is not None}
+            # the timed values and spreads follow from the runs kept beside them, as `measure` made them
+            samples = {k: list(v[side]) for k, v in (saved_row.get("samples") or {}).items() if v[side]}
+            values = {**saved_row[side], **{k: statistics.median(v) for k, v in samples.items()}}
+            spread.update({k: (min(v), max(v)) for k, v in samples.items()})
+            runs = (saved_row.get("n_runs") or {}).get(side, row["n"])
             measured[side] = Efficiency(device=saved_row["device"], memory_kind=saved_row["memory_kind"],
-                                        weight_bytes=0, spread=spread, n_runs=row["n"], **saved_row[side])
+                                        weight_bytes=0, spread=spread, samples=samples, n_runs=runs, **values)
         t = saved.thresholds(self.name)
         result = compare(pair, measured["dense"], measured["candidate"], t)
         floor, rule = self.floor(t, result)
@@ -82,15 +89,20 @@ class EfficiencyTrack(Track):
 
 
 def compare(pair: Pair, dense: Efficiency, candidate: Efficiency, thresholds: Any) -> EfficiencyResult:
-    """Dense and candidate measured in the same run; ratios oriented so > 1 is better."""
+    """Dense and candidate measured in the same run; ratios oriented so > 1 is better, each ratio
+    floor held against the ratio's interval under the file's decision rule."""
+    from medcheck.decision import decide
     from medcheck.efficiency import ces_of, ratios
-    from medcheck.results_measured import EfficiencyResult
+    from medcheck.efficiency_intervals import ratio_intervals
+    from medcheck.results_measured import EfficiencyResult, RatioCheck
 
-    directions = thresholds.directions
-    oriented = ratios(dense, candidate, directions)
-    failures = tuple(m for dim, f in thresholds.ratio_floors(pair.compression)
-                     if (m := f.fails(oriented[dim], candidate.n_runs)))
-    return EfficiencyResult(pair, dense, candidate, oriented, ces_of(dense, candidate, directions), failures)
+    rule = thresholds.rule(pair.compression)
+    oriented = ratios(dense, candidate)
+    intervals = ratio_intervals(dense, candidate, rule.confidence)
+    checks = tuple(RatioCheck(dim, f, oriented[dim], *intervals[dim],
+                              decide(oriented[dim], intervals[dim], f.value, rule), rule.mode == "point")
+                   for dim, f in thresholds.ratio_floors(pair.compression))
+    return EfficiencyResult(pair, dense, candidate, oriented, ces_of(dense, candidate), checks, rule.confidence)
 
 
 @dataclass(frozen=True)

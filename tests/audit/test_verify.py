@@ -190,3 +190,29 @@ def test_a_track_not_registered_is_listed_and_a_registered_one_is_checked(run_co
     monkeypatch.setitem(tracks.TRACKS, "later", tracks.get("knowledge"))   # rebuilds the row's PairResult
     code, out = verify(run_copy, capsys)
     assert code == 1 and ".track, recorded later vs recomputed " in first_line(out), out   # its own track again
+
+
+def _efficiency_rows(data: dict) -> list[dict]:
+    """The efficiency track's rows of report.json."""
+    section = data.get("tracks", {}).get("efficiency", {})
+    return section.get("rows") or data["efficiency"]
+
+
+def test_efficiency_verdicts_are_recomputed_from_the_runs_kept_in_the_record(run_copy: Path, capsys):
+    """The runs behind each timed median and interval are in the record: verify recomputes both, so
+    a slower candidate written into the runs is caught even where the interval stays unbounded."""
+    record = json.loads((run_copy / "report.json").read_text())
+    (row,) = _efficiency_rows(record)
+    runs = row["samples"]["act_s"]["candidate"]
+    assert runs and row["n_runs"]["candidate"] == len(runs)
+    verdict = next(v for v in record["verdicts"] if v["track"] == "efficiency")
+    assert verdict["decision_rule"]["mode"] == "catch-damage" and "ci_low" in verdict["stats"]
+
+    def slower(data: dict) -> None:
+        (row,) = _efficiency_rows(data)
+        row["samples"]["act_s"]["candidate"] = [3 * x for x in row["samples"]["act_s"]["candidate"]]
+
+    _edit_json(run_copy / "report.json", slower)
+    reseal(run_copy)
+    code, out = verify(run_copy, capsys, "--all")
+    assert code == 1 and "act_s" in out, out

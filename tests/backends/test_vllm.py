@@ -11,6 +11,7 @@ from medcheck.backends.tokens import split_request, window
 from medcheck.compression import LoadOptions
 from medcheck.errors import ConfigError
 from medcheck.models import ResolvedModel
+from medcheck.prompts import Request
 from tests.backends.test_hf import REQUESTS
 
 AGREEMENT_FLOOR = 0.99
@@ -62,6 +63,15 @@ def test_truncation_keeps_the_tail_and_the_whole_continuation():
     assert split_request(encode, "Answer: ", "B") == ([ord(c) for c in "Answer:"], [ord(" "), ord("B")])
 
 
+def test_chunks_keep_the_options_of_an_item_together():
+    from medcheck.backends.vllm import _item_chunks
+
+    requests = [Request(f"item {i}", f" {o}") for i in range(5) for o in "ABC"]
+    assert _item_chunks(requests, 4) == [(0, 6), (6, 12), (12, 15)]
+    assert _item_chunks(requests, 100) == [(0, 15)]
+    assert _item_chunks(requests[:2], 1) == [(0, 2)] and _item_chunks([], 4) == []
+
+
 # -- with vLLM ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def engines(embedded_dir):
@@ -90,6 +100,23 @@ def test_loglikelihood_matches_hf(engines):
         assert got.logprob == pytest.approx(want.logprob, abs=2e-3, rel=1e-3), request
         assert got.greedy == want.greedy, request
         assert (got.tokens, got.context_tokens) == (want.tokens, want.context_tokens), request
+
+
+def test_scored_positions_inside_cached_blocks_match_hf(engines):
+    """Contexts that end on a KV block boundary and options that share leading tokens: the prefix cache
+    covers a scored position, which vLLM returns no log-probability for; such requests are scored again."""
+    vllm, hf = engines
+    block = int(vllm.describe()["block_size"])
+    contexts = [f"Q: Which organ filters blood?{' and' * k}\nA:" for k in range(block)]
+    length = [len(hf.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in contexts]
+    requests = [Request(c, f" {o}") for extra in (0, 1)   # a context ending on a block boundary, one token past one
+                for c in [next(c for c, n in zip(contexts, length) if n % block == extra)]
+                for o in ("The kidney", "The kidney and the liver", "Liver")]
+    got, again = vllm.loglikelihood(requests), vllm.loglikelihood(requests)
+    assert got == again   # the cache is emptied before each chunk: a score depends on its chunk only
+    for request, mine, want in zip(requests, got, hf.loglikelihood(requests)):
+        assert mine.logprob == pytest.approx(want.logprob, abs=2e-3, rel=1e-3), request
+        assert (mine.greedy, mine.tokens, mine.context_tokens) == (want.greedy, want.tokens, want.context_tokens)
 
 
 def test_predictions_agree_with_hf_on_a_bundled_dataset(engines):
@@ -153,4 +180,5 @@ def test_describe_names_the_engine(engines):
     vllm, _ = engines
     described = vllm.describe()
     assert described["backend"] == "vllm" and str(described["vllm"]).startswith("vllm")
-    assert described["dtype"] == "float32" and described["prefix_caching"] is False
+    assert described["dtype"] == "float32" and described["prefix_caching"] == "scoring"
+    assert described["block_size"] == 32   # the CPU's finest block: options of short contexts share it

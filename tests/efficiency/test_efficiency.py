@@ -20,8 +20,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from medcheck.backends import Footprint, Generation
 from medcheck.backends.hf import HFBackend
-from medcheck.backends.memory import RssSampler, peak_memory
-from medcheck.efficiency import DIMS, HIGHER_IS_BETTER, PROMPTS, Efficiency, ces_of, measure, ratios
+from medcheck.backends.memory import TENSOR_KIND, RssSampler, peak_memory
+from medcheck.efficiency import DIMENSIONS, PROMPTS, Efficiency, ces_of, measure, ratios
 
 NEW = 4
 
@@ -52,10 +52,10 @@ def test_prompts_are_eight_questions_rendered_through_the_chat_template(tiny_mod
 
 def test_measure_returns_positive_finite_numbers(tiny_eff):
     e = tiny_eff
-    for dim in DIMS + ("weight_bytes",):
+    for dim in [d.name for d in DIMENSIONS] + ["weight_bytes"]:
         value = getattr(e, dim)
         assert math.isfinite(value) and value > 0, dim
-    assert e.device == "cpu" and e.memory_kind.startswith("cpu: weight bytes + peak RSS increase")
+    assert e.device == "cpu" and e.memory_kind == TENSOR_KIND
     assert e.n_runs == 3 and e.new_tokens == NEW
     for dim in ("ttft_s", "act_s", "tps"):
         assert len(e.samples[dim]) == e.n_runs
@@ -163,25 +163,24 @@ def _eff(**values) -> Efficiency:
 
 def test_ratios_are_oriented_so_more_efficient_is_above_one():
     dense = _eff()
-    r = ratios(dense, _eff(memory_bytes=500, tps=64.0, act_s=2.0, bits_per_weight=4.0), HIGHER_IS_BETTER)
+    r = ratios(dense, _eff(memory_bytes=500, tps=64.0, act_s=2.0, bits_per_weight=4.0))
     assert r == pytest.approx({"memory_bytes": 2.0, "bits_per_weight": 4.0, "ttft_s": 1.0,
                                "act_s": 0.5, "tps": 2.0})
-    assert ratios(dense, dense, HIGHER_IS_BETTER) == pytest.approx(dict.fromkeys(DIMS, 1.0))
+    assert ratios(dense, dense) == pytest.approx(dict.fromkeys([d.name for d in DIMENSIONS], 1.0))
 
 
 def test_ces_of_is_the_mean_of_the_ratios():
     dense, cand = _eff(), _eff(memory_bytes=250, ttft_s=0.05, tps=40.0, bits_per_weight=4.5)
-    r = ratios(dense, cand, HIGHER_IS_BETTER)
-    assert ces_of(dense, cand, HIGHER_IS_BETTER) == pytest.approx(statistics.fmean(r.values()))
-    subset = {"memory_bytes": False, "tps": True}
-    assert ces_of(dense, cand, subset) == pytest.approx((4.0 + 40.0 / 32.0) / 2)
+    r = ratios(dense, cand)
+    assert ces_of(dense, cand) == pytest.approx(statistics.fmean(r.values()))
+    assert ces_of(dense, cand, ["memory_bytes", "tps"]) == pytest.approx((4.0 + 40.0 / 32.0) / 2)
 
 
-def test_unknown_dimension_or_missing_direction_is_refused():
+def test_unknown_or_no_dimension_is_refused():
     with pytest.raises(ValueError, match="subset of"):
-        ratios(_eff(), _eff(), {"memory": False})
-    with pytest.raises(ValueError, match="True/False"):
-        ces_of(_eff(), _eff(), {"tps": 1})
+        ratios(_eff(), _eff(), ["memory"])
+    with pytest.raises(ValueError, match="subset of"):
+        ces_of(_eff(), _eff(), [])
 
 
 def test_prompt_length_sweep_grows_the_prompt_and_measures_each_length(tiny_model_dir, tokenizer):

@@ -22,7 +22,7 @@ def write(tmp_path, text):
 
 def test_repo_files_load_and_resolve():
     eff = EfficiencyThresholds(REPO / "thresholds" / "efficiency.yaml", sorted(RECIPES))
-    assert eff.directions["tps"] is True and eff.directions["memory_bytes"] is False
+    assert eff.rule("bnb-nf4").mode == "catch-damage" and eff.rule("bnb-nf4").confidence == 0.95
     assert eff.ces("bnb-nf4").value == 1.0 and eff.ces("rtn-w8").rule.endswith("ces.default")
     assert {(d, f.metric) for d, f in eff.ratio_floors("bnb-nf4")} == {
         ("memory_bytes", "memory_bytes ratio"), ("bits_per_weight", "bits_per_weight ratio")}
@@ -31,7 +31,7 @@ def test_repo_files_load_and_resolve():
 
 
 @pytest.mark.parametrize("change,message", [
-    (("tps: true", "tps: maybe"), "higher_is_better"),
+    (("mode: catch-damage", "mode: safe"), "decision.mode"),
     (("repeats: 3", "repeats: 0"), "measurement.repeats"),
     (("bnb-nf4: 1.0", "bnb-nf5: 1.0"), "did you mean bnb-nf4"),
     (("memory_bytes: 1.5", "memory: 1.5"), "unknown dimension 'memory'"),
