@@ -179,7 +179,7 @@ class Choice(NoForcedPass):
 
     def score_row(self, result: PairResult) -> dict[str, Any]:
         return {"acc_norm": round(result.candidate.summary.acc_norm, 4),
-                "dense_acc_norm": round(result.dense.summary.acc_norm, 4)}
+                "dense_acc_norm": round(result.dense.summary.acc_norm, 4), **fidelity_row(self, result)}
 
     def fidelity(self, result: PairResult, confidence: float) -> FidelitySummary | None:
         """Option distributions of both models on every item, from the stored log-likelihoods."""
@@ -272,7 +272,7 @@ class Generate:
                 ("unparsed_share", round(c.unparsed_share, 4)), ("strategy", result.candidate.strategy)]
 
     def score_row(self, result: PairResult) -> dict[str, Any]:
-        return {}
+        return fidelity_row(self, result)
 
     def fidelity(self, result: PairResult, confidence: float) -> FidelitySummary | None:
         """Both models teacher-forced on the dense answers: per-token KL over the dense top-k and the
@@ -320,6 +320,14 @@ def _fields(record: type, row: dict[str, Any]) -> dict[str, Any]:
 
     names = {f.name for f in fields(record)}
     return {k: v for k, v in row.items() if k in names}
+
+
+def fidelity_row(kind: TaskKind, result: PairResult) -> dict[str, Any]:
+    """A dataset's fidelity in its report row (95% intervals, gated or not), or why it is not measured."""
+    summary = kind.fidelity(result, 0.95)
+    if summary is None:
+        return {"fidelity": {"fidelity_unmeasured": kind.fidelity_gap(result) or "not measured"}}
+    return {"fidelity": dict(summary.properties())}
 
 
 def _cps(result: PairResult) -> float | None:
