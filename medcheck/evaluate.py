@@ -9,6 +9,7 @@ the backend.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -194,28 +195,32 @@ class Evaluator:
         key = cache_key(components)
         fingerprint = model.fingerprint if compression == DENSE else hashlib.sha256(
             (model.fingerprint + json.dumps(components["compression"], sort_keys=True)).encode()).hexdigest()
-        stored = self.store.get(key) if self.settings.use_cache else self._unstored.setdefault(key, {})
+        stored = self._stored(key)
         items = dataset.items[:n]
         missing = [item for item in items if item.id not in stored]
         seconds = self._seconds.get((model_name, compression, dataset_id), 0.0)
         backend_info: dict[str, Any] = {}
-        if missing:
-            backend = self.backend(model_name, compression)
-            backend_info = backend.describe()
-            bar = self._progress()
-            bar.start(f"{model_name}/{compression} {dataset_id}", len(missing), kind.unit)
-            try:
-                for start in range(0, len(missing), kind.chunk):   # a killed run keeps every finished chunk
-                    chunk = missing[start:start + kind.chunk]
-                    t0 = time.perf_counter()
-                    records = kind.score(backend, dataset, chunk, self.protocol, self.prompting)
-                    seconds += time.perf_counter() - t0
-                    self._seconds[(model_name, compression, dataset_id)] = seconds
-                    self.store.put(key, components, [r.as_dict() for r in records])
-                    stored.update({r.item_id: r.as_dict() for r in records})
-                    bar.advance(len(chunk), sum(kind.tokens(r) for r in records))
-            finally:
-                bar.finish()
+        with self.store.claim(key) if missing else contextlib.nullcontext():
+            # another process sharing the store and scoring this key: waited for, its records read
+            stored = self._stored(key) if missing else stored
+            missing = [item for item in items if item.id not in stored]
+            if missing:
+                backend = self.backend(model_name, compression)
+                backend_info = backend.describe()
+                bar = self._progress()
+                bar.start(f"{model_name}/{compression} {dataset_id}", len(missing), kind.unit)
+                try:
+                    for start in range(0, len(missing), kind.chunk):   # a killed run keeps every finished chunk
+                        chunk = missing[start:start + kind.chunk]
+                        t0 = time.perf_counter()
+                        records = kind.score(backend, dataset, chunk, self.protocol, self.prompting)
+                        seconds += time.perf_counter() - t0
+                        self._seconds[(model_name, compression, dataset_id)] = seconds
+                        self.store.put(key, components, [r.as_dict() for r in records])
+                        stored.update({r.item_id: r.as_dict() for r in records})
+                        bar.advance(len(chunk), sum(kind.tokens(r) for r in records))
+                finally:
+                    bar.finish()
         final = kind.records([stored[item.id] for item in items])
         if forced:
             t0 = time.perf_counter()
@@ -236,7 +241,7 @@ class Evaluator:
         which name the dense records a candidate reads), so a cached run reuses it."""
         extra = {**components, "forced_pass": kind.forced_key(reference)}
         key = cache_key(extra)
-        stored = self.store.get(key) if self.settings.use_cache else self._unstored.setdefault(key, {})
+        stored = self._stored(key)
         missing = [r for r in records if r.item_id not in stored]
         if missing:
             forcing = teacher_forcing(self.backend(model_name, compression))
@@ -248,6 +253,11 @@ class Evaluator:
                     self.store.put(key, extra, rows)
                 stored.update({r["item_id"]: r for r in rows})
         return kind.with_forced(records, stored)
+
+    def _stored(self, key: str) -> dict[str, dict[str, Any]]:
+        """The records under a key: a file store's (earlier runs', or this run's that its workers
+        share: fixtures/xdist.py), else this run's own."""
+        return self.store.get(key) if self.store.path is not None else self._unstored.setdefault(key, {})
 
     # -- loading: one model in memory at a time (medcheck.loads) -------------------------------
     def backend(self, model_name: str, compression: str) -> Backend:

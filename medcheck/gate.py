@@ -54,6 +54,7 @@ class GateSession:
         self.outcomes: list[Outcome] = []
         self.errors: dict[str, str] = {}
         self.merged: RunRecord | None = None       # set by the controller of a distributed run (medcheck.merge)
+        self.workers = 1                          # processes of a distributed run (pytest -n N; medcheck.parallel)
         self.unrecorded_snapshots: list[str] = []   # tests whose configuration has no snapshot yet
         self.snapshot_drifts: list[str] = []        # tests whose scores differ from another candidate's reference
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import medcheck
 from medcheck import tracks
 from medcheck.compression import DENSE
+from medcheck.parallel import runtime
 
 if TYPE_CHECKING:
     from medcheck.gate import GateSession
@@ -146,7 +147,7 @@ def build_record(session: GateSession) -> RunRecord:
         medcheck=medcheck.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         wall_seconds=round(time.time() - session.started, 1), settings=session.settings.as_record(),
         runtime={"protocol": ev.protocol, "dtype": ev.dtype, "device": ev.device,
-                 "backend": ev.engine.name, "backend_version": ev.engine.version()},
+                 "backend": ev.engine.name, "backend_version": ev.engine.version(), **runtime(session.workers)},
         environment=environment(), pairs_file=str(session.pairs_file.path), pairs=[p.id for p in session.pairs],
         models={name: {"spec": m.spec, "kind": m.kind, "path": m.path, "fingerprint": m.fingerprint}
                 for name, m in ev.resolved_models().items()},

@@ -7,7 +7,9 @@ a kill mid-commit leaves none of it, never part of it.
 Several processes may share one store (pytest-xdist workers, two CI jobs on one cache): WAL
 lets readers run beside the one writer, writers wait for each other (`BUSY_SECONDS`), and a
 record's primary key (key, item_id) means a record scored twice is stored once. Scoring is
-deterministic, so whichever writer commits last stores the same record.
+deterministic, so whichever writer commits last stores the same record. A process about to score
+a key claims it (`claim`): another that needs the same key waits until the first is done and then
+reads its records, so two workers never score one key twice (nor form different batches of it).
 
 A store file that SQLite cannot read (truncated, overwritten, not SQLite, another schema) is
 moved aside next to itself with a timestamp suffix and replaced by an empty store, with a
@@ -26,7 +28,7 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 try:
     import fcntl
@@ -57,6 +59,7 @@ class ResultStore:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.set_aside: Path | None = None   # where an unreadable store file was moved, if it was
+        self._claims: IO[str] | None = None   # the open `<store>.claims` file (see claim)
         if path is None:
             self._db = _connect(":memory:")
             self._db.executescript(SCHEMA)
@@ -95,8 +98,30 @@ class ResultStore:
                              (key, json.dumps(components, sort_keys=True, default=str)))
             self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", rows)
 
+    @contextlib.contextmanager
+    def claim(self, key: str) -> Iterator[None]:
+        """Hold `key` while this process scores it; a process sharing the store waits here meanwhile.
+
+        The claim is a kernel lock on one byte of `<store>.claims` (fcntl record locks: a process
+        that dies mid-scoring frees it, and nothing is left to clean up); the byte is the key's
+        hash, so two keys rarely share one, and when they do one waits for the other, nothing
+        worse. One descriptor per store: closing another would drop the process's locks."""
+        if self.path is None or fcntl is None:
+            yield
+            return
+        if self._claims is None:
+            self._claims = open(self.path.with_name(self.path.name + ".claims"), "a")   # noqa: SIM115
+        byte = int(key[:12], 16)
+        fcntl.lockf(self._claims, fcntl.LOCK_EX, 1, byte)
+        try:
+            yield
+        finally:
+            fcntl.lockf(self._claims, fcntl.LOCK_UN, 1, byte)
+
     def close(self) -> None:
         self._db.close()
+        if self._claims is not None:
+            self._claims.close()
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,36 @@ def test_a_locked_store_is_waited_for_not_set_aside(tmp_path: Path) -> None:
     store.put("k", {"x": 1}, [record(1)])
     holder.close()
     store.close()
+
+
+def _claimer(path: str, key: str, held: multiprocessing.synchronize.Event, die: bool) -> None:  # type: ignore[name-defined]
+    store = ResultStore(Path(path))
+    with store.claim(key):
+        held.set()
+        time.sleep(1.0)
+        if die:
+            os._exit(1)   # killed mid-scoring: the kernel drops the claim with the process
+        store.put(key, {"key": key}, [record(i) for i in range(5)])
+    store.close()
+
+
+@pytest.mark.parametrize("die", [False, True], ids=["finishes", "dies"])
+def test_a_claimed_key_is_waited_for_then_read(tmp_path: Path, die: bool) -> None:
+    """A process scoring a key holds its claim; another that needs the key waits, then reads what
+    the first stored (or, if the first died, finds the key free and scores it itself)."""
+    path, key = tmp_path / "results.sqlite", "ab" * 32
+    context = multiprocessing.get_context("spawn")
+    held = context.Event()
+    first = context.Process(target=_claimer, args=(str(path), key, held, die))
+    first.start()
+    assert held.wait(60)
+    store = ResultStore(path)
+    with store.claim("cd" * 32):   # another key is free meanwhile
+        assert first.is_alive()
+    t0 = time.perf_counter()
+    with store.claim(key):
+        waited = time.perf_counter() - t0
+        assert len(store.get(key)) == (0 if die else 5)
+    first.join(60)
+    store.close()
+    assert waited > 0.3 and first.exitcode == (1 if die else 0)
