@@ -66,8 +66,8 @@ class Efficiency:
     timed runs (instrumenting a timed run would perturb it: a sampler thread contends for the GIL).
     CUDA: `torch.cuda.max_memory_allocated` over that pass after a reset (weights + KV cache +
     activations). CPU (transformers): tensor accounting, `weight_stats(model).weight_bytes` plus the
-    peak bytes of the tensors created during that pass and alive at once (KV cache, activations,
-    dequantized weights; medcheck.backends.memory.TensorPeak): the same model and prompts give the
+    peak bytes of the tensors created during that pass and alive at once (KV cache, activations;
+    medcheck.backends.memory.TensorPeak): the same model and prompts give the
     same figure every run. Kernels' scratch memory and allocator overhead are not in it; vLLM in
     process keeps the resident-set method. `memory_kind` says which was measured.
     tps: generated tokens / act_s per run (end to end, prefill included), then the median.

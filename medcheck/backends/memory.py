@@ -6,9 +6,10 @@ activations). CPU, two ways; the returned text says which was measured:
 * `tensor_peak_memory` (transformers): tensor accounting, the CPU's counterpart of
   `max_memory_allocated`. The weight bytes plus the peak of the bytes held by tensors that torch
   ops created during the run and that are still alive (`TensorPeak`: KV cache, hidden states,
-  logits, dequantized weights). A function of the shapes the run computes, so the same model and
-  prompts give the same figure every time. Not counted: scratch memory a kernel allocates and frees
-  inside one op, and allocator overhead (fragmentation, pages the allocator keeps).
+  logits). A function of the shapes the run computes, so the same model and prompts give the same
+  figure every time. Not counted: scratch memory a kernel allocates and frees inside one op (the
+  weights bitsandbytes' CPU kernels dequantize), and allocator overhead (fragmentation, pages the
+  allocator keeps); docs/measurements.md measures how much that is.
 * `peak_memory` (vLLM in process): the weight bytes plus the peak increase of the process's resident
   set over the run (psutil, sampled every ~5 ms in a background thread), against a baseline taken
   after glibc's malloc_trim has handed freed heap pages back. It sees everything, and with it the
@@ -79,8 +80,8 @@ def _cuda_peak(run: Callable[[], object], device: Any) -> tuple[int, str]:
 
 
 TENSOR_KIND = ("cpu: weight bytes + peak bytes of the tensors created during generation and alive at once "
-               "(tensor accounting: KV cache, activations, dequantized weights; kernels' scratch memory and "
-               "allocator overhead excluded)")
+               "(tensor accounting: KV cache and activations; scratch memory inside a kernel, such as weights "
+               "a 4-bit kernel dequantizes, and allocator overhead excluded)")
 
 
 def tensor_peak_memory(run: Callable[[], object], device: Any, weight_bytes: int) -> tuple[int, str]:
