@@ -15,7 +15,7 @@ import functools
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import medcheck
@@ -195,14 +195,10 @@ class Evaluator:
         key = cache_key(components)
         fingerprint = model.fingerprint if compression == DENSE else hashlib.sha256(
             (model.fingerprint + json.dumps(components["compression"], sort_keys=True)).encode()).hexdigest()
-        stored = self._stored(key)
         items = dataset.items[:n]
-        missing = [item for item in items if item.id not in stored]
         seconds = self._seconds.get((model_name, compression, dataset_id), 0.0)
         backend_info: dict[str, Any] = {}
-        with self.store.claim(key) if missing else contextlib.nullcontext():
-            # another process sharing the store and scoring this key: waited for, its records read
-            stored = self._stored(key) if missing else stored
+        with self._claimed(key, [item.id for item in items]) as stored:
             missing = [item for item in items if item.id not in stored]
             if missing:
                 backend = self.backend(model_name, compression)
@@ -241,23 +237,35 @@ class Evaluator:
         which name the dense records a candidate reads), so a cached run reuses it."""
         extra = {**components, "forced_pass": kind.forced_key(reference)}
         key = cache_key(extra)
-        stored = self._stored(key)
-        missing = [r for r in records if r.item_id not in stored]
-        if missing:
-            forcing = teacher_forcing(self.backend(model_name, compression))
-            if forcing is None:
-                return records
-            for start in range(0, len(missing), 32):   # a killed run keeps every finished chunk
-                rows = kind.forced_rows(forcing, missing[start:start + 32], reference)
-                if rows:
-                    self.store.put(key, extra, rows)
-                stored.update({r["item_id"]: r for r in rows})
+        with self._claimed(key, [r.item_id for r in records]) as stored:
+            missing = [r for r in records if r.item_id not in stored]
+            if missing:
+                forcing = teacher_forcing(self.backend(model_name, compression))
+                if forcing is None:
+                    return records
+                for start in range(0, len(missing), 32):   # a killed run keeps every finished chunk
+                    rows = kind.forced_rows(forcing, missing[start:start + 32], reference)
+                    if rows:
+                        self.store.put(key, extra, rows)
+                    stored.update({r["item_id"]: r for r in rows})
         return kind.with_forced(records, stored)
 
     def _stored(self, key: str) -> dict[str, dict[str, Any]]:
         """The records under a key: a file store's (earlier runs', or this run's that its workers
         share: fixtures/xdist.py), else this run's own."""
         return self.store.get(key) if self.store.path is not None else self._unstored.setdefault(key, {})
+
+    @contextlib.contextmanager
+    def _claimed(self, key: str, ids: list[str]) -> Iterator[dict[str, dict[str, Any]]]:
+        """The records under a key; while some of `ids` are missing, the key is this process's to score
+        (ResultStore.claim): another process sharing the store and scoring it is waited for, and its
+        records are read rather than scored again (the dense reference of two xdist workers)."""
+        stored = self._stored(key)
+        if all(i in stored for i in ids):
+            yield stored
+            return
+        with self.store.claim(key):
+            yield self._stored(key)
 
     # -- loading: one model in memory at a time (medcheck.loads) -------------------------------
     def backend(self, model_name: str, compression: str) -> Backend:
