@@ -230,6 +230,10 @@ def test_a_run_sends_the_key_and_writes_it_nowhere(gate: Any, server: str, monke
     assert {s["auth"] for s in Recorder.seen if s["path"].startswith("/v1")} == {f"Bearer {KEY}"}
     report = run.report()
     assert report["runs"] and report["settings"]["backend"] == "openai"
+    for score in report["scores"]:   # no teacher forcing through a chat server: recorded, never a pass
+        assert "cannot teacher-force" in score["fidelity"]["fidelity_unmeasured"], score
+    for verdict in report["verdicts"]:   # and where the file gates fidelity, the verdict says so
+        assert (verdict.get("fidelity") or {}).get("fidelity_outcome", "not measured") == "not measured"
     written = [p for root in (run.path, cache) for p in Path(root).rglob("*") if p.is_file()]
     assert {"manifest.json", "junit.xml", "report.json", "samples.jsonl"} <= {p.name for p in written}
     assert [p for p in written if KEY.encode() in p.read_bytes()] == []
