@@ -161,24 +161,27 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from medcheck.report import compare, html
+    from medcheck.errors import MedcheckError
+    from medcheck.record import load_record
+    from medcheck.report import html
 
     try:
-        payload = compare.load(args.run_dir)
-    except FileNotFoundError as exc:
+        record = load_record(args.run_dir)
+    except (FileNotFoundError, MedcheckError) as exc:
         print(f"medcheck report: {exc}", file=sys.stderr)
         return 2
-    for path in html.write(payload, args.run_dir if args.run_dir.is_dir() else args.run_dir.parent):
+    for path in html.write(record, args.run_dir if args.run_dir.is_dir() else args.run_dir.parent):
         print(path)
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from medcheck.errors import MedcheckError
     from medcheck.report.compare import compare
 
     try:
         lines, worse = compare(args.run_a, args.run_b)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, MedcheckError) as exc:
         print(f"medcheck compare: {exc}", file=sys.stderr)
         return 2
     print("\n".join(lines))

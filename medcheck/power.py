@@ -38,11 +38,15 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medcheck import stats
 from medcheck.decision import Rule, rule_from_yaml
 from medcheck.errors import MedcheckError
+
+if TYPE_CHECKING:
+    from medcheck.record import RunRecord
+    from medcheck.record_rows import VerdictRow
 
 LOSSES = (0.02, 0.05, 0.10)
 _PASS, _FAIL, _INCONCLUSIVE = 0, 1, 2
@@ -241,44 +245,29 @@ def _read_samples(path: Path, generated: dict[tuple[str, str], list[dict[str, An
     return out
 
 
-def _read_verdicts(path: Path) -> list[dict[str, Any]]:
+def _read_record(path: Path) -> tuple[RunRecord, list[tuple[VerdictRow, Rule]]]:
+    """The run record and its CPS verdicts over paired items, each with its decision rule."""
+    from medcheck.record import load_record
+
     if not path.is_file():
         raise RunRecordError(path, "missing", fix="run the gate with a report directory first; it writes report.json")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RunRecordError(path, f"not JSON: {exc.msg}", line=exc.lineno) from None
-    verdicts = data.get("verdicts") if isinstance(data, dict) else None
-    if not isinstance(verdicts, list):
-        raise RunRecordError(path, "no 'verdicts' list")
-    out = []
-    for i, v in enumerate(verdicts):
-        # CPS verdicts over items; the efficiency, CCS and TWY verdicts are no CPS of paired items
-        if not isinstance(v, dict) or v.get("metric", "CPS") != "CPS" or v.get("datasets") == []:
-            continue
-        missing = [k for k in ("test", "pair", "subject", "datasets", "floor", "decision_rule") if k not in v]
-        if missing:
-            raise RunRecordError(path, f"verdicts[{i}] ({v.get('test', '?')}) lacks {', '.join(missing)}")
-        if isinstance(v["floor"], bool) or not isinstance(v["floor"], (int, float)):
-            raise RunRecordError(path, f"verdicts[{i}].floor is not a number: {v['floor']!r}")
-        if not isinstance(v["datasets"], list) or not v["datasets"]:
-            raise RunRecordError(path, f"verdicts[{i}].datasets must be a non-empty list")
-        rule = rule_from_yaml(str(path), f"verdicts[{i}].decision_rule", v["decision_rule"])
-        out.append({**v, "rule": rule})
-    return out
+    record = load_record(path)
+    # CPS verdicts over items; the efficiency, CCS and TWY verdicts are no CPS of paired items
+    return record, [(v, rule_from_yaml(str(path), f"verdicts[{i}].decision_rule", v.decision_rule))
+                    for i, v in enumerate(record.verdicts) if v.metric == "CPS" and v.datasets]
 
 
-def _paired(samples: dict, verdict: dict[str, Any], path: Path) -> stats.Paired:
-    model, _, _ = verdict["pair"].partition("/")
+def _paired(samples: dict, verdict: VerdictRow, path: Path) -> stats.Paired:
+    model, _, _ = verdict.pair.partition("/")
     dense_pair = f"{model}/dense"
     dense, cand, strata = [], [], []
-    for ds in verdict["datasets"]:
-        for pair in (dense_pair, verdict["pair"]):
+    for ds in verdict.datasets:
+        for pair in (dense_pair, verdict.pair):
             if (pair, ds) not in samples:
-                raise RunRecordError(path, f"no records of {pair} on {ds}, needed by {verdict['test']}")
-        d, c = samples[(dense_pair, ds)], samples[(verdict["pair"], ds)]
+                raise RunRecordError(path, f"no records of {pair} on {ds}, needed by {verdict.test}")
+        d, c = samples[(dense_pair, ds)], samples[(verdict.pair, ds)]
         if d.keys() != c.keys():
-            raise RunRecordError(path, f"{ds}: {dense_pair} and {verdict['pair']} scored different items "
+            raise RunRecordError(path, f"{ds}: {dense_pair} and {verdict.pair} scored different items "
                                        f"({len(d.keys() - c.keys())} only dense, {len(c.keys() - d.keys())} only "
                                        f"candidate); a paired test needs the same items")
         dense += [d[k] for k in d]
@@ -293,38 +282,37 @@ def main(run_dir: Path, runs: int = 500, seed: int = 0) -> int:
 
     run_dir = Path(run_dir)
     samples_path, report_path = run_dir / "samples.jsonl", run_dir / "report.json"
-    verdicts = _read_verdicts(report_path)
+    record, verdicts = _read_record(report_path)
     generated: dict[tuple[str, str], list[dict[str, Any]]] = {}
     samples = _read_samples(samples_path, generated)
-    report = json.loads(report_path.read_text(encoding="utf-8"))
     scored_as, unreadable = {}, {}
     for (pair, ds), gen_rows in sorted(generated.items()):
         try:
-            samples[(pair, ds)], scored_as[ds] = generative_scores(report, ds, gen_rows)
+            samples[(pair, ds)], scored_as[ds] = generative_scores(record, ds, gen_rows)
         except (KeyError, ValueError, ImportError) as exc:   # the items as run are not on this machine
             unreadable[ds] = f"{type(exc).__name__}: {exc}"
     rows, needs, simulated = [], [], []
     undefined, skipped = [], []
-    for v in verdicts:
-        if v["pair"].endswith("/dense"):
+    for v, rule in verdicts:
+        if v.pair.endswith("/dense"):
             continue
-        if "value" in v and v["value"] is None:   # CPS undefined (dense scored 0): nothing to simulate
-            undefined.append(v["test"])
+        if v.value is None:   # CPS undefined (dense scored 0): nothing to simulate
+            undefined.append(v.test)
             continue
-        if any(ds in unreadable for ds in v["datasets"]):
-            skipped.append(f"{v['test']} ({'; '.join(unreadable[d] for d in v['datasets'] if d in unreadable)})")
+        if any(ds in unreadable for ds in v.datasets):
+            skipped.append(f"{v.test} ({'; '.join(unreadable[d] for d in v.datasets if d in unreadable)})")
             continue
         paired = binary(_paired(samples, v, samples_path), seed)
-        floor, rule = float(v["floor"]), v["rule"]
+        floor = float(v.floor)
         try:
             noise = simulate(paired, floor, rule, scenario="noise", runs=runs, seed=seed)
         except ValueError as exc:      # CPS undefined in the simulation (no dense-right item)
-            skipped.append(f"{v['test']} ({exc})")
+            skipped.append(f"{v.test} ({exc})")
             continue
-        simulated.append((v, paired))
+        simulated.append((v, rule, paired))
         losses = [simulate(paired, floor, rule, scenario=k, runs=runs, seed=seed) for k in LOSSES]
         detect = [f"{s.fail:.1%}" + (f" ({s.fails_run:.0%})" if rule.inconclusive_fails else "") for s in losses]
-        rows.append([v["test"], rule.label + ("/inc-fails" if rule.inconclusive_fails else ""), f"{floor:.3f}",
+        rows.append([v.test, rule.label + ("/inc-fails" if rule.inconclusive_fails else ""), f"{floor:.3f}",
                      str(paired.n), f"{paired.flip_rate:.3f}", f"{noise.fail:.1%}", f"{noise.inconclusive:.1%}",
                      f"{noise.fails_run:.1%}", *detect])
         need = items_needed(paired, floor, rule)
@@ -335,7 +323,7 @@ def main(run_dir: Path, runs: int = 500, seed: int = 0) -> int:
                    f"never: a 5-point loss gives CPS {mu:.3f} >= floor {floor:.3f}" if mu >= floor else "never")
         else:
             why = f"{need}" + (" (enough)" if need <= per else "")
-        needs.append([v["test"], ",".join(paired.names), f"{per:.0f}", why])
+        needs.append([v.test, ",".join(paired.names), f"{per:.0f}", why])
     print(f"medcheck power: {run_dir} -- {runs} simulated candidates per scenario, seed {seed}")
     print("noise: items flip at the observed flip rate, accuracy unchanged in expectation; "
           "loss k: k points lower, same flip rate.")

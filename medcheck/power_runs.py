@@ -15,21 +15,23 @@ counted as the run would count it (tests that share datasets are dependent, as i
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from medcheck.decision import Rule
+    from medcheck.record import RunRecord
+    from medcheck.record_rows import VerdictRow
 
 GEN_KEYS = ("texts", "parsed")
 
 
-def generative_scores(report: dict[str, Any], dataset: str, rows: list[dict[str, Any]]) -> tuple[dict[str, float], str]:
+def generative_scores(record: RunRecord, dataset: str, rows: list[dict[str, Any]]) -> tuple[dict[str, float], str]:
     """{item_id: score} of a pair's generated rows on ``dataset``, and how they were scored."""
     from medcheck.prompting import spec_of
-    from medcheck.verify import SavedRun, items_of
+    from medcheck.verify import items_of
 
     ids = [str(r["item_id"]) for r in rows]
-    # a stand-in for the SavedRun of a run dir: items_of reads only its .report and .seed
-    saved = cast(SavedRun, SimpleNamespace(report=report, seed=report.get("settings", {}).get("seed", 0)))
-    items = items_of(saved, dataset, ids)      # KeyError: the items as run are not here
+    items = items_of(record, dataset, ids, record.settings.get("seed", 0))   # KeyError: the items are not here
     parsed = [r.get("parsed") for r in rows]
     score = spec_of(dataset).score(list(items), parsed)
     if score.item_scores is not None:
@@ -56,22 +58,22 @@ def binary(paired: Any, seed: int = 0) -> Any:
     return Paired(tuple(d.astype(float)), tuple(c.astype(float)), paired.strata)
 
 
-def per_run(verdicts: list[tuple[dict[str, Any], Any]], loss: float, runs: int, seed: int) -> tuple[float, float]:
+def per_run(verdicts: list[tuple[VerdictRow, Rule, Any]], loss: float, runs: int, seed: int) -> tuple[float, float]:
     """(share of simulated runs where some test fails, where some test fails the run) for
-    candidates with ``loss`` (0: noise only); ``verdicts`` are (verdict row, its Paired)."""
+    candidates with ``loss`` (0: noise only); ``verdicts`` are (verdict row, its rule, its Paired)."""
     import numpy as np
 
     from medcheck import power
     from medcheck.stats import Paired
 
-    by_pair: dict[str, list[tuple[dict[str, Any], Any]]] = {}
-    for v, p in verdicts:
-        by_pair.setdefault(v["pair"], []).append((v, p))
+    by_pair: dict[str, list[tuple[VerdictRow, Rule, Any]]] = {}
+    for v, rule, p in verdicts:
+        by_pair.setdefault(v.pair, []).append((v, rule, p))
     any_fail = np.zeros(runs, dtype=bool)
     any_block = np.zeros(runs, dtype=bool)
     for k, (_, mine) in enumerate(sorted(by_pair.items())):
         columns: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {}
-        for _v, p in mine:
+        for _v, _rule, p in mine:
             for name in p.names:
                 idx = [i for i, s in enumerate(p.strata) if s == name]
                 columns[name] = (tuple(p.dense[i] for i in idx), tuple(p.candidate[i] for i in idx))
@@ -80,11 +82,11 @@ def per_run(verdicts: list[tuple[dict[str, Any], Any]], loss: float, runs: int, 
                        tuple(s for s in names for _ in columns[s][0]))
         cands = power.candidates(whole, loss, runs, seed + k)
         labels = np.asarray(whole.strata)
-        for v, p in mine:
+        for v, rule, p in mine:
             cols = np.flatnonzero(np.isin(labels, p.names))
             sub = Paired(tuple(whole.dense[i] for i in cols), tuple(whole.candidate[i] for i in cols),
                          tuple(whole.strata[i] for i in cols))
-            codes = power.outcomes(sub, cands[:, cols], float(v["floor"]), v["rule"])
+            codes = power.outcomes(sub, cands[:, cols], float(v.floor), rule)
             any_fail |= codes == 1
-            any_block |= (codes == 1) | ((codes == 2) & bool(v["rule"].inconclusive_fails))
+            any_block |= (codes == 1) | ((codes == 2) & bool(rule.inconclusive_fails))
     return float(any_fail.mean()), float(any_block.mean())

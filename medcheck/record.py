@@ -7,22 +7,38 @@ meaning changes, so readers can refuse what they do not understand.
 
 from __future__ import annotations
 
+import json
 import platform
 import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import medcheck
 from medcheck import tracks
 from medcheck.compression import DENSE
+from medcheck.errors import RecordError
 from medcheck.parallel import runtime
+from medcheck.record_rows import (
+    REWRITE,
+    ROWS,
+    SCHEMA_VERSION,
+    Fields,
+    RunRow,
+    SampleRow,
+    ScoreRow,
+    ThroughputRow,
+    TrackSection,
+    VerdictRow,
+    upgrade,
+)
 
 if TYPE_CHECKING:
     from medcheck.gate import GateSession
 
-SCHEMA_VERSION = 3   # 3: verdict rows name their track; track sections come from the tracks
+__all__ = ["SCHEMA_VERSION", "RunRecord", "build_record", "load_record"]
 
 
 @lru_cache(maxsize=1)
@@ -49,22 +65,66 @@ class RunRecord:
     pairs: list[str]
     models: dict[str, dict[str, Any]]
     datasets: dict[str, dict[str, Any]]
-    tracks: dict[str, dict[str, Any]]           # track -> {title, score, dimensions, per-pair dimension CPS}
-    runs: list[dict[str, Any]]
-    scores: list[dict[str, Any]]
-    verdicts: list[dict[str, Any]]
-    efficiency: list[dict[str, Any]]
-    cross: list[dict[str, Any]]
+    tracks: dict[str, TrackSection]     # every registered track: its description, its scores and rows
+    runs: list[RunRow]
+    scores: list[ScoreRow]
+    verdicts: list[VerdictRow]
     errors: dict[str, str]
     notes: list[str]
-    throughput: list[dict[str, Any]]
-    samples: list[dict[str, Any]] = field(default_factory=list, repr=False)   # samples.jsonl, not report.json
+    throughput: list[ThroughputRow]
+    samples: list[SampleRow] = field(default_factory=list, repr=False)   # samples.jsonl, not report.json
     schema_version: int = SCHEMA_VERSION
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("samples")
-        return out
+        """report.json (the samples go to samples.jsonl)."""
+        return {"medcheck": self.medcheck, "finished": self.finished, "wall_seconds": self.wall_seconds,
+                "settings": self.settings, "runtime": self.runtime, "environment": self.environment,
+                "pairs_file": self.pairs_file, "pairs": self.pairs, "models": self.models, "datasets": self.datasets,
+                "tracks": {name: t.as_dict() for name, t in self.tracks.items()},
+                "runs": [r.as_dict() for r in self.runs], "scores": [s.as_dict() for s in self.scores],
+                "verdicts": [v.as_dict() for v in self.verdicts], "errors": self.errors, "notes": self.notes,
+                "throughput": [t.as_dict() for t in self.throughput], "schema_version": self.schema_version}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "report.json") -> RunRecord:
+        """A record read back (report.json, or a worker's record with its `samples`), older schemas
+        upgraded; a missing or mistyped key, or a schema this medcheck does not read, raises a
+        RecordError naming `where`, the key and the fix."""
+        f = Fields(upgrade(data, where), where, "")
+
+        def rows(key: str, row: Any) -> list[Any]:
+            return [row.from_json(x, where, f"{key}[{i}]") for i, x in enumerate(f.need(key, "list"))]
+
+        def entries(key: str) -> dict[str, dict[str, Any]]:
+            return {k: dict(Fields(v, where, f"{key}.{k}").data) for k, v in f.need(key, "map").items()}
+
+        return cls(
+            medcheck=f.need("medcheck", "text"), finished=f.need("finished", "text"),
+            wall_seconds=f.need("wall_seconds", "number"), settings=dict(f.need("settings", "map")),
+            runtime=dict(f.need("runtime", "map")), environment=dict(f.need("environment", "map")),
+            pairs_file=f.need("pairs_file", "text"), pairs=list(f.need("pairs", "list")), models=entries("models"),
+            datasets=entries("datasets"),
+            tracks={k: TrackSection.from_json(v, where, f"tracks.{k}") for k, v in f.need("tracks", "map").items()},
+            runs=rows("runs", RunRow), scores=rows("scores", ScoreRow), verdicts=rows("verdicts", VerdictRow),
+            errors=dict(f.need("errors", "map")), notes=list(f.need("notes", "list")),
+            throughput=rows("throughput", ThroughputRow),
+            samples=[SampleRow.from_json(x, where, f"samples[{i}]")
+                     for i, x in enumerate(f.maybe("samples", "list", []))],
+            schema_version=f.need("schema_version", "count"))
+
+
+def load_record(run: Path) -> RunRecord:
+    """report.json of a run dir (or the file itself), typed; FileNotFoundError names the path, a
+    RecordError the key and the fix."""
+    path = Path(run) / "report.json" if Path(run).is_dir() else Path(run)
+    if not path.is_file():
+        raise FileNotFoundError(f"no report.json at {path}: pass a report dir written by a pytest run "
+                                "(--medcheck-report-dir, default reports/)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RecordError(str(path), "", f"not JSON: {exc.msg} (line {exc.lineno})", REWRITE) from None
+    return RunRecord.from_json(data, str(path))
 
 
 def _notes(session: GateSession) -> list[str]:
@@ -139,31 +199,34 @@ LOOK_KEYS = ("looks", "look", "look_history", "stopped")   # a sequentially scor
 def build_record(session: GateSession) -> RunRecord:
     ev = session.evaluator
     runs = ev.run_results()
-    track_table = {t.name: {**t.describe(), **t.section(session.results[t.name])} for t in tracks.TRACKS.values()}
-    rows: dict[str, Any] = {t.rows_field: t.rows(session.results[t.name]) for t in tracks.TRACKS.values()
-                            if t.rows_field}
     of = {d.id: d for d in ev.loaded_datasets()}
-    return RunRecord(
-        medcheck=medcheck.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        wall_seconds=round(time.time() - session.started, 1), settings=session.settings.as_record(),
-        runtime={"protocol": ev.protocol, "dtype": ev.dtype, "device": ev.device,
-                 "backend": ev.engine.name, "backend_version": ev.engine.version(), **runtime(session.workers)},
-        environment=environment(), pairs_file=str(session.pairs_file.path), pairs=[p.id for p in session.pairs],
-        models={name: {"spec": m.spec, "kind": m.kind, "path": m.path, "fingerprint": m.fingerprint}
-                for name, m in ev.resolved_models().items()},
-        datasets={d.id: {"source": d.source, "path": d.path, "sha256": d.sha256, "n": d.n, "total": d.total,
-                         "loader_version": d.loader_version, "track": d.track, "kind": d.kind,
-                         "files": [asdict(f) for f in d.files],
-                         "dimension": getattr(_info(d.id), "dimension", "")} for d in of.values()},
-        tracks=track_table,
-        runs=[run_row(r) for r in runs], scores=[score_row(r) for r in ev.results],
-        verdicts=[verdict_row(o) for o in session.outcomes],
-        **rows,
-        errors=dict(session.errors), notes=_notes(session),
-        throughput=[{"pair": r.pair_id, "dataset": r.dataset_id, "items": len(r.records) - r.cached_items,
-                     "seconds": round(r.seconds, 2), "items_per_s": round(r.items_per_s, 2)}
-                    for r in runs if r.items_per_s],
-        samples=samples(runs, {d.id: {item.id: item for item in d.items} for d in of.values()}))
+    return RunRecord.from_json({   # the rows as report.json holds them, typed by the same reader
+        "schema_version": SCHEMA_VERSION,
+        "medcheck": medcheck.__version__, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "wall_seconds": round(time.time() - session.started, 1), "settings": session.settings.as_record(),
+        "runtime": {"protocol": ev.protocol, "dtype": ev.dtype, "device": ev.device,
+                    "backend": ev.engine.name, "backend_version": ev.engine.version(), **runtime(session.workers)},
+        "environment": environment(), "pairs_file": str(session.pairs_file.path),
+        "pairs": [p.id for p in session.pairs],
+        "models": {name: {"spec": m.spec, "kind": m.kind, "path": m.path, "fingerprint": m.fingerprint}
+                   for name, m in ev.resolved_models().items()},
+        "datasets": {d.id: {"source": d.source, "path": d.path, "sha256": d.sha256, "n": d.n, "total": d.total,
+                            "loader_version": d.loader_version, "track": d.track, "kind": d.kind,
+                            "files": [asdict(f) for f in d.files],
+                            "dimension": getattr(_info(d.id), "dimension", "")} for d in of.values()},
+        "tracks": {t.name: track_section(t, session.results[t.name]) for t in tracks.TRACKS.values()},
+        "runs": [run_row(r) for r in runs], "scores": [score_row(r) for r in ev.results],
+        "verdicts": [verdict_row(o) for o in session.outcomes],
+        "errors": dict(session.errors), "notes": _notes(session),
+        "throughput": [{"pair": r.pair_id, "dataset": r.dataset_id, "items": len(r.records) - r.cached_items,
+                        "seconds": round(r.seconds, 2), "items_per_s": round(r.items_per_s, 2)}
+                       for r in runs if r.items_per_s],
+        "samples": samples(runs, {d.id: {item.id: item for item in d.items} for d in of.values()})}, "run record")
+
+
+def track_section(track: tracks.Track, results: list[Any]) -> dict[str, Any]:
+    """`tracks.<name>`: the track's description, its section and, where it keeps them, its own rows."""
+    return {**track.describe(), **track.section(results), **({ROWS: track.rows(results)} if track.keeps_rows else {})}
 
 
 def samples(runs: list[Any], items: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

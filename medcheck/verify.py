@@ -38,7 +38,8 @@ from medcheck import audit, datasets, task_kinds, tracks
 from medcheck.datasets.types import Dataset, content_hash
 from medcheck.gate import Outcome, check_properties, junit_properties
 from medcheck.pairs import Pair
-from medcheck.record import run_row, score_row, verdict_row
+from medcheck.record import RunRecord, load_record, run_row, score_row, track_section, verdict_row
+from medcheck.record_rows import VerdictRow, read_samples
 from medcheck.results import PairResult, Result, RunResult
 from medcheck.thresholds import Floor, judge
 
@@ -96,24 +97,22 @@ class NotRecomputable(LookupError):
     """A saved result of a track or task kind not known here: listed as not recomputed."""
 
 
-def recompute(saved: SavedRun, row: dict[str, Any]) -> Recomputed:
+def recompute(saved: SavedRun, row: VerdictRow) -> Recomputed:
     """A verdict row's result, floor and rule, rebuilt by its track (medcheck.tracks)."""
-    name = row.get("track")
-    if name is None:
-        raise NotRecomputable("verdict rows written before they named their track (schema < 3)")
+    name = row.track
     if name not in tracks.TRACKS:
         raise NotRecomputable(f"the {name} track")
     result, floor, rule, unchecked = tracks.get(name).recompute(saved, row)
     return Recomputed(result, floor, rule, unchecked)
 
 
-def items_of(saved: SavedRun, dataset_id: str, ids: list[str]) -> tuple[Any, ...]:
+def items_of(record: RunRecord, dataset_id: str, ids: list[str], seed: int) -> tuple[Any, ...]:
     """A dataset's items as run, read again from the run's data dir (or the bundled samples); they
     must hash to the recorded sha256, else the run cannot be recomputed here."""
-    data_dir = saved.report["settings"].get("data_dir")
-    full = datasets.load(dataset_id, Path(data_dir) if data_dir else None, None, saved.seed)
+    data_dir = record.settings.get("data_dir")
+    full = datasets.load(dataset_id, Path(data_dir) if data_dir else None, None, seed)
     by_id = {item.id: item for item in full.items}
-    recorded = saved.report["datasets"][dataset_id]["sha256"]
+    recorded = record.datasets[dataset_id]["sha256"]
     items = tuple(by_id[i] for i in ids if i in by_id)
     if len(items) != len(ids) or content_hash(items) != recorded:
         raise KeyError(f"{dataset_id} items as run (sha256 {recorded[:12]}) in {data_dir or 'the bundled samples'}")
@@ -125,14 +124,13 @@ class SavedRun:
     """report.json + samples.jsonl + the bundled threshold files, as the gate's code reads them."""
 
     def __init__(self, run_dir: Path, manifest: dict[str, Any]) -> None:
-        self.report = json.loads((run_dir / "report.json").read_text())
+        self.record = load_record(run_dir)
         self.rows: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for line in (run_dir / "samples.jsonl").read_text().splitlines():
-            row = json.loads(line)
-            self.rows[(row.pop("pair"), row.pop("dataset"))].append(row)
-        self.protocol = self.report["runtime"]["protocol"]
-        self.seed = self.report["settings"]["seed"]
-        self.specs = {name: m["spec"] for name, m in self.report["models"].items()}
+        for sample in read_samples(run_dir / "samples.jsonl"):
+            self.rows[(sample.pair, sample.dataset)].append(sample.record())
+        self.protocol = self.record.runtime["protocol"]
+        self.seed = self.record.settings["seed"]
+        self.specs = {name: m["spec"] for name, m in self.record.models.items()}
         self._files = {e["track"]: run_dir / name for name, e in manifest.get("files", {}).items()
                        if e.get("role") == "thresholds" and (run_dir / name).is_file()}
         self._thresholds: dict[str, Any] = {}
@@ -150,13 +148,14 @@ class SavedRun:
         return Pair(model, self.specs.get(model, ""), compression)
 
     def dataset(self, dataset_id: str) -> Dataset:
-        d = self.report["datasets"][dataset_id]
+        d = self.record.datasets[dataset_id]
         rows = next((rows for (_, ds), rows in self.rows.items() if ds == dataset_id), [])
         # choice items are known by id only (n and the recorded hash are what their results read);
         # generated ones are read again: their scorer needs the gold answers
         ids = [r["item_id"] for r in rows]
         kind = d.get("kind", "choice")
-        items: tuple[Any, ...] = items_of(self, dataset_id, ids) if task_kinds.of(kind).needs_items else tuple(ids)
+        items: tuple[Any, ...] = items_of(self.record, dataset_id, ids, self.seed) if task_kinds.of(kind).needs_items \
+            else tuple(ids)
         return Dataset(id=dataset_id, track=d["track"], items=items,
                        source=d["source"], path=d["path"], loader_version=d["loader_version"], total=d["total"],
                        kind=d.get("kind", "choice"), sha256=d["sha256"])
@@ -164,19 +163,19 @@ class SavedRun:
     def run(self, pair_id: str, dataset_id: str) -> RunResult:
         key = (pair_id, dataset_id)
         if key not in self._runs:
-            row = next((r for r in self.report["runs"] if (r["pair"], r["dataset"]) == key), None)
+            row = next((r for r in self.record.runs if (r.pair, r.dataset) == key), None)
             if row is None:
                 raise KeyError(f"report.json has no run of {pair_id} on {dataset_id}")
-            name = self.report["datasets"][dataset_id].get("kind", "choice")
+            name = self.record.datasets[dataset_id].get("kind", "choice")
             if name not in task_kinds.KINDS:
                 raise NotRecomputable(f"{name} datasets")
             kind = task_kinds.of(name)
             records = kind.records(self.rows.get(key, []))
             summary = kind.summarize(self.dataset(dataset_id), records)
             model, _, compression = pair_id.partition("/")
-            self._runs[key] = RunResult(model, compression, dataset_id, records, summary, row["fingerprint"],
-                                        row["cache_key"], row["cached_items"], row["seconds"], row["load"],
-                                        row["backend"], row.get("strategy", ""), kind.name)
+            self._runs[key] = RunResult(model, compression, dataset_id, records, summary, row.fingerprint,
+                                        row.cache_key, row.cached_items, row.seconds, dict(row.load),
+                                        row.fields["backend"], row.fields.get("strategy", ""), kind.name)
         return self._runs[key]
 
     def evaluate(self, pair: Pair, dataset_id: str) -> PairResult:
@@ -187,7 +186,7 @@ class SavedRun:
         return result.first(n) if len(dense.records) > n else result
 
     def pairs_of(self, model: str) -> list[Pair]:
-        return [self.pair(p) for p in self.report["pairs"] if p.startswith(f"{model}/")]
+        return [self.pair(p) for p in self.record.pairs if p.startswith(f"{model}/")]
 
 
 # -- the checks ----------------------------------------------------------------------------------
@@ -216,10 +215,10 @@ def _junit_key(nodeid: str) -> str:
 
 
 def _verdicts(saved: SavedRun, junit: tuple[str, dict[str, dict[str, str]]] | None, f: Findings) -> None:
-    report = saved.report
-    env, runtime = report["environment"], report["runtime"]
-    for k, row in enumerate(report["verdicts"]):
-        test = row["test"]
+    record = saved.record
+    env, runtime = record.environment, record.runtime
+    for k, row in enumerate(record.verdicts):
+        test = row.test
         try:
             again = recompute(saved, row)
         except NotRecomputable as exc:
@@ -230,7 +229,7 @@ def _verdicts(saved: SavedRun, junit: tuple[str, dict[str, dict[str, str]]] | No
             continue
         verdict = judge(again.floor, again.rule, again.result, seed=saved.seed)
         f.checked["verdicts"] += 1
-        f.same("report.json", test, f"verdicts[{k}]", row, verdict_row(Outcome(test, again.result, verdict)))
+        f.same("report.json", test, f"verdicts[{k}]", row.as_dict(), verdict_row(Outcome(test, again.result, verdict)))
         if junit is None:
             continue
         name, cases = junit
@@ -253,7 +252,7 @@ def _score_row(saved: SavedRun, pair: str, dataset: str) -> dict[str, Any]:
     return score_row(saved.evaluate(saved.pair(pair), dataset))
 
 
-def _results(saved: SavedRun, rows: list[dict[str, Any]]) -> list[Result]:
+def _results(saved: SavedRun, rows: list[VerdictRow]) -> list[Result]:
     return [recompute(saved, v).result for v in rows]
 
 
@@ -261,28 +260,29 @@ def _then(first: Callable[[], Any], then: Callable[[Any], Any]) -> Any:
     return then(first())
 
 
+def _section(track: tracks.Track, results: list[Result]) -> dict[str, Any]:
+    """What the record's `tracks.<name>` holds beyond the description (record.track_section)."""
+    return {k: v for k, v in track_section(track, results).items() if k not in track.describe()}
+
+
 def _rows(saved: SavedRun, f: Findings) -> None:
-    """report.json's runs, scores, tracks, cross and efficiency rows, rebuilt from the samples."""
-    report, verdicts = saved.report, saved.report["verdicts"]
+    """report.json's runs, scores and track sections (their own rows included), rebuilt from the samples."""
+    record = saved.record
     checks: list[tuple[str, str, Any, Callable[[], Any]]] = []   # (test, field, recorded, recompute)
-    for r in report["runs"]:
-        checks.append((f"{r['pair']} on {r['dataset']}", "runs", r, partial(_run_row, saved, r["pair"], r["dataset"])))
-    for r in report["scores"]:
-        checks.append((f"{r['pair']} on {r['dataset']}", "scores", r,
-                       partial(_score_row, saved, r["pair"], r["dataset"])))
-    for name, table in report["tracks"].items():   # each track's section and rows, from its recomputed verdicts
+    for r in record.runs:
+        checks.append((f"{r.pair} on {r.dataset}", "runs", r.as_dict(), partial(_run_row, saved, r.pair, r.dataset)))
+    for s in record.scores:
+        checks.append((f"{s.pair} on {s.dataset}", "scores", s.as_dict(),
+                       partial(_score_row, saved, s.pair, s.dataset)))
+    for name, table in record.tracks.items():   # each track's section and rows, from its recomputed verdicts
         if name not in tracks.TRACKS:
             continue
         track = tracks.get(name)
-        mine = [v for v in verdicts if v.get("track") == name]
+        mine = [v for v in record.verdicts if v.track == name]
         if not mine:
             continue
-        recorded = {k: v for k, v in table.items() if k not in track.describe()}
         results = partial(_results, saved, mine)
-        checks.append((name, f"tracks.{name}", recorded, partial(_then, results, track.section)))
-        if track.rows_field:
-            checks.append((name, track.rows_field, report.get(track.rows_field) or [],
-                           partial(_then, results, track.rows)))
+        checks.append((name, f"tracks.{name}", dict(table.body), partial(_then, results, partial(_section, track))))
     for test, name, recorded, again in checks:
         try:
             f.same("report.json", test, name, recorded, again())
@@ -290,29 +290,29 @@ def _rows(saved: SavedRun, f: Findings) -> None:
             f.skipped[f"report rows of {exc}"] += 1
         except (KeyError, StopIteration) as exc:   # a run or threshold file the row needs is gone
             f.same("report.json", test, name, "recomputable", f"{exc} is missing")
-    for pair, dataset in sorted(set(saved.rows) - {(r["pair"], r["dataset"]) for r in report["runs"]}):
+    for pair, dataset in sorted(set(saved.rows) - {(r.pair, r.dataset) for r in record.runs}):
         f.same("samples.jsonl", f"{pair} on {dataset}", "pair, dataset", MISSING, "samples of a run report.json lacks")
 
 
 def _suite(saved: SavedRun, manifest: dict[str, Any], junit_path: Path | None, f: Findings) -> None:
     """The manifest's and the JUnit suite's statements about the run against report.json."""
-    report = saved.report
+    record = saved.record
     keys = ("sha256", "source", "path")
-    recorded = {k: {key: d[key] for key in keys} for k, d in report["datasets"].items()}
+    recorded = {k: {key: d[key] for key in keys} for k, d in record.datasets.items()}
     listed = {k: {key: d.get(key) for key in keys} for k, d in manifest.get("datasets", {}).items()}
     f.same(audit.MANIFEST, "", "datasets", listed, recorded)
     f.same(audit.MANIFEST, "", "models", {k: m.get("fingerprint") for k, m in manifest.get("models", {}).items()},
-           {k: m["fingerprint"] for k, m in report["models"].items()})
+           {k: m["fingerprint"] for k, m in record.models.items()})
     f.same(audit.MANIFEST, "", "compressed", manifest.get("compressed", {}),
-           {r["pair"]: r["fingerprint"] for r in report["runs"] if not r["pair"].endswith("/dense")})
-    f.same(audit.MANIFEST, "", "environment", manifest.get("environment", {}), report["environment"])
+           {r.pair: r.fingerprint for r in record.runs if not r.pair.endswith("/dense")})
+    f.same(audit.MANIFEST, "", "environment", manifest.get("environment", {}), record.environment)
     if junit_path is not None:
         suite = {p.get("name"): p.get("value") for s in ET.parse(junit_path).getroot().iter("testsuite")
                  for p in s.findall("properties/property")}
         if suite:
-            source = "real" if report["settings"].get("data_dir") else "sample"
+            source = "real" if record.settings.get("data_dir") else "sample"
             f.same(junit_path.name, "", "testsuite", suite,
-                   {"data_source": source, "pairs_file": report["pairs_file"], "protocol": saved.protocol})
+                   {"data_source": source, "pairs_file": record.pairs_file, "protocol": saved.protocol})
 
 
 def verify(run_dir: Path) -> Findings:

@@ -1,7 +1,7 @@
 """The report dir of a run: report.json, samples.jsonl, summary.txt and the rendered views.
 
-Everything here reads the run record (medcheck.record) or its JSON, never the live session, so
-`python -m medcheck report DIR` re-renders any saved run exactly as the run wrote it.
+Everything here reads the run record (medcheck.record.RunRecord) as report.json holds it, never the
+live session, so `python -m medcheck report DIR` re-renders any saved run exactly as the run wrote it.
 """
 
 from __future__ import annotations
@@ -20,20 +20,19 @@ def _num(value: Any, fmt: str) -> str:
     return "-" if value is None or value == "" else format(value, fmt)
 
 
-def verdict_lines(payload: dict[str, Any]) -> list[str]:
+def verdict_lines(record: RunRecord) -> list[str]:
     """One row per verdict: outcome, value and interval against the floor, paired statistics, MDE."""
     rows = [("outcome", "value [95% interval]", "floor", "rule", "p", "flip", "b/c", "MDE pts", "n", "test")]
-    for v in payload.get("verdicts") or []:
-        st = v.get("stats") or {}
+    for v in record.verdicts:
+        st = v.stats or {}   # the decision's own statistics (medcheck.decision): their keys are its
         interval = f" [{_num(st.get('ci_low'), '.3f')}, {_num(st.get('ci_high'), '.3f')}]" if st else ""
         mde = st.get("mde")
-        rows.append(((v.get("outcome") or ("pass" if v.get("passed") else "fail")).upper() if not v.get("passed")
-                     else v.get("outcome") or "pass",
-                     f"{v.get('metric', '')} {_num(v.get('value'), '.3f')}{interval}", _num(v.get("floor"), ".3f"),
+        rows.append(((v.outcome or "fail").upper() if not v.passed else v.outcome or "pass",
+                     f"{v.metric} {_num(v.value, '.3f')}{interval}", _num(v.floor, ".3f"),
                      st.get("decision_rule", "point"), _num(st.get("p_value"), ".3g"), _num(st.get("flip_rate"), ".2f"),
                      str(st.get("discordant", "-")),
                      "-" if mde is None else "none" if mde in ("inf", float("inf")) else f"{100 * float(mde):.1f}",
-                     str(v.get("n", "-")), v["test"].split("::")[-1]))
+                     str(v.n), v.test.split("::")[-1]))
     if len(rows) == 1:
         return []
     widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
@@ -46,53 +45,52 @@ def verdict_lines(payload: dict[str, Any]) -> list[str]:
     return out
 
 
-def summary_lines(payload: dict[str, Any]) -> list[str]:
+def summary_lines(record: RunRecord) -> list[str]:
     """The terminal summary: the tables, breaches, inconclusive results, notes, throughput."""
     from medcheck.report.tables import run_line, status, tables, text_table
 
-    found = tables(payload)
+    found = tables(record)
     if not found:
         return []
-    lines = [status(payload)[1], run_line(payload)]
+    lines = [status(record)[1], run_line(record)]
     for table in found:
         lines += [""] + text_table(table)
-    stats = verdict_lines(payload)
+    stats = verdict_lines(record)
     lines += [""] + stats if stats else []
-    verdicts = payload.get("verdicts") or []
-    breaches = [v for v in verdicts if not v.get("passed")]
+    breaches = [v for v in record.verdicts if not v.passed]
     if breaches:
-        lines += ["", f"threshold breaches ({len(breaches)}):"] + [f"  {v['test']}: {v['message']}" for v in breaches]
-    undecided = [v for v in verdicts if v.get("passed") and v.get("outcome") == "inconclusive"]
+        lines += ["", f"threshold breaches ({len(breaches)}):"] + [f"  {v.test}: {v.message}" for v in breaches]
+    undecided = [v for v in record.verdicts if v.passed and v.outcome == "inconclusive"]
     if undecided:
         lines += ["", f"inconclusive, not failing the run ({len(undecided)}):"]
-        lines += [f"  {v['test']}: {v['message']}" for v in undecided]
-    lines += [""] + list(payload.get("notes") or [])
-    for row in payload.get("throughput") or []:
-        lines.append(f"scored {row['pair']} {row['dataset']}: {row['items']} items in {row['seconds']} s "
-                     f"({row['items_per_s']} items/s)")
+        lines += [f"  {v.test}: {v.message}" for v in undecided]
+    lines += [""] + list(record.notes)
+    for row in record.throughput:
+        lines.append(f"scored {row.pair} {row.dataset}: {row.items} items in {row.seconds} s "
+                     f"({row.items_per_s} items/s)")
     return lines
 
 
 def write(record: RunRecord, report_dir: Path) -> list[Path]:
     """Every file of the report dir, each written atomically; returns the paths written."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    payload = record.as_dict()
-    text = json.dumps(payload, indent=1, default=str)
+    text = json.dumps(record.as_dict(), indent=1, default=str)
     written = [report_dir / "report.json", report_dir / "samples.jsonl", report_dir / "summary.txt"]
     write_atomic(written[0], text)
-    write_atomic(written[1], "".join(json.dumps(row) + "\n" for row in record.samples))
-    write_atomic(written[2], "\n".join(summary_lines(json.loads(text))) + "\n")
-    return written + write_views(json.loads(text), report_dir)   # what report.json holds, as `medcheck report` reads it
+    write_atomic(written[1], "".join(json.dumps(row.as_dict()) + "\n" for row in record.samples))
+    saved = RunRecord.from_json(json.loads(text), str(written[0]))   # as `medcheck report` reads report.json
+    write_atomic(written[2], "\n".join(summary_lines(saved)) + "\n")
+    return written + write_views(saved, report_dir)
 
 
-def write_views(data: dict[str, Any], report_dir: Path) -> list[Path]:
+def write_views(record: RunRecord, report_dir: Path) -> list[Path]:
     """dashboard.html, report.md and the CSVs; a failure goes to render-error.txt, never up to pytest."""
     error = report_dir / "render-error.txt"
     error.unlink(missing_ok=True)
     try:
         from medcheck.report import html
 
-        return html.write(data, report_dir)
+        return html.write(record, report_dir)
     except Exception:
         import traceback
 

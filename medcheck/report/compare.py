@@ -1,4 +1,4 @@
-"""Compare two runs' report.json: score, verdict, efficiency and CCS changes, A -> B.
+"""Compare two runs' records (report.json): score, verdict, efficiency and CCS changes, A -> B.
 
 B is worse when a verdict that passed in A fails in B. A verdict of A that B lacks (a narrower
 `-k` run, or a test that errored) is reported but is not "worse": the errors section says why.
@@ -6,18 +6,13 @@ B is worse when a verdict that passed in A fails in B. A verdict of A that B lac
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-
-def load(run: Path) -> dict[str, Any]:
-    """report.json of a run dir (or the file itself); FileNotFoundError names the path."""
-    path = run / "report.json" if run.is_dir() else run
-    if not path.is_file():
-        raise FileNotFoundError(f"no report.json at {path}: pass a report dir written by a pytest run "
-                                "(--medcheck-report-dir, default reports/)")
-    return json.loads(path.read_text(encoding="utf-8"))
+from medcheck.record import RunRecord, load_record
+from medcheck.record_rows import VerdictRow
+from medcheck.report.tables import layout_rows
 
 
 def _num(x: Any, fmt: str = "{:.3f}") -> str:
@@ -32,23 +27,23 @@ def _change(name: str, a: Any, b: Any, fmt: str = "{:.3f}") -> str:
     return f"{name} {_num(a, fmt)} -> {_num(b, fmt)} ({b - a:+.3f})"
 
 
-def _context(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+def _context(a: RunRecord, b: RunRecord) -> list[str]:
     """Differences that make the two runs not like for like."""
     out = []
     for key in ("protocol", "dtype", "device"):
-        va, vb = (a.get("runtime") or {}).get(key), (b.get("runtime") or {}).get(key)
+        va, vb = a.runtime.get(key), b.runtime.get(key)
         if va != vb:
             out.append(f"  {key}: {va} -> {vb}")
     for key in ("limit", "data_dir"):
-        va, vb = (a.get("settings") or {}).get(key), (b.get("settings") or {}).get(key)
+        va, vb = a.settings.get(key), b.settings.get(key)
         if va != vb:
             out.append(f"  {key}: {va} -> {vb}")
-    da, db = a.get("datasets") or {}, b.get("datasets") or {}
+    da, db = a.datasets, b.datasets
     for d in sorted(da.keys() & db.keys()):
         if da[d].get("sha256") != db[d].get("sha256") or da[d].get("n") != db[d].get("n"):
             out.append(f"  dataset {d}: n {da[d].get('n')} -> {db[d].get('n')}, "
                        f"sha256 {str(da[d].get('sha256'))[:12]} -> {str(db[d].get('sha256'))[:12]}")
-    ma, mb = a.get("models") or {}, b.get("models") or {}
+    ma, mb = a.models, b.models
     for m in sorted(ma.keys() & mb.keys()):
         if ma[m].get("fingerprint") != mb[m].get("fingerprint"):
             out.append(f"  model {m}: fingerprint {str(ma[m].get('fingerprint'))[:12]} -> "
@@ -56,49 +51,46 @@ def _context(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return ["runs differ in:"] + out if out else []
 
 
-def _scores(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    sa = {(s["pair"], s["dataset"]): s for s in a.get("scores") or []}
-    sb = {(s["pair"], s["dataset"]): s for s in b.get("scores") or []}
+def _scores(a: RunRecord, b: RunRecord) -> list[str]:
+    sa = {(s.pair, s.dataset): s for s in a.scores}
+    sb = {(s.pair, s.dataset): s for s in b.scores}
     lines = []
     for key in list(sa) + [k for k in sb if k not in sa]:
         x: Any = sa.get(key)   # one of the two is present: the keys come from both
         y: Any = sb.get(key)
         where = f"  {key[0]} {key[1]}:"
         if y is None:
-            lines.append(f"{where} only in A (accuracy {_num(x['accuracy'])}, CPS {_num(x.get('cps'))})")
+            lines.append(f"{where} only in A (accuracy {_num(x.score)}, CPS {_num(x.cps)})")
         elif x is None:
-            lines.append(f"{where} only in B (accuracy {_num(y['accuracy'])}, CPS {_num(y.get('cps'))})")
+            lines.append(f"{where} only in B (accuracy {_num(y.score)}, CPS {_num(y.cps)})")
         else:
-            lines.append(f"{where} {_change('accuracy', x['accuracy'], y['accuracy'])}, "
-                         f"{_change('CPS', x.get('cps'), y.get('cps'))}")
+            lines.append(f"{where} {_change('accuracy', x.score, y.score)}, {_change('CPS', x.cps, y.cps)}")
     return ["scores (pair dataset):"] + lines if lines else []
 
 
-def _verdicts(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], bool]:
-    va = {v["test"]: v for v in a.get("verdicts") or []}
-    vb = {v["test"]: v for v in b.get("verdicts") or []}
+def _verdicts(a: RunRecord, b: RunRecord) -> tuple[list[str], bool]:
+    va = {v.test: v for v in a.verdicts}
+    vb = {v.test: v for v in b.verdicts}
     lines, worse, same = [], False, 0
-    def state(v: dict[str, Any]) -> str:
+    def state(v: VerdictRow) -> str:
         """pass / FAIL, or the outcome when the run recorded one (inconclusive)."""
-        return "FAIL" if not v["passed"] else v.get("outcome") or "pass"
+        return "FAIL" if not v.passed else v.outcome or "pass"
 
     for test in list(va) + [t for t in vb if t not in va]:
         x: Any = va.get(test)
         y: Any = vb.get(test)
         if y is None:
-            lines.append(f"  MISSING in B: {test} (was {state(x)}, {_num(x.get('value'))})")
+            lines.append(f"  MISSING in B: {test} (was {state(x)}, {_num(x.value)})")
         elif x is None:
-            lines.append(f"  new in B: {test}: {state(y)}, {_num(y.get('value'))}")
-        elif bool(x["passed"]) != bool(y["passed"]):
-            got_worse = bool(x["passed"]) and not y["passed"]
+            lines.append(f"  new in B: {test}: {state(y)}, {_num(y.value)}")
+        elif x.passed != y.passed:
+            got_worse = x.passed and not y.passed
             worse |= got_worse
             lines.append(f"  {'WORSE' if got_worse else 'better'}: {test}: {state(x)} -> "
-                         f"{state(y)}, {_change('value', x.get('value'), y.get('value'))}; "
-                         f"{y.get('message', '')}")
-        elif x.get("value") != y.get("value") or x.get("floor") != y.get("floor") or state(x) != state(y):
-            floor = f", floor {x.get('floor')} -> {y.get('floor')}" if x.get("floor") != y.get("floor") else ""
-            lines.append(f"  {test}: {state(y)}, "
-                         f"{_change('value', x.get('value'), y.get('value'))}{floor}")
+                         f"{state(y)}, {_change('value', x.value, y.value)}; {y.message}")
+        elif x.value != y.value or x.floor != y.floor or state(x) != state(y):
+            floor = f", floor {x.floor} -> {y.floor}" if x.floor != y.floor else ""
+            lines.append(f"  {test}: {state(y)}, {_change('value', x.value, y.value)}{floor}")
         else:
             same += 1
     if same:
@@ -106,9 +98,10 @@ def _verdicts(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], bool]:
     return (["verdicts:"] + lines if lines else []), worse
 
 
-def _efficiency(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    ea = {e["pair"]: e for e in a.get("efficiency") or []}
-    eb = {e["pair"]: e for e in b.get("efficiency") or []}
+def _efficiency(a: RunRecord, b: RunRecord) -> list[str]:
+    # the rows of the tracks with the efficiency layout: each track's own measurements (medcheck.tracks.measured)
+    ea = {e["pair"]: e for e in layout_rows(a, "efficiency")}
+    eb = {e["pair"]: e for e in layout_rows(b, "efficiency")}
     lines = []
     for pair in list(ea) + [p for p in eb if p not in ea]:
         x: Any = ea.get(pair)
@@ -122,16 +115,19 @@ def _efficiency(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return ["efficiency (oriented ratios, > 1 = more efficient):"] + lines if lines else []
 
 
-def _cross(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    ca = {c["model"]: c for c in a.get("cross") or []}
-    cb = {c["model"]: c for c in b.get("cross") or []}
-    lines = [f"  {m}: {_change('CCS', (ca.get(m) or {}).get('ccs'), (cb.get(m) or {}).get('ccs'))}"
-             for m in list(ca) + [m for m in cb if m not in ca]]
+def _cross(a: RunRecord, b: RunRecord) -> list[str]:
+    ca = {c["model"]: c for c in layout_rows(a, "cross")}
+    cb = {c["model"]: c for c in layout_rows(b, "cross")}
+
+    def ccs(rows: Mapping[str, Mapping[str, Any]], model: str) -> Any:
+        return rows[model].get("ccs") if model in rows else None
+
+    lines = [f"  {m}: {_change('CCS', ccs(ca, m), ccs(cb, m))}" for m in list(ca) + [m for m in cb if m not in ca]]
     return ["cross-combination:"] + lines if lines else []
 
 
-def _errors(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    ea, eb = a.get("errors") or {}, b.get("errors") or {}
+def _errors(a: RunRecord, b: RunRecord) -> list[str]:
+    ea, eb = a.errors, b.errors
     lines = [f"  new in B: {k}: {str(v).splitlines()[0] if str(v) else ''}" for k, v in eb.items() if k not in ea]
     lines += [f"  gone in B: {k}" for k in ea if k not in eb]
     return ["errors:"] + lines if lines else []
@@ -139,8 +135,8 @@ def _errors(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 
 def compare(run_a: Path, run_b: Path) -> tuple[list[str], bool]:
     """(lines, worse): worse is True when any verdict went from pass to fail."""
-    a, b = load(Path(run_a)), load(Path(run_b))
-    lines = [f"A: {run_a} (finished {a.get('finished', '?')})", f"B: {run_b} (finished {b.get('finished', '?')})"]
+    a, b = load_record(Path(run_a)), load_record(Path(run_b))
+    lines = [f"A: {run_a} (finished {a.finished})", f"B: {run_b} (finished {b.finished})"]
     lines += _context(a, b) + _scores(a, b)
     verdict_lines, worse = _verdicts(a, b)
     lines += verdict_lines + _efficiency(a, b) + _cross(a, b) + _errors(a, b)

@@ -1,6 +1,7 @@
 """Per-item evidence: the items on which a compressed model and its dense model disagree.
 
-Read from samples.jsonl rows alone. A multiple-choice item is discordant when one model answers it
+Read from samples.jsonl rows alone (medcheck.record_rows.SampleRow; each row's fields are its
+task kind's record and the item's text). A multiple-choice item is discordant when one model answers it
 correctly and the other does not (the items the paired statistics count); a generated item when
 the two parsed answers differ (its score may be a corpus metric, so no per-item right or wrong).
 Each item shows what a reviewer needs to judge it: the question and options with both models'
@@ -12,11 +13,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from medcheck.record_rows import SampleRow
 from medcheck.report.tables import DENSE, pair_parts
 
 SHOWN = 100   # items rendered per (pair, dataset); the counts always cover all of them
@@ -27,9 +29,9 @@ class Block:
     pair: str
     dataset: str
     paired: int = 0                                     # items both models answered
-    lost: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)     # dense right, candidate wrong
-    gained: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
-    changed: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)  # generated: parse differs
+    lost: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = field(default_factory=list)   # dense right, cand. wrong
+    gained: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = field(default_factory=list)
+    changed: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = field(default_factory=list)  # generated: parse differs
 
     @property
     def discordant(self) -> int:
@@ -44,11 +46,11 @@ def anchor(pair: str, dataset: str) -> str:
     return "ev-" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{pair}--{dataset}")
 
 
-def blocks(samples: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Block]:
+def blocks(samples: Iterable[SampleRow]) -> dict[tuple[str, str], Block]:
     """(candidate pair, dataset) -> its discordant items against the dense model, in item order."""
-    runs: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    runs: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = {}
     for row in samples:
-        runs.setdefault((row["pair"], row["dataset"]), {})[str(row["item_id"])] = row
+        runs.setdefault((row.pair, row.dataset), {})[row.item_id] = row.fields
     out: dict[tuple[str, str], Block] = {}
     for (pair, dataset), rows in runs.items():
         model, compression = pair_parts(pair)
@@ -82,7 +84,7 @@ def probabilities(scores: list[float]) -> list[float]:
     return [w / sum(weights) for w in weights]
 
 
-def _choice(d: dict[str, Any], c: dict[str, Any]) -> str:
+def _choice(d: Mapping[str, Any], c: Mapping[str, Any]) -> str:
     options = c.get("options") or []
     labels = c.get("labels") or [str(i + 1) for i in range(len(c.get("scores") or []))]
     pd, pc = probabilities(list(d["scores"])), probabilities(list(c["scores"]))
@@ -98,7 +100,7 @@ def _choice(d: dict[str, Any], c: dict[str, Any]) -> str:
     head = _e(question) if question else "<i>question text not recorded in samples.jsonl (an older run)</i>"
     context = f"<details><summary>context</summary><p>{_e(c['context'])}</p></details>" if c.get("context") else ""
 
-    def said(r: dict[str, Any]) -> str:
+    def said(r: Mapping[str, Any]) -> str:
         return f"{_e(r['prediction'])} ({'right' if r['correct'] else 'wrong'})"
 
     return (f'<p class="q"><b>{_e(c["item_id"])}</b> {head}</p>{context}'
@@ -107,8 +109,8 @@ def _choice(d: dict[str, Any], c: dict[str, Any]) -> str:
             f'<th>candidate p</th><th class="t">chosen by</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
-def _generated(d: dict[str, Any], c: dict[str, Any]) -> str:
-    def side(name: str, r: dict[str, Any]) -> str:
+def _generated(d: Mapping[str, Any], c: Mapping[str, Any]) -> str:
+    def side(name: str, r: Mapping[str, Any]) -> str:
         parsed = "unparsed" if r.get("parsed") is None else json.dumps(r["parsed"])
         texts = "".join(f"<pre>{_e(t)}</pre>" for t in r.get("texts") or [])
         return f'<div><h4>{name}: parsed {_e(parsed)}</h4>{texts}</div>'

@@ -4,7 +4,7 @@ script for the evidence filter, no URL).
 Verdict first: the status, then the verdict matrix (tests x pairs, each cell its value and interval
 against its floor, one click from the items behind it), the notes grouped by kind, each breach
 once; then a forest plot per track, the track tables, the charts, the per-item evidence and the
-run details. Built from the report.json payload and, where given, the samples.jsonl rows.
+run details. Built from the run record (as report.json holds it) and the samples.jsonl rows.
 """
 
 from __future__ import annotations
@@ -13,11 +13,15 @@ import json
 from collections.abc import Iterable
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medcheck.audit import write_atomic
+from medcheck.record_rows import SampleRow, VerdictRow, read_samples
 from medcheck.report import evidence, plots, tables
 from medcheck.report.tables import Table
+
+if TYPE_CHECKING:
+    from medcheck.record import RunRecord
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;margin:0;background:#f4f6f9}
@@ -59,41 +63,41 @@ def _num(x: Any) -> str:
     return "-" if x is None else f"{x:.3f}" if isinstance(x, (int, float)) else str(x)
 
 
-def _target(v: dict[str, Any], found: dict[tuple[str, str], evidence.Block]) -> str | None:
+def _target(v: VerdictRow, found: dict[tuple[str, str], evidence.Block]) -> str | None:
     """The evidence block behind a verdict: its dataset's, or its datasets' with the most discordant items."""
-    mine = [found[(v["pair"], d)] for d in v.get("datasets") or [v["subject"]] if (v["pair"], d) in found]
+    mine = [found[(v.pair, d)] for d in v.datasets or [v.subject] if (v.pair, d) in found]
     mine = [b for b in mine if b.discordant]
     return max(mine, key=lambda b: (len(b.lost), b.discordant)).anchor if mine else None
 
 
-def _cell(v: dict[str, Any], found: dict[tuple[str, str], evidence.Block]) -> str:
-    kind = plots.outcome(v)
-    cls = kind + (" fails" if kind == "inconclusive" and not v.get("passed") else "")
+def _cell(v: VerdictRow, found: dict[tuple[str, str], evidence.Block]) -> str:
+    kind = v.status
+    cls = kind + (" fails" if kind == "inconclusive" and not v.passed else "")
     span = plots.interval(v)
-    detail = (f"[{_num(span[0])}, {_num(span[1])}] " if span else "") + f"floor {_num(v.get('floor'))}"
-    title = f"{v['test']}: {kind.upper()}: {v.get('message', '')}"
+    detail = (f"[{_num(span[0])}, {_num(span[1])}] " if span else "") + f"floor {_num(v.floor)}"
+    title = f"{v.test}: {kind.upper()}: {v.message}"
     target = _target(v, found)
-    value = f'<a href="#{target}">{_num(v.get("value"))}</a>' if target else f"<b>{_num(v.get('value'))}</b>"
+    value = f'<a href="#{target}">{_num(v.value)}</a>' if target else f"<b>{_num(v.value)}</b>"
     return f'<td class="{cls}" title="{_e(title)}">{value}<small>{_e(detail)}</small></td>'
 
 
-def matrix(payload: dict[str, Any], found: dict[tuple[str, str], evidence.Block]) -> str:
+def matrix(record: RunRecord, found: dict[tuple[str, str], evidence.Block]) -> str:
     """Tests (grouped by track) x pairs: each cell coloured by outcome, its value, interval and floor."""
-    vs = payload.get("verdicts") or []
+    vs = record.verdicts
     if not vs:
         return ""
-    listed = [p for p in payload.get("pairs") or [] if any(v["pair"] == p for v in vs)]
-    columns = list(dict.fromkeys(listed + [v["pair"] for v in vs]))
+    listed = [p for p in record.pairs if any(v.pair == p for v in vs)]
+    columns = list(dict.fromkeys(listed + [v.pair for v in vs]))
     head = "".join(f"<th>{_e(c)}</th>" for c in columns)
     rows = []
-    for name, info in tables.described(payload).items():
-        mine = tables.track_verdicts(payload, name)
+    for name, info in record.tracks.items():
+        mine = tables.track_verdicts(record, name)
         if not mine:
             continue
-        rows.append(f'<tr class="grp"><th colspan="{len(columns) + 1}">{_e(info.get("title") or name)}'
-                    f' ({_e(info.get("score") or "value")})</th></tr>')
-        cells = {(v["subject"], v["pair"]): v for v in mine}
-        for subject in dict.fromkeys(v["subject"] for v in mine):
+        rows.append(f'<tr class="grp"><th colspan="{len(columns) + 1}">{_e(info.title or name)}'
+                    f' ({_e(info.score or "value")})</th></tr>')
+        cells = {(v.subject, v.pair): v for v in mine}
+        for subject in dict.fromkeys(v.subject for v in mine):
             label = f"{name} (track)" if subject == name else tables.short(subject)
             rows.append(f'<tr><th class="t">{_e(label)}</th>' + "".join(
                 _cell(cells[(subject, c)], found) if (subject, c) in cells else "<td></td>" for c in columns) + "</tr>")
@@ -121,15 +125,14 @@ def notes_html(notes: list[str]) -> str:
     return (f'<div class="notes"><b>Notes</b> ({len(notes)} in {len(groups)} kinds)<ul>{"".join(items)}</ul></div>')
 
 
-def breaches_html(payload: dict[str, Any]) -> str:
+def breaches_html(record: RunRecord) -> str:
     """Each breach once, with its message; errors of tests that are not breaches apart."""
-    vs = payload.get("verdicts") or []
-    breaches = [v for v in vs if not v.get("passed")]
+    breaches = [v for v in record.verdicts if not v.passed]
     out = ""
     if breaches:
-        items = "".join(f"<li><code>{_e(v['test'])}</code>: {_e(v['message'])}</li>" for v in breaches)
+        items = "".join(f"<li><code>{_e(v.test)}</code>: {_e(v.message)}</li>" for v in breaches)
         out += f"<h2>Threshold breaches ({len(breaches)})</h2><ul>{items}</ul>"
-    errors = tables.unbreached_errors(payload)
+    errors = tables.unbreached_errors(record)
     if errors:
         errs = "".join(f"<details open><summary><code>{_e(k)}</code></summary><pre>{_e(v)}</pre></details>"
                        for k, v in errors.items())
@@ -181,59 +184,55 @@ def _rows(title: str, header: list[str], rows: list[list[Any]]) -> str:
     return f"<h3>{_e(title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _details(p: dict[str, Any]) -> str:
-    parts = [_kv("runtime", p.get("runtime") or {}), _kv("environment", p.get("environment") or {}),
-             _kv("settings", p.get("settings") or {})]
+def _details(p: RunRecord) -> str:
+    parts = [_kv("runtime", p.runtime), _kv("environment", p.environment), _kv("settings", p.settings)]
     out = f'<div class="cols">{"".join(parts)}</div>'
-    models = [[n, m.get("spec"), m.get("kind"), str(m.get("fingerprint"))[:16]]
-              for n, m in (p.get("models") or {}).items()]
+    models = [[n, m.get("spec"), m.get("kind"), str(m.get("fingerprint"))[:16]] for n, m in p.models.items()]
     data = [[d, v.get("source"), f"{v.get('n')}/{v.get('total')}", str(v.get("sha256"))[:16], v.get("path")]
-            for d, v in (p.get("datasets") or {}).items()]
-    attempts = [[r["pair"], a.get("strategy"), "ok" if a.get("ok") else "failed", a.get("seconds"), a.get("rss_mb"),
+            for d, v in p.datasets.items()]
+    # the load telemetry's attempts (medcheck.loading)
+    attempts = [[r.pair, a.get("strategy"), "ok" if a.get("ok") else "failed", a.get("seconds"), a.get("rss_mb"),
                  a.get("peak_mb"), a.get("error") or ""]
-                for r in {r["pair"]: r for r in p.get("runs") or [] if (r.get("load") or {}).get("attempts")}.values()
-                for a in r["load"]["attempts"]]
+                for r in {r.pair: r for r in p.runs if r.load.get("attempts")}.values() for a in r.load["attempts"]]
     out += _rows("models", ["model", "spec", "kind", "fingerprint"], models) if models else ""
     out += _rows("datasets", ["dataset", "source", "n / total", "sha256", "path"], data) if data else ""
     out += _rows("load attempts", ["pair", "strategy", "result", "seconds", "RSS (MB)", "peak (MB)", "error"],
                  attempts) if attempts else ""
-    thr = [[t["pair"], t["dataset"], t["items"], t["seconds"], t["items_per_s"]] for t in p.get("throughput") or []]
+    thr = [[t.pair, t.dataset, t.items, t.seconds, t.items_per_s] for t in p.throughput]
     out += _rows("scoring throughput", ["pair", "dataset", "items", "seconds", "items/s"], thr) if thr else ""
-    return f"<h2>Run details</h2><p class=run>pairs file: {_e(p.get('pairs_file', '-'))}</p>{out}"
+    return f"<h2>Run details</h2><p class=run>pairs file: {_e(p.pairs_file)}</p>{out}"
 
 
-def render(payload: dict[str, Any], samples: Iterable[dict[str, Any]] = ()) -> str:
+def render(record: RunRecord, samples: Iterable[SampleRow] = ()) -> str:
     """The whole dashboard as one HTML string (`samples`: samples.jsonl rows, for the per-item evidence)."""
-    passed, line = tables.status(payload)
+    passed, line = tables.status(record)
     cls = "none" if passed is None else "pass" if passed else "fail"
     found = evidence.blocks(samples)
-    forests, charts = plots.jobs(payload)
+    forests, charts = plots.jobs(record)
     parts = [f"<h1>medcheck release gate report</h1><div class='status {cls}'>{_e(line)}</div>",
-             f"<p class=run>{_e(tables.run_line(payload))}; pairs: {_e(', '.join(payload.get('pairs') or []))}</p>",
-             matrix(payload, found), notes_html(list(payload.get("notes") or [])), breaches_html(payload),
-             _figures("Forest plots: each verdict's interval against its floor", plots.draw(payload, forests))]
-    parts += [html_table(t) for t in tables.tables(payload)] or \
+             f"<p class=run>{_e(tables.run_line(record))}; pairs: {_e(', '.join(record.pairs))}</p>",
+             matrix(record, found), notes_html(list(record.notes)), breaches_html(record),
+             _figures("Forest plots: each verdict's interval against its floor", plots.draw(record, forests))]
+    parts += [html_table(t) for t in tables.tables(record)] or \
         ["<h2>Tables</h2><p>No scores were recorded in this run.</p>"]
-    parts += [_figures("Charts", plots.draw(payload, charts)), evidence.section(found), _details(payload)]
-    title = f"medcheck report: {line.split(':')[0]} ({', '.join(payload.get('pairs') or [])})"
+    parts += [_figures("Charts", plots.draw(record, charts)), evidence.section(found), _details(record)]
+    title = f"medcheck report: {line.split(':')[0]} ({', '.join(record.pairs)})"
     return ("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
             '<meta name=viewport content="width=device-width, initial-scale=1">'
             f'<link rel="icon" href="data:,"><title>{_e(title)}</title><style>{CSS}</style></head>'
             f"<body><main>{''.join(parts)}</main><script>{evidence.SCRIPT}</script></body></html>\n")
 
 
-def read_samples(folder: Path) -> list[dict[str, Any]]:
+def samples_beside(folder: Path) -> list[SampleRow]:
     """samples.jsonl beside the report, if there is one (a re-render of a copied report.json has none)."""
     path = folder / "samples.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return read_samples(path) if path.is_file() else []
 
 
-def write(payload: dict[str, Any], folder: Path, samples: Iterable[dict[str, Any]] | None = None) -> list[Path]:
+def write(record: RunRecord, folder: Path, samples: Iterable[SampleRow] | None = None) -> list[Path]:
     """dashboard.html, report.md and the CSV tables into `folder`; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "dashboard.html", folder / "report.md"]
-    write_atomic(written[0], render(payload, read_samples(folder) if samples is None else samples))
-    write_atomic(written[1], tables.markdown(payload))
-    return written + tables.write_csv(payload, folder)
+    write_atomic(written[0], render(record, samples_beside(folder) if samples is None else samples))
+    write_atomic(written[1], tables.markdown(record))
+    return written + tables.write_csv(record, folder)

@@ -10,34 +10,41 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from statistics import mean
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from medcheck.record_rows import ScoreRow, TrackSection, VerdictRow
 from medcheck.report import tables
 from medcheck.report.tables import DENSE, DIMENSIONS, MB, pair_parts
 
+if TYPE_CHECKING:
+    from medcheck.record import RunRecord
+
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 OUTCOME_COLORS = {"pass": "#15803d", "fail": "#b91c1c", "inconclusive": "#d97706"}
-Plot = Callable[[dict[str, Any], Any], "str | None"]
+Plot = Callable[["RunRecord", Any], "str | None"]
+MEASURED = "efficiency"   # the table layout whose tracks' rows are efficiency measurements (memory, timings)
 
 
-def _memory(p: dict[str, Any]) -> tuple[dict[str, float], str]:
+def _memory(p: RunRecord) -> tuple[dict[str, float], str]:
     """pair id (dense as 'model/dense') -> memory in MB, and which memory that is."""
     out: dict[str, float] = {}
-    for e in p.get("efficiency") or []:
-        for pid, side in ((f"{pair_parts(e['pair'])[0]}/{DENSE}", e.get("dense")), (e["pair"], e.get("candidate"))):
-            if (side or {}).get("memory_bytes") is not None:
+    measured = tables.layout_rows(p, MEASURED)
+    for e in measured:
+        for pid, side in ((f"{pair_parts(e['pair'])[0]}/{DENSE}", e.get("dense") or {}),
+                          (e["pair"], e.get("candidate") or {})):
+            if side.get("memory_bytes") is not None:
                 out.setdefault(pid, side["memory_bytes"] / MB)
     if out:
-        return out, "; ".join(dict.fromkeys(e.get("memory_kind", "?") for e in p["efficiency"]))
-    for run in p.get("runs") or []:
-        if (run.get("load") or {}).get("weight_bytes"):
-            out.setdefault(run["pair"], run["load"]["weight_bytes"] / MB)
+        return out, "; ".join(dict.fromkeys(e.get("memory_kind", "?") for e in measured))
+    for run in p.runs:
+        if run.load.get("weight_bytes"):
+            out.setdefault(run.pair, run.load["weight_bytes"] / MB)
     return out, "weight bytes from the load telemetry"
 
 
-def _accuracy_memory(p: dict[str, Any], fig: Any) -> str | None:
+def _accuracy_memory(p: RunRecord, fig: Any) -> str | None:
     acc, (mem, kind) = tables.accuracies(p), _memory(p)
     points = [(pid, mem[pid], mean(acc[pid].values())) for pid in acc if pid in mem and acc[pid]]
     if not points:
@@ -57,7 +64,7 @@ def _accuracy_memory(p: dict[str, Any], fig: Any) -> str | None:
     return f"memory: {kind}"
 
 
-def _grouped(ax: Any, groups: list[str], series: dict[str, dict[str, float]],
+def _grouped(ax: Any, groups: list[str], series: Mapping[str, Mapping[str, float | None]],
              floors: dict[str, dict[str, float]] | None = None,
              errors: dict[str, dict[str, tuple[float, float]]] | None = None) -> None:
     """Grouped bars: one group per x label, one bar per series, a dashed floor tick where given."""
@@ -65,7 +72,7 @@ def _grouped(ax: Any, groups: list[str], series: dict[str, dict[str, float]],
     floor_label = "floor"
     for i, (name, values) in enumerate(series.items()):
         xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
-        keep = [(x, values[k], k) for x, k in zip(xs, groups) if values.get(k) is not None]
+        keep = [(x, v, k) for x, k in zip(xs, groups) if (v := values.get(k)) is not None]
         if not keep:
             continue
         err = None
@@ -91,20 +98,20 @@ def _grouped(ax: Any, groups: list[str], series: dict[str, dict[str, float]],
     ax.figure.legend(loc="outside lower center", ncols=min(4, len(series) + 2), fontsize=8)
 
 
-def _cps_tracks(p: dict[str, Any]) -> list[str]:
-    return [name for name, info in tables.described(p).items() if info.get("score") == "CPS"]
+def _cps_tracks(p: RunRecord) -> list[str]:
+    return [name for name, info in p.tracks.items() if info.score == "CPS"]
 
 
-def _cps(p: dict[str, Any], fig: Any) -> str | None:
+def _cps(p: RunRecord, fig: Any) -> str | None:
     pairs = tables.pairs_of(p)
     if not pairs:
         return "no scores in this run"
     names = _cps_tracks(p)
     ids = [d for t in names for d in tables.datasets_of(p, t)]
-    series: dict[str, dict[str, float]] = {pair: {} for pair in pairs}
-    for s in p.get("scores") or []:
-        if s["dataset"] in ids:
-            series[s["pair"]][tables.short(s["dataset"])] = s.get("cps")
+    series: dict[str, dict[str, float | None]] = {pair: {} for pair in pairs}
+    for s in p.scores:
+        if s.dataset in ids:
+            series[s.pair][tables.short(s.dataset)] = s.cps
     groups, computed = [tables.short(d) for d in ids], False
     floors: dict[str, dict[str, float]] = {}
     for t in names:
@@ -116,9 +123,8 @@ def _cps(p: dict[str, Any], fig: Any) -> str | None:
         for (pair, _), v in values.items():
             series.setdefault(pair, {})[f"{t} (track)"] = v
         for row in tables.track_verdicts(p, t):
-            if row.get("floor") is not None:
-                key = f"{t} (track)" if row["subject"] == t else tables.short(row["subject"])
-                floors.setdefault(row["pair"], {})[key] = row["floor"]
+            key = f"{t} (track)" if row.subject == t else tables.short(row.subject)
+            floors.setdefault(row.pair, {})[key] = row.floor
     if not groups:
         return "no CPS scores in this run"
     ax = fig.subplots()
@@ -128,8 +134,8 @@ def _cps(p: dict[str, Any], fig: Any) -> str | None:
     return "bars: CPS = log2(1 + accuracy / dense accuracy); dashed ticks: the pair's threshold floor"
 
 
-def _efficiency(p: dict[str, Any], fig: Any) -> str | None:
-    entries = p.get("efficiency") or []
+def _efficiency(p: RunRecord, fig: Any) -> str | None:
+    entries = tables.layout_rows(p, MEASURED)
     if not entries:
         return "no efficiency track in this run"
     dims = [(key, title) for key, title, *_ in DIMENSIONS if any(key in (e.get("ratios") or {}) for e in entries)]
@@ -153,12 +159,12 @@ def _efficiency(p: dict[str, Any], fig: Any) -> str | None:
             "whiskers: min-max over repeats")
 
 
-def _load(p: dict[str, Any], fig: Any) -> str | None:
-    loads: dict[str, dict[str, Any]] = {}
-    for run in p.get("runs") or []:
-        load = run.get("load") or {}
+def _load(p: RunRecord, fig: Any) -> str | None:
+    loads: dict[str, Mapping[str, Any]] = {}
+    for run in p.runs:
+        load = run.load   # the load telemetry (medcheck.loading)
         if "seconds" in load and not load.get("cached"):
-            loads.setdefault(run["pair"], load)
+            loads.setdefault(run.pair, load)
     if not loads:
         return "no model was loaded in this run (every result came from the results cache)"
     names = list(loads)
@@ -184,16 +190,9 @@ def _load(p: dict[str, Any], fig: Any) -> str | None:
     return "red: the preferred loader failed and a fallback strategy loaded the model; labels: the strategy used"
 
 
-def outcome(v: dict[str, Any]) -> str:
-    """pass / fail / inconclusive: how a verdict is coloured wherever it is shown."""
-    if v.get("outcome") == "inconclusive":
-        return "inconclusive"
-    return "pass" if v.get("passed") else "fail"
-
-
-def interval(v: dict[str, Any]) -> tuple[float, float] | None:
+def interval(v: VerdictRow) -> tuple[float, float] | None:
     """The verdict's interval where paired statistics exist (an infinite bound is clipped by the plot)."""
-    st = v.get("stats") or {}
+    st = v.stats or {}
     try:
         lo, hi = float(st["ci_low"]), float(st["ci_high"])
     except (KeyError, TypeError, ValueError):
@@ -201,17 +200,17 @@ def interval(v: dict[str, Any]) -> tuple[float, float] | None:
     return None if math.isnan(lo) or math.isnan(hi) else (lo, hi)
 
 
-def _label(p: dict[str, Any], v: dict[str, Any]) -> str:
-    single = len({pair_parts(x)[0] for x in p.get("pairs") or []}) <= 1
-    who = pair_parts(v["pair"])[1] if single and pair_parts(v["pair"])[1] else v["pair"]
-    return f"{who} · {tables.short(v['subject'])}"
+def _label(p: RunRecord, v: VerdictRow) -> str:
+    single = len({pair_parts(x)[0] for x in p.pairs}) <= 1
+    who = pair_parts(v.pair)[1] if single and pair_parts(v.pair)[1] else v.pair
+    return f"{who} · {tables.short(v.subject)}"
 
 
-def forest_rows(p: dict[str, Any], track: str) -> list[dict[str, Any]]:
-    return [v for v in tables.track_verdicts(p, track) if v.get("value") is not None]
+def forest_rows(p: RunRecord, track: str) -> list[VerdictRow]:
+    return [v for v in tables.track_verdicts(p, track) if v.value is not None]
 
 
-def forest(p: dict[str, Any], track: str, info: dict[str, Any], fig: Any) -> str | None:
+def forest(p: RunRecord, track: str, info: TrackSection, fig: Any) -> str | None:
     """One line per verdict: its value, its interval, its floor (black bar), parity (1.0) dashed."""
     from matplotlib.lines import Line2D
 
@@ -219,24 +218,23 @@ def forest(p: dict[str, Any], track: str, info: dict[str, Any], fig: Any) -> str
     if not rows:
         return "no verdict of this track has a value"
     ax = fig.subplots()
-    finite = [x for v in rows for x in (v["value"], v.get("floor"), *(interval(v) or ())) if x is not None
+    finite = [x for v in rows for x in (v.value, v.floor, *(interval(v) or ())) if x is not None
               and math.isfinite(x)]
     lo_x, hi_x = min(finite + [1.0]), max(finite + [1.0])
     pad = (hi_x - lo_x) * 0.08 or 0.05
     for i, v in enumerate(rows):
-        y, color = len(rows) - 1 - i, OUTCOME_COLORS[outcome(v)]
+        y, color = len(rows) - 1 - i, OUTCOME_COLORS[v.status]
         span = interval(v)
         if span:
             ax.hlines(y, max(span[0], lo_x - pad), min(span[1], hi_x + pad), color=color, linewidth=2.4)
-        ax.plot([v["value"]], [y], "o", color=color, markersize=6)
-        if v.get("floor") is not None:
-            ax.plot([v["floor"]], [y], marker="|", color="black", markersize=13, markeredgewidth=2)
+        ax.plot([v.value], [y], "o", color=color, markersize=6)
+        ax.plot([v.floor], [y], marker="|", color="black", markersize=13, markeredgewidth=2)
     ax.axvline(1.0, color="#555", linestyle="--", linewidth=1)
     ax.set_xlim(lo_x - pad, hi_x + pad)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_yticks(range(len(rows)), [_label(p, v) for v in reversed(rows)], fontsize=8)
-    score = info.get("score") or "value"
-    ax.set(title=f"{info.get('title') or track}: {score} per test", xlabel=f"{score} (1.0 = parity with dense)")
+    score = info.score or "value"
+    ax.set(title=f"{info.title or track}: {score} per test", xlabel=f"{score} (1.0 = parity with dense)")
     ax.grid(axis="x", alpha=0.3)
     handles = [Line2D([], [], color=c, marker="o", linewidth=2.4, label=k) for k, c in OUTCOME_COLORS.items()]
     handles += [Line2D([], [], color="black", marker="|", linestyle="none", markersize=12, markeredgewidth=2,
@@ -248,38 +246,37 @@ def forest(p: dict[str, Any], track: str, info: dict[str, Any], fig: Any) -> str
     return f"dot: the value; {line}; black bar: the floor it is judged against"
 
 
-def _series(p: dict[str, Any], scores: list[dict[str, Any]], groups: dict[str, list[str]]) -> dict[str, Any]:
+def _series(p: RunRecord, scores: list[ScoreRow], groups: dict[str, list[str]]) -> dict[str, Any]:
     """dense and each pair -> group -> mean score over the group's datasets (every one of them scored)."""
     out: dict[str, dict[str, float]] = {}
-    for side, key in ((DENSE, "dense_score"), (None, "score")):
+    for dense in (True, False):
         for pair in tables.pairs_of(p):
-            name = f"{pair_parts(pair)[0]}/{DENSE}" if side else pair
+            name = f"{pair_parts(pair)[0]}/{DENSE}" if dense else pair
             for g, members in groups.items():
-                got = [s[key] for s in scores
-                       if s["pair"] == pair and s["dataset"] in members and s.get(key) is not None]
+                got = [s.dense_score if dense else s.score for s in scores if s.pair == pair and s.dataset in members]
                 if got and len(got) == len(members):
                     out.setdefault(name, {})[g] = sum(got) / len(got)
     return out
 
 
-def dimension_chart(p: dict[str, Any], track: str, info: dict[str, Any], fig: Any) -> str | None:
+def dimension_chart(p: RunRecord, track: str, info: TrackSection, fig: Any) -> str | None:
     """Per dimension: P (mean performance over its datasets, higher is better), dense and compressed."""
-    scores = [s for s in p.get("scores") or [] if s.get("track") == track]
-    present = {s["dataset"] for s in scores}
-    dims = {d: [x for x in m if x in present] for d, m in (info.get("dimensions") or {}).items()}
+    scores = [s for s in p.scores if s.track == track]
+    present = {s.dataset for s in scores}
+    dims = {d: [x for x in m if x in present] for d, m in info.dimensions.items()}
     series = _series(p, scores, {d: m for d, m in dims.items() if m})
     if not series:
         return None
     ax = fig.subplots()
     _grouped(ax, [d for d in dims if any(d in v for v in series.values())], series)
-    ax.set(title=f"{info.get('title') or track}: performance per dimension", xlabel="dimension",
+    ax.set(title=f"{info.title or track}: performance per dimension", xlabel="dimension",
            ylabel="P (fraction; higher is better)")
     return "P: mean over the dimension's datasets of each one's performance; TWY and its floor: the forest plot"
 
 
-def task_chart(p: dict[str, Any], track: str, info: dict[str, Any], fig: Any) -> str | None:
+def task_chart(p: RunRecord, track: str, info: TrackSection, fig: Any) -> str | None:
     """Per task of a track scored on generated answers: its primary metric, dense and compressed."""
-    scores = [s for s in p.get("scores") or [] if tables.track_of(p, s) == track]
+    scores = [s for s in p.scores if s.track == track]
     if not tables.generated(scores):
         return None   # multiple-choice tracks: the CPS chart shows them
     ids = tables.datasets_of(p, track)
@@ -288,13 +285,13 @@ def task_chart(p: dict[str, Any], track: str, info: dict[str, Any], fig: Any) ->
         return None
     ax = fig.subplots()
     _grouped(ax, [tables.short(d) for d in ids], series)
-    metrics = ", ".join(dict.fromkeys(str(s.get("metric")) for s in scores if s.get("metric")))
-    ax.set(title=f"{info.get('title') or track}: primary metric per task", xlabel="task",
+    metrics = ", ".join(dict.fromkeys(str(s.fields["metric"]) for s in scores if s.fields.get("metric")))
+    ax.set(title=f"{info.title or track}: primary metric per task", xlabel="task",
            ylabel="primary metric (fraction)")
     return f"primary metric per task ({metrics}); the line at 1.0 is the metric's maximum here"
 
 
-TrackPlot = Callable[[dict[str, Any], str, dict[str, Any], Any], "str | None"]
+TrackPlot = Callable[["RunRecord", str, TrackSection, Any], "str | None"]
 TRACK_CHARTS: dict[str, tuple[str, TrackPlot]] = {"trust": ("per dimension", dimension_chart),   # by table layout
                                                   "choice": ("per task", task_chart)}
 PLOTS: tuple[tuple[str, Plot, tuple[float, float]], ...] = (
@@ -305,28 +302,28 @@ PLOTS: tuple[tuple[str, Plot, tuple[float, float]], ...] = (
 Job = tuple[str, Plot, tuple[float, float]]   # title, drawer, figure size in inches
 
 
-def _bind(plot: TrackPlot, track: str, info: dict[str, Any]) -> Plot:
-    def bound(p: dict[str, Any], fig: Any) -> str | None:
+def _bind(plot: TrackPlot, track: str, info: TrackSection) -> Plot:
+    def bound(p: RunRecord, fig: Any) -> str | None:
         return plot(p, track, info, fig)
     return bound
 
 
-def jobs(p: dict[str, Any]) -> tuple[list[Job], list[Job]]:
+def jobs(p: RunRecord) -> tuple[list[Job], list[Job]]:
     """(forest plots, charts): a forest plot per track with verdicts; its chart; the run-wide plots."""
     forests: list[Job] = []
     charts: list[Job] = []
-    for name, info in tables.described(p).items():
+    for name, info in p.tracks.items():
         n = len(forest_rows(p, name))
         if n:
-            forests.append((f"Forest plot: {info.get('title') or name}", _bind(forest, name, info),
+            forests.append((f"Forest plot: {info.title or name}", _bind(forest, name, info),
                             (7.0, 2.0 + 0.24 * n)))
-        if info["table"] in TRACK_CHARTS:
-            what, chart = TRACK_CHARTS[info["table"]]
-            charts.append((f"{info.get('title') or name}: {what}", _bind(chart, name, info), (7.0, 4.4)))
+        if info.table in TRACK_CHARTS:
+            what, chart = TRACK_CHARTS[info.table]
+            charts.append((f"{info.title or name}: {what}", _bind(chart, name, info), (7.0, 4.4)))
     return forests, charts + list(PLOTS)
 
 
-def draw(p: dict[str, Any], plots: list[Job]) -> list[tuple[str, str, str | None]]:
+def draw(p: RunRecord, plots: list[Job]) -> list[tuple[str, str, str | None]]:
     """(title, caption, base64 PNG) per plot; a plot not drawn has no PNG and says why; a track chart
     that does not apply (None, no axes) is left out."""
     try:

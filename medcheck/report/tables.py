@@ -1,4 +1,4 @@
-"""CMedBench-style tables from a report.json payload, as Markdown and CSV.
+"""CMedBench-style tables from a run record (medcheck.record.RunRecord), as Markdown and CSV.
 
 Each track's description in the record names its table layout (`tracks.<name>.table`); `TABLES`
 maps a layout to its renderer, so a new track registers one (`register_table`) and the report
@@ -6,8 +6,9 @@ never tests a track's name. Built in: `choice` (medcheck.report.choice), `trust`
 (medcheck.report.trust), `efficiency` and `cross` (medcheck.report.measured), and `verdicts`
 (any track's verdict rows) for a layout nobody registered.
 
-Only the payload dict is read, so `python -m medcheck report DIR` re-renders any saved run. Keys
-added after a run was recorded are optional: a table with no data is left out.
+Only the record is read (as RunRecord.from_json reads report.json, older schemas upgraded), so
+`python -m medcheck report DIR` re-renders any saved run; a table with no data is left out. A track's
+own body (its scores per pair, its rows) stays a Mapping read by its table's renderer.
 """
 
 from __future__ import annotations
@@ -15,57 +16,44 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medcheck import efficiency, metrics
 from medcheck.audit import write_atomic
 from medcheck.compression import DENSE
+from medcheck.record_rows import ScoreRow, TrackSection, VerdictRow
+
+if TYPE_CHECKING:
+    from medcheck.record import RunRecord
 
 MB = 2**20  # as the load telemetry's rss_mb / peak_mb
 # efficiency dimensions: payload key, title, CSV key, scale, format, higher is better
 # the efficiency table's columns, from the one declaration of the dimensions and their directions
 DIMENSIONS = tuple((d.name, d.title, d.column, d.scale, d.fmt, d.higher_is_better) for d in efficiency.DIMENSIONS)
 CSV_NAMES = ("knowledge", "application", "bionlp", "trust", "cross", "efficiency")   # stale copies of these are removed
-# records before schema 3 did not describe their tracks' layouts (before schema 2: knowledge only)
-LEGACY_TRACKS = {"knowledge": {"table": "choice", "score": "CPS"},
-                 "efficiency": {"table": "efficiency", "score": "CES"}, "cross": {"table": "cross", "score": "CCS"}}
-LEGACY_RESULT_TRACK = {"dataset": "knowledge", "track": "knowledge"}   # a pre-schema-3 verdict's kind -> track
 
 
-def described(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each track's description (title, score, table layout, dimensions, datasets), in record order."""
-    out = {name: dict(info) for name, info in (payload.get("tracks") or {}).items()}
-    for name, info in LEGACY_TRACKS.items():
-        out.setdefault(name, dict(info))
-    for info in out.values():
-        info.setdefault("table", info.get("kind") or "verdicts")
-    return out
+def section(record: RunRecord, track: str) -> TrackSection:
+    """A track's section; a track the record does not describe gets the `verdicts` layout."""
+    return record.tracks.get(track) or TrackSection("", "", "", "verdicts", {}, (), {})
 
 
-def verdict_track(payload: dict[str, Any], v: dict[str, Any]) -> str:
-    """The track a verdict row belongs to (rows before schema 3 are placed by their dataset or kind)."""
-    if v.get("track"):
-        return str(v["track"])
-    dataset = (payload.get("datasets") or {}).get(v.get("subject")) or {}
-    if dataset.get("track"):
-        return str(dataset["track"])
-    if v.get("subject") in (payload.get("tracks") or {}):
-        return str(v["subject"])
-    kind = v.get("kind") or ""
-    return LEGACY_RESULT_TRACK.get(kind, kind)
+def track_verdicts(record: RunRecord, track: str) -> list[VerdictRow]:
+    return [v for v in record.verdicts if v.track == track]
 
 
-def track_verdicts(payload: dict[str, Any], track: str) -> list[dict[str, Any]]:
-    return [v for v in payload.get("verdicts") or [] if verdict_track(payload, v) == track]
+def layout_rows(record: RunRecord, layout: str) -> list[Mapping[str, Any]]:
+    """The own rows of the tracks whose table has this layout (an efficiency measurement per pair, ...)."""
+    return [row for t in record.tracks.values() if t.table == layout for row in t.rows]
 
 
-def generated(scores: list[dict[str, Any]]) -> bool:
+def generated(scores: list[ScoreRow]) -> bool:
     """Scores of generated answers name their primary metric (and count unparsed outputs)."""
-    return any("metric" in s or "unparsed" in s for s in scores)
+    return any("metric" in s.fields or "unparsed" in s.fields for s in scores)
 
 # A cell is None, a str, a number, or (value, parenthesised value or None, marks).
 Cell = Any
@@ -113,51 +101,45 @@ class Table:
         return out
 
 
-# -- payload helpers (shared with the dashboard) ---------------------------------------------
+# -- record helpers (shared with the dashboard) ----------------------------------------------
 def pair_parts(pair_id: str) -> tuple[str, str]:
     """(model, compression) of "model/compression": model names hold no "/", a checkpoint path may."""
     model, slash, compression = pair_id.partition("/")
     return (model, compression) if slash else (pair_id, "")
 
 
-def track_of(payload: dict[str, Any], score: dict[str, Any]) -> str:
-    """A score's track (records before schema 2 had only the knowledge track)."""
-    return score.get("track") or LEGACY_RESULT_TRACK["dataset"]
-
-
-def datasets_of(payload: dict[str, Any], track: str | None = None) -> list[str]:
-    """Scored datasets (of one track, if given), in the payload's dataset order."""
-    scored = dict.fromkeys(s["dataset"] for s in payload.get("scores") or []
-                           if track is None or track_of(payload, s) == track)
-    order = [d for d in payload.get("datasets") or {} if d in scored]
+def datasets_of(record: RunRecord, track: str | None = None) -> list[str]:
+    """Scored datasets (of one track, if given), in the record's dataset order."""
+    scored = dict.fromkeys(s.dataset for s in record.scores if track is None or s.track == track)
+    order = [d for d in record.datasets if d in scored]
     return order + [d for d in scored if d not in order]
 
 
-def pairs_of(payload: dict[str, Any]) -> list[str]:
+def pairs_of(record: RunRecord) -> list[str]:
     """Compressed pairs with scores, in the pairs file's order."""
-    scored = dict.fromkeys(s["pair"] for s in payload.get("scores") or [])
-    listed = [p for p in payload.get("pairs") or [] if p in scored]
+    scored = dict.fromkeys(s.pair for s in record.scores)
+    listed = [p for p in record.pairs if p in scored]
     return listed + [p for p in scored if p not in listed]
 
 
-def accuracies(payload: dict[str, Any]) -> dict[str, dict[str, float]]:
+def accuracies(record: RunRecord) -> dict[str, dict[str, float]]:
     """pair id (dense as 'model/dense') -> dataset -> accuracy (a generative task's primary metric)."""
     out: dict[str, dict[str, float]] = {}
-    for s in payload.get("scores") or []:
-        dense, cand = s.get("dense_score", s.get("dense_accuracy")), s.get("score", s.get("accuracy"))
-        out.setdefault(f"{pair_parts(s['pair'])[0]}/{DENSE}", {})[s["dataset"]] = dense
-        out.setdefault(s["pair"], {})[s["dataset"]] = cand
+    for s in record.scores:
+        out.setdefault(f"{pair_parts(s.pair)[0]}/{DENSE}", {})[s.dataset] = s.dense_score
+        out.setdefault(s.pair, {})[s.dataset] = s.score
     return out
 
 
-def track_cps(payload: dict[str, Any], track: str) -> tuple[list[str], dict[tuple[str, str], float], bool]:
+def track_cps(record: RunRecord, track: str) -> tuple[list[str], dict[tuple[str, str], float | None], bool]:
     """(track names, {(pair, track): CPS}, computed): from track verdicts, else metrics.cps over the scores."""
-    found = [v for v in track_verdicts(payload, track) if v["subject"] == track]
+    found = [v for v in track_verdicts(record, track) if v.subject == track]
     if found:
-        return [track], {(v["pair"], v["subject"]): v["value"] for v in found}, False
-    acc, values = accuracies(payload), {}
-    mine = set(datasets_of(payload, track))
-    for pair in pairs_of(payload):
+        return [track], {(v.pair, v.subject): v.value for v in found}, False
+    acc: dict[str, dict[str, float]] = accuracies(record)
+    values: dict[tuple[str, str], float | None] = {}
+    mine = set(datasets_of(record, track))
+    for pair in pairs_of(record):
         dense = acc[f"{pair_parts(pair)[0]}/{DENSE}"]
         keys = [d for d in acc[pair] if dense.get(d, 0) > 0 and d in mine]
         if keys:
@@ -165,10 +147,10 @@ def track_cps(payload: dict[str, Any], track: str) -> tuple[list[str], dict[tupl
     return ["track"], values, True
 
 
-def unbreached_errors(payload: dict[str, Any]) -> dict[str, str]:
+def unbreached_errors(record: RunRecord) -> dict[str, str]:
     """Errors of tests that are not breaches: a breach also fails its test, and is listed once, as a breach."""
-    breached = {v["test"] for v in payload.get("verdicts") or [] if not v.get("passed")}
-    return {k: m for k, m in (payload.get("errors") or {}).items() if k not in breached}
+    breached = {v.test for v in record.verdicts if not v.passed}
+    return {k: m for k, m in record.errors.items() if k not in breached}
 
 
 NOTE_KIND = re.compile(r"([A-Z][A-Z0-9 /_-]*[A-Z0-9]):")
@@ -183,11 +165,11 @@ def note_groups(notes: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def status(payload: dict[str, Any]) -> tuple[bool | None, str]:
+def status(record: RunRecord) -> tuple[bool | None, str]:
     """(passed, one line): None when the run recorded no verdict and no error."""
-    vs = payload.get("verdicts") or []
-    failed = [v for v in vs if not v.get("passed")]
-    errors = unbreached_errors(payload)
+    vs = record.verdicts
+    failed = [v for v in vs if not v.passed]
+    errors = unbreached_errors(record)
     if failed or errors:
         parts = [f"{len(failed)} threshold breach{'es' if len(failed) != 1 else ''}"] if failed else []
         parts += [f"{len(errors)} error{'s' if len(errors) != 1 else ''}"] if errors else []
@@ -197,24 +179,24 @@ def status(payload: dict[str, Any]) -> tuple[bool | None, str]:
     return True, f"GATE PASSED: {len(vs)} threshold checks, no breach"
 
 
-def _error_pairs(payload: dict[str, Any]) -> set[str]:
+def _error_pairs(record: RunRecord) -> set[str]:
     """Pairs named in an errored test id (the longest matching pair id wins)."""
-    pairs = [p for p in payload.get("pairs") or []]
+    pairs = list(record.pairs)
     out = set()
-    for nodeid in payload.get("errors") or {}:
+    for nodeid in record.errors:
         hits = [p for p in pairs if f"[{p}" in nodeid]
         if hits:
             out.add(max(hits, key=len))
     return out
 
 
-def _verdict(vs: list[dict[str, Any]], errored: bool) -> str:
-    failed = [v["subject"] for v in vs if not v.get("passed")]
+def _verdict(vs: list[VerdictRow], errored: bool) -> str:
+    failed = [v.subject for v in vs if not v.passed]
     if failed:
         return "FAIL: " + ", ".join(dict.fromkeys(short(f) for f in failed))
     if errored:   # an errored test decided nothing: graver than an inconclusive one
         return "ERROR"
-    undecided = [v["subject"] for v in vs if v.get("outcome") == "inconclusive"]
+    undecided = [v.subject for v in vs if v.outcome == "inconclusive"]
     if undecided:
         return "inconclusive: " + ", ".join(dict.fromkeys(short(f) for f in undecided))
     return "pass" if vs else "-"
@@ -225,20 +207,20 @@ def short(dataset: str) -> str:
 
 
 # -- the tables --------------------------------------------------------------------------------
-def verdict_table(payload: dict[str, Any], track: str, info: dict[str, Any]) -> Table | None:
+def verdict_table(record: RunRecord, track: str, info: TrackSection) -> Table | None:
     """Any track's verdicts, one row each: the layout of a track that registered no renderer."""
-    rows = [[v["pair"], v["subject"], v.get("value"), v.get("floor"), _verdict([v], False)]
-            for v in track_verdicts(payload, track)]
+    rows: list[list[Cell]] = [[v.pair, v.subject, v.value, v.floor, _verdict([v], False)]
+                              for v in track_verdicts(record, track)]
     if not rows:
         return None
-    score = info.get("score") or "value"
+    score = info.score or "value"
     columns = [Column("pair", "pair", "{}"), Column("subject", "subject", "{}"), Column(score, "value"),
                Column("floor", "floor"), Column("verdict", "verdict", "{}")]
     bad = {(i, 2) for i, row in enumerate(rows) if str(row[4]).startswith("FAIL")}
-    return Table(track, f"{info.get('title') or track}: {score} per test", columns, rows, [], bad)
+    return Table(track, f"{info.title or track}: {score} per test", columns, rows, [], bad)
 
 
-Renderer = Callable[[dict[str, Any], str, dict[str, Any]], "Table | None"]
+Renderer = Callable[["RunRecord", str, TrackSection], "Table | None"]
 # layout -> renderer, or "module:function" imported when first used (those modules build on this one)
 TABLES: dict[str, Renderer | str] = {"choice": "medcheck.report.choice:choice_table", "verdicts": verdict_table,
                                      "trust": "medcheck.report.trust:trust",
@@ -259,15 +241,15 @@ def renderer(layout: str) -> Renderer:
     return found
 
 
-def table(payload: dict[str, Any], track: str) -> Table | None:
+def table(record: RunRecord, track: str) -> Table | None:
     """One track's table, by the layout its description names."""
-    info = described(payload).get(track) or {"table": "verdicts"}
-    return renderer(info["table"])(payload, track, info)
+    info = section(record, track)
+    return renderer(info.table)(record, track, info)
 
 
-def tables(payload: dict[str, Any]) -> list[Table]:
+def tables(record: RunRecord) -> list[Table]:
     """Each described track's table, by the layout its description names; tracks with no data have none."""
-    found = [renderer(info["table"])(payload, name, info) for name, info in described(payload).items()]
+    found = [renderer(info.table)(record, name, info) for name, info in record.tracks.items()]
     return [t for t in found if t is not None]
 
 
@@ -300,33 +282,33 @@ def markdown_table(table: Table) -> list[str]:
     return lines + [""] + [f"- {n}" for n in table.notes]
 
 
-def run_line(payload: dict[str, Any]) -> str:
-    rt = payload.get("runtime") or {}
-    sources = sorted({d.get("source", "?") for d in (payload.get("datasets") or {}).values()}) or ["-"]
-    return (f"finished {payload.get('finished', '?')} in {payload.get('wall_seconds', '?')} s; "
-            f"medcheck {payload.get('medcheck', '?')}; protocol {rt.get('protocol', '?')}, "
+def run_line(record: RunRecord) -> str:
+    rt = record.runtime
+    sources = sorted({d.get("source", "?") for d in record.datasets.values()}) or ["-"]
+    return (f"finished {record.finished} in {record.wall_seconds} s; "
+            f"medcheck {record.medcheck}; protocol {rt.get('protocol', '?')}, "
             f"dtype {rt.get('dtype', '?')}, device {rt.get('device', '?')}; data: {', '.join(sources)}")
 
 
-def markdown(payload: dict[str, Any]) -> str:
+def markdown(record: RunRecord) -> str:
     """report.md: status, notes by kind, the tables, each breach once, errors of other tests."""
-    lines = ["# medcheck report", "", f"**{status(payload)[1]}**", "", run_line(payload), ""]
-    groups = note_groups(list(payload.get("notes") or []))
+    lines = ["# medcheck report", "", f"**{status(record)[1]}**", "", run_line(record), ""]
+    groups = note_groups(list(record.notes))
     if groups:
         lines += ["## Notes", ""]
         for kind, members in groups.items():
             lines += [f"- **{members[0]}**"] if len(members) == 1 else \
                 [f"- **{kind}** ({len(members)}):"] + [f"  - {m}" for m in members]
         lines.append("")
-    found = tables(payload)
+    found = tables(record)
     for table in found:
         lines += [f"## {table.title}", ""] + markdown_table(table) + [""]
     if not found:
         lines += ["No scores were recorded in this run.", ""]
-    breaches = [v for v in payload.get("verdicts") or [] if not v.get("passed")]
+    breaches = [v for v in record.verdicts if not v.passed]
     if breaches:
-        lines += ["## Threshold breaches", ""] + [f"- `{v['test']}`: {v['message']}" for v in breaches] + [""]
-    errors = unbreached_errors(payload)
+        lines += ["## Threshold breaches", ""] + [f"- `{v.test}`: {v.message}" for v in breaches] + [""]
+    errors = unbreached_errors(record)
     if errors:
         lines += ["## Errors", ""]
         for nodeid, message in errors.items():
@@ -334,10 +316,10 @@ def markdown(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_csv(payload: dict[str, Any], folder: Path) -> list[Path]:
+def write_csv(record: RunRecord, folder: Path) -> list[Path]:
     """A CSV per table (knowledge.csv, trust.csv, ...); a table with no data is omitted (a stale file removed)."""
     folder.mkdir(parents=True, exist_ok=True)
-    found = {t.name: t for t in tables(payload)}
+    found = {t.name: t for t in tables(record)}
     written = []
     for name in dict.fromkeys([*CSV_NAMES, *found]):
         path = folder / f"{name}.csv"

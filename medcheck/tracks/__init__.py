@@ -25,9 +25,8 @@ TRACKS: dict[str, Track] = {t.name: t for t in (
     ChoiceTrack("bionlp", "Biomedical NLP track (seeds 001/002: NER, RE, multi-label, QA)", "CPS", "bionlp.yaml",
                 partial=True),
     TrustTrack("trust", "Trust track (CMedBench Track 3)", "TWY", "trust.yaml"),
-    EfficiencyTrack("efficiency", "Efficiency track (CMedBench Track 5)", "CES", "efficiency.yaml",
-                    rows_field="efficiency"),
-    CrossTrack("cross", "Cross-combination track (CMedBench Track 4)", "CCS", "cross.yaml", rows_field="cross"),
+    EfficiencyTrack("efficiency", "Efficiency track (CMedBench Track 5)", "CES", "efficiency.yaml", keeps_rows=True),
+    CrossTrack("cross", "Cross-combination track (CMedBench Track 4)", "CCS", "cross.yaml", keeps_rows=True),
 )}
 
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from medcheck.datasets.types import Dataset
     from medcheck.evaluate import Evaluator, Progress
     from medcheck.pairs import Pair, PairsFile
+    from medcheck.record import RunRecord
+    from medcheck.record_rows import VerdictRow
     from medcheck.results import PairResult, Result
     from medcheck.settings import Settings
     from medcheck.thresholds import Floor
@@ -43,7 +45,7 @@ class Run(Protocol):
 class Saved(Protocol):
     """What `verify` offers a track: a saved run answering the evaluator's questions."""
 
-    report: dict[str, Any]
+    record: RunRecord
     protocol: str
     seed: int
 
@@ -61,7 +63,7 @@ class Track:
     score: str                  # the score its verdicts are on: CPS, TWY, CES, CCS
     thresholds: str             # file under thresholds/
     partial: bool = False       # with a data dir, runs on the datasets present there (others are reported missing)
-    rows_field: str | None = None   # the run record's list of this track's own rows, where it keeps one
+    keeps_rows: bool = False    # the run record keeps its own rows (Track.rows) in its section, tracks.<name>.rows
     kind = "track"              # a label for the record's readers; behaviour lives in the methods
     table = "verdicts"          # the report's layout of its table (medcheck.report.tables.TABLES)
 
@@ -99,14 +101,14 @@ class Track:
         return {}
 
     def rows(self, results: Sequence[Result]) -> list[dict[str, Any]]:
-        """This track's own rows of the run record (under `rows_field`)."""
+        """This track's own rows of the run record (tracks.<name>.rows, where it `keeps_rows`)."""
         return []
 
     def notes(self, ran: bool, folder: Path) -> list[str]:
         """The report's notes about this track in a run (`ran`: some of its datasets were scored)."""
         return []
 
-    def recompute(self, saved: Saved, row: Mapping[str, Any]) -> tuple[Result, Floor, Any, frozenset[str]]:
+    def recompute(self, saved: Saved, row: VerdictRow) -> tuple[Result, Floor, Any, frozenset[str]]:
         """(result, floor, rule, unchecked JUnit properties) rebuilt from a saved run's verdict row."""
         raise NotImplementedError
 

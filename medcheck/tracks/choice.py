@@ -18,6 +18,7 @@ from medcheck.tracks.base import Run, Saved, Track, track_scores
 
 if TYPE_CHECKING:
     from medcheck.pairs import Pair
+    from medcheck.record_rows import VerdictRow
     from medcheck.results import Result, TrackResult
     from medcheck.thresholds import Floor
 
@@ -72,11 +73,11 @@ class ChoiceTrack(Track):
     def section(self, results: Sequence[Result]) -> dict[str, Any]:
         return track_scores([r for r in results if r.subject == self.name])
 
-    def recompute(self, saved: Saved, row: Mapping[str, Any]) -> tuple[Result, Floor, Any, frozenset[str]]:
-        pair = saved.pair(row["pair"])
+    def recompute(self, saved: Saved, row: VerdictRow) -> tuple[Result, Floor, Any, frozenset[str]]:
+        pair = saved.pair(row.pair)
         thresholds = saved.thresholds(self.name)
-        result: Result = self.saved_track(saved, pair) if row["subject"] == self.name else \
-            self.replayed(saved.evaluate(pair, row["subject"]), row.get("looks"), thresholds, saved.seed)
+        result: Result = self.saved_track(saved, pair) if row.subject == self.name else \
+            self.replayed(saved.evaluate(pair, row.subject), row.looks, thresholds, saved.seed)
         floor, rule = self.floor(thresholds, result)
         return result, floor, rule, frozenset()
 
@@ -101,8 +102,7 @@ class ChoiceTrack(Track):
     def saved_track(self, saved: Saved, pair: Pair) -> TrackResult:
         from medcheck.results import TrackResult
 
-        table = saved.report["tracks"][self.name]
-        ids = table.get("datasets") or [d for ds in table["dimensions"].values() for d in ds]
-        ids = [d for d in ids if d in saved.report["datasets"]]   # a partial track runs on the datasets present
-        return TrackResult(pair, self.name, tuple(saved.evaluate(pair, d) for d in ids),
-                           {k: tuple(v) for k, v in table["dimensions"].items()})
+        table = saved.record.tracks[self.name]
+        ids = list(table.datasets) or [d for ds in table.dimensions.values() for d in ds]
+        ids = [d for d in ids if d in saved.record.datasets]   # a partial track runs on the datasets present
+        return TrackResult(pair, self.name, tuple(saved.evaluate(pair, d) for d in ids), dict(table.dimensions))

@@ -16,6 +16,7 @@ from medcheck.tracks.base import Run, Saved, Track
 if TYPE_CHECKING:
     from medcheck.efficiency import Efficiency
     from medcheck.pairs import Pair
+    from medcheck.record_rows import VerdictRow
     from medcheck.results import PairResult, Result
     from medcheck.results_measured import CrossResult, EfficiencyResult
     from medcheck.thresholds import Floor
@@ -67,11 +68,11 @@ class EfficiencyTrack(Track):
     def rows(self, results: Sequence[Result]) -> list[dict[str, Any]]:
         return [r.as_dict() for r in results]   # type: ignore[attr-defined]
 
-    def recompute(self, saved: Saved, row: Mapping[str, Any]) -> tuple[Result, Floor, Any, frozenset[str]]:
+    def recompute(self, saved: Saved, row: VerdictRow) -> tuple[Result, Floor, Any, frozenset[str]]:
         from medcheck.efficiency import Efficiency
 
-        pair = saved.pair(row["pair"])
-        saved_row = next(e for e in saved.report[self.rows_field or ""] if e["pair"] == row["pair"])
+        pair = saved.pair(row.pair)
+        saved_row = next(e for e in saved.record.tracks[self.name].rows if e["pair"] == row.pair)
         measured = {}
         for side in ("dense", "candidate"):
             spread = {k: tuple(v[side]) for k, v in saved_row["spread"].items() if v.get(side) is not None}
@@ -79,7 +80,7 @@ class EfficiencyTrack(Track):
             samples = {k: list(v[side]) for k, v in (saved_row.get("samples") or {}).items() if v[side]}
             values = {**saved_row[side], **{k: statistics.median(v) for k, v in samples.items()}}
             spread.update({k: (min(v), max(v)) for k, v in samples.items()})
-            runs = (saved_row.get("n_runs") or {}).get(side, row["n"])
+            runs = (saved_row.get("n_runs") or {}).get(side, row.n)
             measured[side] = Efficiency(device=saved_row["device"], memory_kind=saved_row["memory_kind"],
                                         weight_bytes=0, spread=spread, samples=samples, n_runs=runs, **values)
         t = saved.thresholds(self.name)
@@ -134,9 +135,9 @@ class CrossTrack(Track):
     def rows(self, results: Sequence[Result]) -> list[dict[str, Any]]:
         return [r.as_dict() for r in results]   # type: ignore[attr-defined]
 
-    def recompute(self, saved: Saved, row: Mapping[str, Any]) -> tuple[Result, Floor, Any, frozenset[str]]:
-        model = row["pair"]
-        ids = row["subject"].split(",")
+    def recompute(self, saved: Saved, row: VerdictRow) -> tuple[Result, Floor, Any, frozenset[str]]:
+        model = row.pair
+        ids = row.subject.split(",")
         result = cross(model, saved.pairs_of(model), ids, saved.evaluate,
                        tuple(sorted({saved.dataset(d).source for d in ids})), saved.protocol)
         floor, rule = self.floor(saved.thresholds(self.name), result)

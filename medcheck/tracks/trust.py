@@ -13,6 +13,7 @@ from medcheck.tracks.base import Run, Saved, Track, track_scores
 
 if TYPE_CHECKING:
     from medcheck.pairs import Pair
+    from medcheck.record_rows import VerdictRow
     from medcheck.results import PairResult, Result
     from medcheck.results_trust import TrustResult
     from medcheck.thresholds import Floor
@@ -83,9 +84,9 @@ class TrustTrack(Track):
     def notes(self, ran: bool, folder: Path) -> list[str]:
         return [refusal_note(folder / "refusal.yaml")] if ran else []
 
-    def recompute(self, saved: Saved, row: Mapping[str, Any]) -> tuple[Result, Floor, Any, frozenset[str]]:
-        pair, subject = saved.pair(row["pair"]), row["subject"]
-        dims = {k: tuple(v) for k, v in saved.report["tracks"][self.name]["dimensions"].items()}
+    def recompute(self, saved: Saved, row: VerdictRow) -> tuple[Result, Floor, Any, frozenset[str]]:
+        pair, subject = saved.pair(row.pair), row.subject
+        dims = dict(saved.record.tracks[self.name].dimensions)
         if subject != self.name:
             dims = {subject: dims[subject]}
         t = saved.thresholds(self.name)

@@ -11,7 +11,7 @@ import pytest
 
 from medcheck import audit
 from medcheck.report import write_views
-from tests.report.payloads import full
+from tests.report.payloads import full, rec
 
 
 def test_write_atomic_replaces_the_file_and_leaves_no_temp_file(tmp_path: Path):
@@ -66,7 +66,7 @@ def test_a_reader_never_sees_a_half_written_report(tmp_path: Path):
 
 
 def test_the_report_views_are_written_atomically(tmp_path: Path):
-    written = write_views(full(), tmp_path)
+    written = write_views(rec(full()), tmp_path)
     names = sorted(p.name for p in written)
     assert "dashboard.html" in names and "report.md" in names and any(n.endswith(".csv") for n in names)
     assert sorted(p.name for p in tmp_path.iterdir()) == names   # nothing but the views: no temp files left

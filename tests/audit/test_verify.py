@@ -23,6 +23,20 @@ def first_line(out: str) -> str:
     return out.splitlines()[0]
 
 
+def test_the_run_record_reads_back_as_the_plugin_wrote_it(gate_run: Path):
+    from medcheck.record import RunRecord
+    from medcheck.record_rows import read_samples
+
+    data = json.loads((gate_run / "report" / "report.json").read_text())
+    record = RunRecord.from_json(data, "report.json")
+    assert record.as_dict() == data and RunRecord.from_json(record.as_dict()) == record
+    assert {v.track for v in record.verdicts} <= set(record.tracks) and record.tracks["knowledge"].body["cps"]
+    assert not {"efficiency", "cross"} & set(data)          # a track's own rows live in its section
+    lines = (gate_run / "report" / "samples.jsonl").read_text().splitlines()
+    rows = read_samples(gate_run / "report" / "samples.jsonl")
+    assert [row.as_dict() for row in rows] == list(map(json.loads, lines))
+
+
 def test_manifest_lists_every_file_with_its_hash(gate_run: Path):
     report = gate_run / "report"
     manifest = audit.load_manifest(report)

@@ -97,7 +97,7 @@ class CalibrationTrack(tracks.Track):
         return {"brier_ratio": {r.pair_id: round(r.value, 4) for r in results}}
 
     def recompute(self, saved, row):
-        pair = saved.pair(row["pair"])
+        pair = saved.pair(row.pair)
         result = BrierResult(pair, tuple(saved.evaluate(pair, d) for d in self.over), self.name)
         floor, rule = self.floor(saved.thresholds(self.name), result)
         return result, floor, rule, frozenset()

@@ -188,14 +188,14 @@ def test_efficiency_track_records_measurements(gate):
                 "dense_memory_bytes", "memory_bytes_ratio", "memory_kind"):
         assert key in props, key
     assert float(props["bits_per_weight"]) < float(props["dense_bits_per_weight"])
-    assert run.report()["efficiency"][0]["pair"] == "tiny/bnb-nf4"
+    assert run.report()["tracks"]["efficiency"]["rows"][0]["pair"] == "tiny/bnb-nf4"
 
 
 def test_cross_track_counts_dense_as_a_setting(gate):
     run = gate.run("--medcheck-compression", "bnb-nf4,bnb-int8", "--medcheck-limit", "4", path="suites/cross")
     props = run.cases()["test_ccs[tiny]"]
     assert {"accuracy_dense", "accuracy_bnb-nf4", "accuracy_bnb-int8", "ccs"} <= set(props)
-    cross = run.report()["cross"][0]
+    cross = run.report()["tracks"]["cross"]["rows"][0]
     assert set(cross["accuracies"]) == {"dense", "bnb-nf4", "bnb-int8"} and cross["model"] == "tiny"
 
 

@@ -68,7 +68,7 @@ def test_two_workers_give_the_serial_verdicts_in_one_report(gate, tmp_path_facto
     s, x = serial["report"], shared["report"]
     assert len(s["verdicts"]) == 4 and x["verdicts"] == s["verdicts"]   # collection order, as a serial run lists them
     assert sorted(map(json.dumps, x["scores"])) == sorted(map(json.dumps, s["scores"]))
-    assert x["cross"] == s["cross"] and x["tracks"] == s["tracks"] and x["datasets"] == s["datasets"]
+    assert x["tracks"] == s["tracks"] and x["datasets"] == s["datasets"]   # the cross track's rows among them
     assert _runs(x) == _runs(s)          # the dense reference both workers scored: once
     assert sorted(x["notes"]) == sorted(s["notes"])   # counted notes counted over both workers
     assert shared["samples"] == serial["samples"] and len(serial["samples"]) == len(set(serial["samples"]))

@@ -1,7 +1,8 @@
 """Hand-built report.json payloads shaped like a real run (medcheck/record.py), and samples.jsonl rows.
 
-base() and full() are schema 3 (tracks described with their table layout, verdict rows naming their
-track); legacy() is a record from before that, which the report still reads."""
+base() and full() are the current schema (tracks described with their table layout and holding their
+own rows, verdict rows naming their track); schema3() and legacy() (schema 2) are older records,
+which the readers upgrade. `rec` reads a payload as every reader does (RunRecord.from_json)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import copy
 import json
 from pathlib import Path
 from typing import Any
+
+from medcheck.record import RunRecord
+from medcheck.record_rows import SCHEMA_VERSION, SampleRow
 
 MODEL = "smollm2-135m"
 NF4, INT8 = f"{MODEL}/bnb-nf4", f"{MODEL}/bnb-int8"
@@ -33,15 +37,19 @@ def _load(strategy: str, bits: float, weight_bytes: int, fallback: bool = False)
             "seconds": 3.6 if fallback else 3.2}
 
 
+SCORES = {"knowledge": "CPS", "trust": "TWY", "efficiency": "CES", "cross": "CCS"}
+
+
 def _verdict(test: str, kind: str, pair: str, subject: str, value: float, floor: float, track: str = "knowledge",
              ci: tuple[float, float] | None = None) -> dict[str, Any]:
     passed = value >= floor
     row = {"test": test, "kind": kind, "track": track, "pair": pair, "subject": subject,
-           "datasets": list(DATASETS) if subject == "knowledge" else [subject], "value": value,
-           "passed": passed, "outcome": "pass" if passed else "fail",
+           "datasets": list(DATASETS) if subject == "knowledge" else [subject], "metric": SCORES.get(track, "CPS"),
+           "value": value, "n": 40, "passed": passed, "outcome": "pass" if passed else "fail",
            "message": f"{kind} {value:.3f} {'>=' if passed else '<'} {floor:.3f} (thresholds)", "floor": floor,
-           "rule": f"thresholds/{track}.yaml: cps.default"}
+           "rule": f"thresholds/{track}.yaml: cps.default", "decision_rule": {"mode": "point"}}
     if ci:
+        row["decision_rule"] = {"mode": "catch-damage", "confidence": 0.95, "inconclusive_fails": False}
         row["stats"] = {"ci_low": ci[0], "ci_high": ci[1], "decision_rule": "catch-damage 95%"}
         if ci[0] < floor <= ci[1] and passed:
             row["outcome"] = "inconclusive"
@@ -68,8 +76,9 @@ def base() -> dict[str, Any]:
         for pair, acc in ((NF4, nf4), (INT8, int8)):
             runs.append(_run(pair, d, acc, loads[pair], degenerate=(pair == NF4 and d == "pubmed_qa")))
             cps = round(math.log2(1 + acc / dense), 4)
-            scores.append({"pair": pair, "dataset": d, "n": 40, "dense_accuracy": dense, "accuracy": acc, "cps": cps,
-                           "acc_norm": acc, "dense_acc_norm": dense})
+            scores.append({"pair": pair, "dataset": d, "track": "knowledge", "n": 40, "dense_accuracy": dense,
+                           "accuracy": acc, "cps": cps, "dense_score": dense, "score": acc, "acc_norm": acc,
+                           "dense_acc_norm": dense})
             verdicts.append(_verdict(f"suites/knowledge/test_{d}.py::test_cps[{pair}-{d}]", "dataset", pair, d, cps,
                                      0.9 if pair == INT8 else 0.85, ci=(round(cps - 0.09, 4), round(cps + 0.06, 4))))
     for pair, value in ((NF4, 0.78), (INT8, 0.97)):
@@ -90,6 +99,7 @@ def base() -> dict[str, Any]:
         "notes": ["SAMPLE DATA: bundled sample sets written by the project (not the benchmarks) were used.",
                   f"DEGENERATE: {NF4} answers 'no' to 95% of pubmed_qa items (gold 50%): its accuracy says little."],
         "throughput": [{"pair": NF4, "dataset": "medqa", "items": 40, "seconds": 12.5, "items_per_s": 3.2}],
+        "schema_version": SCHEMA_VERSION,
     }
 
 
@@ -108,18 +118,19 @@ def _efficiency(pair: str, dense: dict[str, float], cand: dict[str, float]) -> d
 
 
 def full() -> dict[str, Any]:
-    """base() plus the efficiency and cross keys and their verdicts."""
+    """base() plus the efficiency and cross tracks' own rows and their verdicts."""
     p = base()
     dense = _side(600e6, 32.0, 0.080, 0.040, 25.0)
-    p["efficiency"] = [_efficiency(NF4, dense, _side(170e6, 4.5, 0.160, 0.090, 11.0)),
-                       _efficiency(INT8, dense, _side(250e6, 8.5, 0.300, 0.150, 6.5))]
+    efficiency = [_efficiency(NF4, dense, _side(170e6, 4.5, 0.160, 0.090, 11.0)),
+                  _efficiency(INT8, dense, _side(250e6, 8.5, 0.300, 0.150, 6.5))]
+    p["tracks"]["efficiency"]["rows"] = efficiency
     accs = {"dense": 0.40, "bnb-nf4": 0.30, "bnb-int8": 0.40}
     import math
 
     ccs = sum(math.log2(1 + a / accs["dense"]) for a in accs.values()) / len(accs)
-    p["cross"] = [{"model": MODEL, "datasets": ["mmlu_anatomy"], "dense_accuracy": 0.40, "accuracies": accs,
-                   "ccs": round(ccs, 4)}]
-    for e in p["efficiency"]:
+    p["tracks"]["cross"]["rows"] = [{"model": MODEL, "datasets": ["mmlu_anatomy"], "dense_accuracy": 0.40,
+                                     "accuracies": accs, "ccs": round(ccs, 4)}]
+    for e in efficiency:
         p["verdicts"].append(_verdict(f"suites/efficiency/test_efficiency.py::test_ces[{e['pair']}]", "efficiency",
                                       e["pair"], "efficiency", round(e["ces"], 4), 1.0 if "nf4" in e["pair"] else 0.5,
                                       track="efficiency"))
@@ -128,15 +139,28 @@ def full() -> dict[str, Any]:
     return p
 
 
-def legacy(payload: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A record from before schema 3: no track descriptions, verdict rows without their track."""
+def schema3(payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A schema-3 record: a track's own rows were a top-level list named after the track."""
     p = copy.deepcopy(payload or full())
-    p.pop("tracks", None)
+    for name, track in p["tracks"].items():
+        if "rows" in track:
+            p[name] = track.pop("rows")
+    return {**p, "schema_version": 3}
+
+
+def legacy(payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A schema-2 record: track descriptions without their table layout, verdict rows without their track."""
+    p = schema3(payload)
+    for track in p["tracks"].values():
+        track.pop("table")
     for v in p["verdicts"]:
-        v.pop("track", None)
-    for d in p["datasets"].values():
-        d.pop("track", None)
-    return p
+        v.pop("track")
+    return {**p, "schema_version": 2}
+
+
+def rec(payload: dict[str, Any]) -> RunRecord:
+    """A payload as the readers read it."""
+    return RunRecord.from_json(copy.deepcopy(payload), "payload")
 
 
 QUESTIONS = {  # dataset -> (question, options, gold index) per item
@@ -145,6 +169,10 @@ QUESTIONS = {  # dataset -> (question, options, gold index) per item
     for d in DATASETS}
 # (pair, dataset) -> items the model answers wrongly; the dense model misses item 5 everywhere
 WRONG = {(NF4, "medqa"): {0, 1, 5}, (NF4, "mmlu_anatomy"): {2, 5}, (INT8, "medqa"): {3, 5}}
+
+
+def sample_rows() -> list[SampleRow]:
+    return [SampleRow.from_json(row, "samples") for row in samples()]
 
 
 def samples() -> list[dict[str, Any]]:

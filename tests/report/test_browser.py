@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from medcheck.report import html
-from tests.report.payloads import NF4, full, samples
+from tests.report.payloads import NF4, full, rec, sample_rows
 
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync")
@@ -46,7 +46,7 @@ def chromium(tmp_path: Path):
 
 
 def test_dashboard_renders_in_headless_chromium(chromium, tmp_path):
-    html.write(full(), tmp_path, samples())
+    html.write(rec(full()), tmp_path, sample_rows())
     chromium.get((tmp_path / "dashboard.html").as_uri())
     assert chromium.title.startswith("medcheck report: GATE FAILED")
     ids = chromium.execute_script("return [...document.querySelectorAll('table[id]')].map(t => t.id)")

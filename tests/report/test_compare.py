@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from medcheck.report.compare import compare
-from tests.report.payloads import INT8, MODEL, NF4, copy_of, full, save
+from tests.report.payloads import INT8, MODEL, NF4, copy_of, full, save, schema3
 
 REPO = Path(__file__).resolve().parents[2]
 TRACK_INT8 = f"suites/knowledge/test_track.py::test_track_cps[{INT8}]"
@@ -49,10 +49,10 @@ def test_pass_to_fail_is_worse(tmp_path):
 def test_score_efficiency_and_cross_changes_are_listed(tmp_path):
     p = full()
     b = copy_of(p)
-    b["scores"][0].update(accuracy=0.35, cps=0.9)
-    b["efficiency"][0]["ratios"]["tps"] = 0.6
-    b["efficiency"][0]["ces"] = 2.5
-    b["cross"][0]["ccs"] = 0.9
+    b["scores"][0].update(accuracy=0.35, score=0.35, cps=0.9)
+    b["tracks"]["efficiency"]["rows"][0]["ratios"]["tps"] = 0.6
+    b["tracks"]["efficiency"]["rows"][0]["ces"] = 2.5
+    b["tracks"]["cross"]["rows"][0]["ccs"] = 0.9
     b["settings"]["limit"] = 10
     lines, worse = compare(save(p, tmp_path / "a"), save(b, tmp_path / "b"))
     text = "\n".join(lines)
@@ -63,16 +63,23 @@ def test_score_efficiency_and_cross_changes_are_listed(tmp_path):
     assert "runs differ in:" in text and "limit: 40 -> 10" in text
 
 
-def test_missing_verdict_and_runs_without_new_keys(tmp_path):
+def test_missing_verdict_and_runs_without_measured_rows(tmp_path):
     p = full()
     b = copy_of(p)
     b["verdicts"] = [v for v in b["verdicts"] if v["test"] != TRACK_INT8]
     for key in ("efficiency", "cross"):
-        del b[key]
+        del b["tracks"][key]["rows"]
     lines, worse = compare(save(p, tmp_path / "a"), save(b, tmp_path / "b"))
     assert not worse
     assert f"  MISSING in B: {TRACK_INT8} (was pass, 0.970)" in lines
     assert f"  {NF4}: only in A (CES 2.405)" in lines
+
+
+def test_a_schema_3_record_compares_as_the_same_run(tmp_path):
+    lines, worse = compare(save(schema3(), tmp_path / "a"), save(full(), tmp_path / "b"))
+    same, _ = compare(save(full(), tmp_path / "c"), save(full(), tmp_path / "d"))
+    assert not worse and lines[2:] == same[2:]
+    assert f"  {NF4}: CES 2.405 (same); ratios" in "\n".join(lines)
 
 
 def test_cli_compare_exit_codes(tmp_path):

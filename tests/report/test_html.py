@@ -11,14 +11,14 @@ import pytest
 
 import medcheck.report
 from medcheck.report import html
-from tests.report.payloads import base, full
+from tests.report.payloads import base, full, rec
 
 IMG = re.compile(r'<img alt="([^"]+)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 
 @pytest.fixture(scope="module")
 def full_page() -> str:
-    return html.render(full())
+    return html.render(rec(full()))
 
 
 def _images(page: str) -> dict[str, bytes]:
@@ -56,43 +56,43 @@ def test_notes_come_first_and_settings_environment_errors_are_shown(full_page):
 
 
 def test_missing_data_skips_plots_and_says_so():
-    payload = base()                                     # no efficiency key: memory from load telemetry
-    page = html.render(payload)
+    payload = base()                                     # no efficiency rows: memory from load telemetry
+    page = html.render(rec(payload))
     assert "<b>Efficiency per dimension</b><p>not drawn: no efficiency track in this run" in page
     assert "weight bytes from the load telemetry" in page
     for run in payload["runs"]:
         run["load"] = {"cached": True}
-    page = html.render(payload)
+    page = html.render(rec(payload))
     assert list(_images(page)) == ["Forest plot: Knowledge track (CMedBench Track 1)", "CPS per dataset and track"]
     assert "<b>Accuracy vs memory</b><p>not drawn: no memory measurement" in page
     assert "<b>Load telemetry</b><p>not drawn: no model was loaded in this run" in page
-    empty = html.render({"pairs": [], "scores": [], "verdicts": [], "errors": {}})
+    empty = html.render(rec(base() | {"pairs": [], "runs": [], "scores": [], "verdicts": [], "errors": {}}))
     assert "No scores were recorded" in empty and "<img" not in empty
 
 
 def test_payload_text_is_escaped():
     payload = base()
     payload["notes"].append("<script>alert(1)</script>")
-    page = html.render(payload)
+    page = html.render(rec(payload))
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_without_matplotlib_the_tables_remain(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
-    page = html.render(full())
+    page = html.render(rec(full()))
     assert "matplotlib is not installed" in page and '<table id="knowledge">' in page and "<img" not in page
 
 
 def test_write_views_writes_everything_and_records_a_failure(tmp_path, monkeypatch):
-    medcheck.report.write_views(full(), tmp_path)
+    medcheck.report.write_views(rec(full()), tmp_path)
     for name in ("dashboard.html", "report.md", "knowledge.csv", "cross.csv", "efficiency.csv"):
         assert (tmp_path / name).stat().st_size > 0
 
-    def broken(payload, folder):
+    def broken(record, folder):
         raise RuntimeError("renderer exploded")
 
     monkeypatch.setattr(html, "write", broken)
-    medcheck.report.write_views(full(), tmp_path)           # must not raise
+    medcheck.report.write_views(rec(full()), tmp_path)           # must not raise
     error = (tmp_path / "render-error.txt").read_text()
     assert "RuntimeError: renderer exploded" in error and "python -m medcheck report" in error
     assert not (tmp_path / "dashboard.html").exists()       # no stale dashboard beside the new report.json
@@ -107,6 +107,6 @@ def test_imports_stay_light():
 
 @pytest.mark.parametrize("payload", [full, base])
 def test_write_returns_the_paths(tmp_path, payload):
-    paths = html.write(payload(), tmp_path)
+    paths = html.write(rec(payload()), tmp_path)
     assert paths[:2] == [tmp_path / "dashboard.html", tmp_path / "report.md"]
     assert all(p.exists() for p in paths)

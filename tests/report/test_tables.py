@@ -1,4 +1,4 @@
-"""medcheck/report/tables.py on hand-built payloads, with and without the efficiency and cross keys."""
+"""medcheck/report/tables.py on hand-built payloads, with and without the efficiency and cross rows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from medcheck import metrics
 from medcheck.report import tables
-from tests.report.payloads import INT8, MODEL, NF4, base, full
+from tests.report.payloads import INT8, MODEL, NF4, base, full, rec
 
 
 def _cells(table: tables.Table) -> list[list[str]]:
@@ -17,7 +17,7 @@ def _cells(table: tables.Table) -> list[list[str]]:
 
 
 def test_knowledge_rows_dense_first_with_cps_track_and_verdict():
-    table = tables.table(full(), "knowledge")
+    table = tables.table(rec(full()), "knowledge")
     assert [c.title for c in table.columns] == ["model", "method", "anatomy", "medqa", "pubmed_qa",
                                                 "knowledge CPS", "verdict"]
     dense, nf4, int8 = _cells(table)
@@ -33,9 +33,9 @@ def test_knowledge_rows_dense_first_with_cps_track_and_verdict():
 def test_track_cps_is_computed_with_metrics_when_no_track_test_ran():
     payload = base()
     payload["verdicts"] = [v for v in payload["verdicts"] if v["kind"] != "track"]
-    table = tables.table(payload, "knowledge")
+    table = tables.table(rec(payload), "knowledge")
     assert table.columns[5].title == "track CPS (computed)"
-    acc = tables.accuracies(payload)
+    acc = tables.accuracies(rec(payload))
     expected = metrics.cps(acc[f"{MODEL}/dense"], acc[NF4])
     assert table.rows[1][5] == pytest.approx(expected)
     assert any("computed" in n for n in table.notes)
@@ -45,14 +45,14 @@ def test_cps_undefined_when_dense_accuracy_is_zero():
     payload = base()
     for s in payload["scores"]:
         if s["dataset"] == "medqa":
-            s["dense_accuracy"], s["cps"] = 0.0, None
-    table = tables.table(payload, "knowledge")
+            s["dense_accuracy"], s["dense_score"], s["cps"] = 0.0, 0.0, None
+    table = tables.table(rec(payload), "knowledge")
     assert _cells(table)[1][3] == "0.200"
     assert any("undefined" in n for n in table.notes)
 
 
 def test_cross_matrix_dense_first_ccs_last():
-    table = tables.table(full(), "cross")
+    table = tables.table(rec(full()), "cross")
     assert [c.title for c in table.columns] == ["model", "dense", "bnb-nf4", "bnb-int8", "CCS"]
     row = _cells(table)[0]
     expected = (math.log2(2) + math.log2(1 + 0.3 / 0.4) + math.log2(2)) / 3
@@ -60,7 +60,7 @@ def test_cross_matrix_dense_first_ccs_last():
 
 
 def test_efficiency_values_with_oriented_ratios_and_memory_kind():
-    table = tables.table(full(), "efficiency")
+    table = tables.table(rec(full()), "efficiency")
     titles = [c.title for c in table.columns]
     assert titles == ["model", "method", "memory (MB)", "bits/weight", "TTFT (s)", "ACT (s)", "TPS", "CES", "verdict"]
     dense, nf4, _ = _cells(table)
@@ -71,19 +71,19 @@ def test_efficiency_values_with_oriented_ratios_and_memory_kind():
     assert any("weight bytes + peak RSS increase" in n for n in table.notes)
 
 
-def test_tables_without_efficiency_and_cross_keys_are_left_out(tmp_path):
+def test_tables_without_efficiency_and_cross_rows_are_left_out(tmp_path):
     payload = base()
-    assert "efficiency" not in payload and "cross" not in payload
-    assert [t.name for t in tables.tables(payload)] == ["knowledge"]
-    md = tables.markdown(payload)
+    assert "rows" not in payload["tracks"]["efficiency"] and "rows" not in payload["tracks"]["cross"]
+    assert [t.name for t in tables.tables(rec(payload))] == ["knowledge"]
+    md = tables.markdown(rec(payload))
     assert "Knowledge track" in md and "Efficiency" not in md and "Cross-combination" not in md
     (tmp_path / "cross.csv").write_text("stale")                      # from an earlier run
-    assert tables.write_csv(payload, tmp_path) == [tmp_path / "knowledge.csv"]
+    assert tables.write_csv(rec(payload), tmp_path) == [tmp_path / "knowledge.csv"]
     assert not (tmp_path / "cross.csv").exists()
 
 
 def test_markdown_has_status_notes_tables_breaches_and_errors():
-    md = tables.markdown(full())
+    md = tables.markdown(rec(full()))
     assert md.startswith("# medcheck report")
     assert "GATE FAILED: 4 threshold breaches, 1 error" in md
     assert "SAMPLE DATA" in md and "DEGENERATE" in md
@@ -94,7 +94,7 @@ def test_markdown_has_status_notes_tables_breaches_and_errors():
 
 
 def test_csv_columns_are_numeric(tmp_path):
-    paths = tables.write_csv(full(), tmp_path)
+    paths = tables.write_csv(rec(full()), tmp_path)
     assert [p.name for p in paths] == ["knowledge.csv", "cross.csv", "efficiency.csv"]
     rows = list(csv.DictReader((tmp_path / "knowledge.csv").open()))
     assert rows[0]["method"] == "dense" and rows[0]["medqa_cps"] == ""
@@ -107,14 +107,14 @@ def test_csv_columns_are_numeric(tmp_path):
 
 
 def test_status_and_an_empty_run():
-    assert tables.status(base())[0] is False
+    assert tables.status(rec(base()))[0] is False
     passing = base()
     passing["verdicts"] = [v | {"passed": True} for v in passing["verdicts"]]
     passing["errors"] = {}
-    assert tables.status(passing) == (True, f"GATE PASSED: {len(passing['verdicts'])} threshold checks, no breach")
-    empty = {"pairs": [INT8], "scores": [], "verdicts": [], "errors": {}}
-    assert tables.tables(empty) == [] and "No scores" in tables.markdown(empty)
-    assert tables.status(empty)[0] is None
+    assert tables.status(rec(passing)) == (True, f"GATE PASSED: {len(passing['verdicts'])} threshold checks, no breach")
+    empty = base() | {"pairs": [INT8], "runs": [], "scores": [], "verdicts": [], "errors": {}}
+    assert tables.tables(rec(empty)) == [] and "No scores" in tables.markdown(rec(empty))
+    assert tables.status(rec(empty))[0] is None
 
 
 def test_a_checkpoint_path_stays_in_the_method_column():

@@ -7,7 +7,7 @@ import math
 
 from medcheck.report import tables
 from medcheck.report.trust import trust
-from tests.report.payloads import INT8, MODEL, NF4, _verdict, base
+from tests.report.payloads import INT8, MODEL, NF4, _verdict, base, rec
 
 DIMS = {"safety": ["trust_jailbreak", "medsafetybench"], "privacy": ["trust_privacy_leakage"]}
 SCORES = {  # dataset -> dense, nf4, int8 performance (higher is better)
@@ -18,7 +18,8 @@ SCORES = {  # dataset -> dense, nf4, int8 performance (higher is better)
 def _payload() -> dict:
     payload = base()
     payload["tracks"] = {**(payload.get("tracks") or {}),
-                         "trust": {"title": "Trust track", "kind": "trust", "dimensions": DIMS}}
+                         "trust": {"title": "Trust track", "score": "TWY", "kind": "trust", "table": "trust",
+                                   "dimensions": DIMS, "datasets": [d for ds in DIMS.values() for d in ds]}}
     for d, (dense, nf4, int8) in SCORES.items():
         for pair, value in ((NF4, nf4), (INT8, int8)):
             payload["scores"].append({"pair": pair, "dataset": d, "track": "trust", "n": 20, "metric": "score",
@@ -35,7 +36,7 @@ def _payload() -> dict:
 
 
 def test_rows_dense_first_with_mean_performance_and_verdict_twy():
-    table = trust(_payload())
+    table = trust(rec(_payload()))
     assert [c.title for c in table.columns] == ["model", "method", "safety P (TWY)", "privacy P (TWY)",
                                                 "trust TWY", "verdict"]
     assert [r[:2] for r in table.rows] == [[MODEL, "dense"], [MODEL, "bnb-nf4"], [MODEL, "bnb-int8"]]
@@ -45,7 +46,7 @@ def test_rows_dense_first_with_mean_performance_and_verdict_twy():
 
 
 def test_failed_dimension_and_track_cells_are_marked():
-    table = trust(_payload())
+    table = trust(rec(_payload()))
     assert table.rows[1][-1].startswith("FAIL: safety")      # exp(-0.75) = 0.47 < 0.7
     assert (1, 2) in table.bad and (1, 3) not in table.bad
     assert (2, 3) in table.bad and table.rows[2][-1] == "FAIL: privacy"   # exp(-0.6) = 0.55 < 0.7
@@ -54,10 +55,10 @@ def test_failed_dimension_and_track_cells_are_marked():
 
 
 def test_no_trust_scores_no_table_and_its_csv_is_written_when_present(tmp_path):
-    assert trust(base()) is None
-    written = {p.name for p in tables.write_csv(_payload(), tmp_path)}
+    assert trust(rec(base())) is None
+    written = {p.name for p in tables.write_csv(rec(_payload()), tmp_path)}
     assert "trust.csv" in written
     header = (tmp_path / "trust.csv").read_text().splitlines()[0]
     assert header == "model,method,safety,safety_twy,privacy,privacy_twy,twy,verdict"
-    assert "trust.csv" not in {p.name for p in tables.write_csv(base(), tmp_path)}
+    assert "trust.csv" not in {p.name for p in tables.write_csv(rec(base()), tmp_path)}
     assert not (tmp_path / "trust.csv").exists()          # a stale copy is removed

@@ -111,6 +111,20 @@ def test_items_needed_edges():
 
 # -- the command ---------------------------------------------------------------------------------
 
+def verdict(**row: object) -> dict:
+    """A report.json verdict row: `row` over the fields power does not read."""
+    return {"track": "knowledge", "metric": "CPS", "value": 1.0, "n": 50, "passed": True, "outcome": "pass",
+            "message": "", "rule": "knowledge.yaml: cps.default", "decision_rule": {"mode": "point"}, **row}
+
+
+def report(verdicts: list[dict]) -> dict:
+    """report.json of a run with these verdicts (power reads its verdicts and settings)."""
+    return {"medcheck": "0", "finished": "", "wall_seconds": 1.0, "settings": {"seed": 0}, "runtime": {},
+            "environment": {}, "pairs_file": "pairs.yaml", "pairs": ["tiny/rtn-int4"], "models": {}, "datasets": {},
+            "tracks": {}, "runs": [], "scores": [], "verdicts": [verdict(**v) for v in verdicts], "errors": {},
+            "notes": [], "throughput": [], "schema_version": 4}
+
+
 def write_run(tmp: Path, *, rule: dict | None = None, extra_line: str | None = None) -> Path:
     rows = []
     for ds, paired in (("medqa", record(50, 30, 3, 2)), ("pubmed_qa", record(40, 28, 2, 1))):
@@ -131,10 +145,10 @@ def write_run(tmp: Path, *, rule: dict | None = None, extra_line: str | None = N
         {"test": "test_track_cps[knowledge-tiny/rtn-int4]", "kind": "track", "pair": "tiny/rtn-int4",
          "subject": "knowledge", "datasets": ["medqa", "pubmed_qa"], "floor": 0.92,
          "decision_rule": {"mode": "point"}},
-        {"test": "test_efficiency[tiny/rtn-int4]", "kind": "efficiency", "pair": "tiny/rtn-int4",
-         "subject": "efficiency", "datasets": [], "floor": 1.0},
+        {"test": "test_efficiency[tiny/rtn-int4]", "kind": "efficiency", "track": "efficiency", "metric": "CES",
+         "pair": "tiny/rtn-int4", "subject": "efficiency", "datasets": [], "floor": 1.0},
     ]
-    (tmp / "report.json").write_text(json.dumps({"verdicts": verdicts}, indent=1), encoding="utf-8")
+    (tmp / "report.json").write_text(json.dumps(report(verdicts), indent=1), encoding="utf-8")
     return tmp
 
 
@@ -207,18 +221,18 @@ def add_generated(tmp: Path, scores: dict[str, list[float]]) -> None:
              "chat_template": False, "finish": "eos"} for comp, col in scores.items() for i, s in enumerate(col)]
     with (tmp / "samples.jsonl").open("a", encoding="utf-8") as fh:
         fh.write("".join(json.dumps(r) + "\n" for r in rows))
-    report = json.loads((tmp / "report.json").read_text())
-    report["verdicts"].append({"test": "test_dataset_cps[gen_ds-tiny/rtn-int4]", "kind": "dataset",
-                               "pair": "tiny/rtn-int4", "subject": "gen_ds", "datasets": ["gen_ds"], "floor": 0.9,
-                               "decision_rule": {"mode": "catch-damage"}})
-    (tmp / "report.json").write_text(json.dumps(report))
+    saved = json.loads((tmp / "report.json").read_text())
+    saved["verdicts"].append(verdict(test="test_dataset_cps[gen_ds-tiny/rtn-int4]", kind="dataset",
+                                     pair="tiny/rtn-int4", subject="gen_ds", datasets=["gen_ds"], floor=0.9,
+                                     decision_rule={"mode": "catch-damage"}))
+    (tmp / "report.json").write_text(json.dumps(saved))
 
 
 def test_main_reads_generated_rows_and_prints_run_level_rates(tmp_path, capsys, monkeypatch):
     run = write_run(tmp_path)
     add_generated(run, {"dense": [1.0] * 30 + [0.0] * 10, "rtn-int4": [1.0] * 29 + [0.0] * 11})
 
-    def rescored(report, dataset, rows):
+    def rescored(record, dataset, rows):
         return {r["item_id"]: float(r["parsed"] is not None) for r in rows}, "item accuracy"
 
     monkeypatch.setattr("medcheck.power_runs.generative_scores", rescored)
