@@ -136,14 +136,22 @@ class Evaluator:
         result = self._pair(pair, dataset, sizes[0], None)
         if len(sizes) > 1 and self.decide is not None:
             history: list[tuple[int, str]] = []
+            late = False
             for k, n in enumerate(sizes):   # the fixed seeded order: look k sees the first n items
                 result = self._pair(pair, dataset, n, Looks(sizes, k, tuple(history)))
                 history.append((n, self.decide(result)))
-                if history[-1][1] != "inconclusive":
+                late = self._spent(pair, dataset.id) and k < len(sizes) - 1
+                if history[-1][1] != "inconclusive" or late:
                     break
-            result = dataclasses.replace(result, looks=Looks(sizes, k, tuple(history)))
+            result = dataclasses.replace(result, looks=Looks(sizes, k, tuple(history), late))
         self.results.append(result)
         return result
+
+    def _spent(self, pair: Pair, dataset_id: str) -> bool:
+        """Whether scoring the dataset for the pair (dense and candidate, this run) used its seconds budget."""
+        limit = self.settings.budget_seconds
+        used = sum(self._seconds.get((pair.model, c, dataset_id), 0.0) for c in (DENSE, pair.compression))
+        return limit is not None and used >= limit
 
     def _pair(self, pair: Pair, dataset: Dataset, n: int, looks: Looks | None) -> PairResult:
         dense = self.run(pair.model, DENSE, dataset.id, n)

@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 from medcheck import pairs as pairs_mod
 from medcheck import tracks
 from medcheck.evaluate import Evaluator, Progress
+from medcheck.family import judge_in_family
 from medcheck.memo import Memo
 from medcheck.pairs import Pair
 from medcheck.record import RunRecord, build_record, environment
 from medcheck.results import Result
 from medcheck.settings import Settings
 from medcheck.store import ResultStore
-from medcheck.thresholds import Floor, Verdict, judge
+from medcheck.thresholds import Floor, Verdict
 
 T = TypeVar("T")
 
@@ -57,6 +58,7 @@ class GateSession:
         self.workers = 1                          # processes of a distributed run (pytest -n N; medcheck.parallel)
         self.unrecorded_snapshots: list[str] = []   # tests whose configuration has no snapshot yet
         self.snapshot_drifts: list[str] = []        # tests whose scores differ from another candidate's reference
+        self.families: dict[tuple[str, str], int] = {}   # (track, candidate) -> tests collected (medcheck.family)
 
     @property
     def pairs(self) -> list[Pair]:
@@ -115,6 +117,15 @@ class GateSession:
                 wanted += track.wants(p, self)
         self.evaluator.plan([(pair, d) for pair, d in wanted if not self.missing(d)])
 
+    def count_tests(self, subjects: Iterable[tuple[str, str]]) -> None:
+        """The collected tests' (track, candidate): each family's size sets the level its fails must hold at."""
+        self.families = {}
+        for key in subjects:
+            self.families[key] = self.families.get(key, 0) + 1
+
+    def family(self, result: Result) -> int:
+        return self.families.get((result.track, result.pair_id), 1)
+
     def generation_budget(self, dataset_id: str) -> dict[str, int]:
         """Token budget and item cap of a generative dataset, from its track's threshold file."""
         track = tracks.of_dataset(dataset_id)
@@ -137,7 +148,7 @@ class GateSession:
         return track.floor(self.thresholds[track.name], result)
 
     def verdict(self, test_id: str, floor: Floor, rule: Any, result: Result) -> Verdict:
-        verdict = judge(floor, rule, result, seed=self.settings.seed)
+        verdict = judge_in_family(floor, rule, result, self.family(result), seed=self.settings.seed)
         self.outcomes.append(Outcome(test_id, result, verdict))
         return verdict
 
@@ -150,7 +161,7 @@ class GateSession:
     def look_outcome(self, result: Result) -> str:
         """pass / fail / inconclusive of a result at a sequential look (its track applies the look's level)."""
         floor, rule = self.floor(result)
-        return judge(floor, rule, result, seed=self.settings.seed).outcome
+        return judge_in_family(floor, rule, result, self.family(result), seed=self.settings.seed).outcome
 
     # -- the end of the run ------------------------------------------------------------------
     def record(self) -> RunRecord:

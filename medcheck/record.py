@@ -142,6 +142,10 @@ def _notes(session: GateSession) -> list[str]:
     if getattr(ev.store, "set_aside", None):
         notes.append(f"RESULTS STORE: {ev.store.path} was unreadable and was moved to {ev.store.set_aside}; "
                      "its results were scored again.")
+    if any(o.verdict.family > 1 for o in session.outcomes):
+        from medcheck.family import NOTE
+
+        notes.append(NOTE)
     undecided = [o for o in session.outcomes if o.verdict.outcome == "inconclusive"]
     if undecided:
         notes.append(inconclusive_note(len(undecided)))
@@ -187,6 +191,8 @@ def verdict_row(o: Any) -> dict[str, Any]:
                     "stats": dict(d.properties())})
     if v.fidelity is not None:
         row["fidelity"] = dict(v.fidelity.properties())
+    if v.family > 1:
+        row["family"] = v.family   # tests of its track for its candidate (medcheck.family)
     looks = {k: p for k, p in r.properties() if k in LOOK_KEYS}
     if looks:
         row["looks"] = looks

@@ -225,23 +225,26 @@ class Looks:
     sizes: tuple[int, ...]
     k: int                                   # index of the look this result stands at
     history: tuple[tuple[int, str], ...] = ()   # (items, outcome) of the looks taken, this one included
+    out_of_time: bool = False                # stopped undecided before the last look: the seconds budget was spent
 
     def confidence(self, rule_confidence: float) -> float:
         return 1.0 - (1.0 - rule_confidence) / len(self.sizes)
 
     @property
     def stopped(self) -> str:
-        """decided (a look before the budget decided), budget (the last look was reached) or open."""
+        """decided (a look before the budget decided), budget (the last look was reached), seconds (the
+        time budget ran out first) or open."""
         if self.history and self.history[-1][1] != "inconclusive":
             return "decided"
-        return "budget" if self.k == len(self.sizes) - 1 else "open"
+        return "budget" if self.k == len(self.sizes) - 1 else "seconds" if self.out_of_time else "open"
 
     def properties(self) -> list[tuple[str, Any]]:
         return [("looks", ",".join(map(str, self.sizes))), ("look", self.k + 1),
                 ("look_history", ",".join(f"{n}:{o}" for n, o in self.history)), ("stopped", self.stopped)]
 
     @classmethod
-    def parse(cls, looks: str, look: int, history: str) -> Looks:
-        """The inverse of `properties`, for `verify`."""
+    def parse(cls, looks: str, look: int, history: str, stopped: str = "") -> Looks:
+        """The inverse of `properties`, for `verify` (which cannot rerun the clock: a stop for time is
+        taken as recorded, and every look before it is recomputed)."""
         entries = tuple((int(n), o) for n, o in (h.split(":") for h in history.split(",") if h))
-        return cls(tuple(int(x) for x in looks.split(",")), int(look) - 1, entries)
+        return cls(tuple(int(x) for x in looks.split(",")), int(look) - 1, entries, stopped == "seconds")

@@ -53,6 +53,7 @@ class Settings:
     generate_limit: int | None = None    # a further cap on generative datasets (generation is slow)
     sequential: bool = False             # score in looks (10, 20, 40, ...) and stop a dataset once decided
     budget: int | None = None            # items per dataset a sequential run may score at most
+    budget_seconds: float | None = None  # seconds of scoring per dataset and pair after which no further look starts
     protocol: str | None = None          # None: the pairs file decides
     dtype: str = "auto"
     device: str = "auto"
@@ -83,6 +84,11 @@ class Settings:
         if self.budget is not None and (not isinstance(self.budget, int) or self.budget < 1):
             raise ConfigError(where, "budget", f"must be a positive integer, got {self.budget!r}",
                               "pass --medcheck-budget N with N >= 1 (items per dataset)")
+        if self.budget_seconds is not None and (isinstance(self.budget_seconds, bool) or
+                                                not isinstance(self.budget_seconds, (int, float)) or
+                                                not self.budget_seconds > 0):
+            raise ConfigError(where, "budget_seconds", f"must be a positive number, got {self.budget_seconds!r}",
+                              "pass --medcheck-budget 600s (seconds per dataset), alone or with items: 200,600s")
         if self.protocol is not None and self.protocol not in PROTOCOLS:
             raise suggest("protocol", self.protocol, list(PROTOCOLS))
         from medcheck.backends import BACKENDS
@@ -116,7 +122,7 @@ class Settings:
         values = {**PROFILES[profile], **given}
         if "limit" in given and "generate_limit" not in given:   # an explicit limit is every dataset's limit
             values.pop("generate_limit", None)
-        if "budget" in given:
+        if "budget" in given or "budget_seconds" in given:
             values["sequential"] = True
         elif "limit" in given:          # an explicit limit asks for exactly that many items: one look
             values.update(sequential=False, budget=None)
@@ -125,3 +131,22 @@ class Settings:
     def as_record(self) -> dict[str, Any]:
         """JSON-ready view for reports."""
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+
+
+def parse_budget(text: str) -> tuple[int | None, float | None]:
+    """``--medcheck-budget``: ``200`` (items per dataset), ``600s`` (seconds of scoring per dataset and
+    pair), or both, ``200,600s``."""
+    items: int | None = None
+    seconds: float | None = None
+    for part in (p.strip() for p in str(text).split(",")):
+        try:
+            if part.endswith("s") and seconds is None:
+                seconds = float(part[:-1])
+            elif part.isdigit() and items is None:
+                items = int(part)
+            else:
+                raise ValueError(part)
+        except ValueError:
+            raise ConfigError("--medcheck-budget", part or "(empty)", f"not a budget in {text!r}",
+                              "give items (200), seconds (600s) or both (200,600s)") from None
+    return items, seconds

@@ -36,12 +36,13 @@ from typing import Any
 
 from medcheck import audit, datasets, task_kinds, tracks
 from medcheck.datasets.types import Dataset, content_hash
+from medcheck.family import judge_in_family
 from medcheck.gate import Outcome, check_properties, junit_properties
 from medcheck.pairs import Pair
 from medcheck.record import RunRecord, load_record, run_row, score_row, track_section, verdict_row
 from medcheck.record_rows import VerdictRow, read_samples
 from medcheck.results import PairResult, Result, RunResult
-from medcheck.thresholds import Floor, judge
+from medcheck.thresholds import Floor
 
 MISSING = "<missing>"
 # compared after the numbers they follow from
@@ -227,7 +228,7 @@ def _verdicts(saved: SavedRun, junit: tuple[str, dict[str, dict[str, str]]] | No
         except (KeyError, StopIteration) as exc:
             f.same("report.json", test, "inputs", "present", f"{exc} is missing: not recomputable")
             continue
-        verdict = judge(again.floor, again.rule, again.result, seed=saved.seed)
+        verdict = judge_in_family(again.floor, again.rule, again.result, row.family or 1, seed=saved.seed)
         f.checked["verdicts"] += 1
         f.same("report.json", test, f"verdicts[{k}]", row.as_dict(), verdict_row(Outcome(test, again.result, verdict)))
         if junit is None:

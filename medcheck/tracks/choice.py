@@ -77,27 +77,29 @@ class ChoiceTrack(Track):
         pair = saved.pair(row.pair)
         thresholds = saved.thresholds(self.name)
         result: Result = self.saved_track(saved, pair) if row.subject == self.name else \
-            self.replayed(saved.evaluate(pair, row.subject), row.looks, thresholds, saved.seed)
+            self.replayed(saved.evaluate(pair, row.subject), row.looks, thresholds, saved.seed, row.family or 1)
         floor, rule = self.floor(thresholds, result)
         return result, floor, rule, frozenset()
 
     def replayed(self, result: PairResult, looks: Mapping[str, Any] | None, thresholds: Any,
-                 seed: int) -> PairResult:
+                 seed: int, family: int = 1) -> PairResult:
         """A saved sequential result with its looks taken again on the records in their fixed order:
         each earlier look's outcome is recomputed, so a stopping decision the records do not support
         shows as a different look_history."""
+        from medcheck.family import judge_in_family
         from medcheck.sequential import Looks
-        from medcheck.thresholds import judge
 
         if not looks:
             return result
-        declared = Looks.parse(str(looks["looks"]), int(looks["look"]), str(looks["look_history"]))
+        declared = Looks.parse(str(looks["looks"]), int(looks["look"]), str(looks["look_history"]),
+                               str(looks.get("stopped", "")))
         history: list[tuple[int, str]] = []
         for k, (n, _) in enumerate(declared.history):
             at = dataclasses.replace(result.first(n), looks=Looks(declared.sizes, k, tuple(history)))
             floor, rule = self.floor(thresholds, at)
-            history.append((n, judge(floor, rule, at, seed=seed).outcome))
-        return dataclasses.replace(result, looks=Looks(declared.sizes, declared.k, tuple(history)))
+            history.append((n, judge_in_family(floor, rule, at, family, seed=seed).outcome))
+        return dataclasses.replace(result, looks=Looks(declared.sizes, declared.k, tuple(history),
+                                                       declared.out_of_time))
 
     def saved_track(self, saved: Saved, pair: Pair) -> TrackResult:
         from medcheck.results import TrackResult

@@ -40,3 +40,22 @@ def test_an_explicit_limit_is_one_look(gate):
                    "--medcheck-no-cache")
     case = next(c for name, c in run.cases().items() if name.endswith("medqa]"))
     assert "looks" not in case and case["n"] == "12"
+
+
+def test_a_seconds_budget_stops_before_the_next_look_and_verify_takes_the_stop_as_recorded(gate):
+    # 0.001 s: spent by the first look, so a dataset still undecided there stops at it ("seconds")
+    run = gate.run("--medcheck-budget", "40,0.001s", "--medcheck-compression", "bnb-int8",
+                   "-k", "test_cps and medqa and not gen", "--medcheck-no-cache")
+    case = next(c for name, c in run.cases().items() if name.endswith("medqa]"))
+    sizes, history = _looks(case)
+    assert len(history) == 1 and int(case["n"]) == sizes[0] == 10
+    assert case["stopped"] == ("decided" if history[0][1] != "inconclusive" else "seconds")
+    done = subprocess.run([sys.executable, "-m", "medcheck", "verify", str(run.path / "report")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_budget_that_is_no_budget_is_a_usage_error(gate):
+    run = gate.run("--medcheck-budget", "forty", "-k", "medqa")
+    out = run.result.stdout.str() + run.result.stderr.str()
+    assert run.result.ret != 0 and "--medcheck-budget" in out and "600s" in out

@@ -110,3 +110,18 @@ def test_default_cache_dir_honours_environment(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.delenv("MEDCHECK_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "medcheck"
+
+
+def test_a_budget_in_items_seconds_or_both():
+    from medcheck.settings import Settings, parse_budget
+
+    assert parse_budget("200") == (200, None)
+    assert parse_budget("600s") == (None, 600.0)
+    assert parse_budget("200, 90.5s") == (200, 90.5)
+    for bad in ("forty", "200,300", "10s,20s", "", "-5"):
+        with pytest.raises(ConfigError, match="600s"):
+            parse_budget(bad)
+    settings = Settings.from_profile("smoke", budget_seconds=30.0)
+    assert settings.sequential and settings.budget_seconds == 30.0
+    with pytest.raises(ConfigError, match="budget_seconds"):
+        Settings(budget_seconds=0)
