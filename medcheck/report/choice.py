@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from medcheck.record_rows import RunRow, TrackSection
 from medcheck.report.tables import (
     DENSE,
+    FIDELITY_NOTE,
     Cell,
     Column,
     Table,
@@ -16,6 +17,7 @@ from medcheck.report.tables import (
     _verdict,
     accuracies,
     datasets_of,
+    fidelity_text,
     generated,
     pair_parts,
     pairs_of,
@@ -45,7 +47,8 @@ def choice_table(record: RunRecord, track: str, info: TrackSection) -> Table | N
     columns += [Column(short(d), d, second=f"{d}_cps") for d in ids]
     columns += [Column(f"{dim} CPS", f"{dim}_cps") for dim in dims]
     columns += [Column(f"{t} CPS" + (" (computed)" if computed else ""), f"{t}_cps") for t in tracks]
-    columns.append(Column("verdict", "verdict", "{}"))
+    gated = any(v.fidelity for v in checks)   # a fidelity column where the track's file gates it
+    columns += [Column("fidelity", "fidelity", "{}")] * gated + [Column("verdict", "verdict", "{}")]
     rows: list[list[Cell]] = []
     bad: set[tuple[int, int]] = set()
     marks = {"!": False, "*": False}
@@ -60,7 +63,8 @@ def choice_table(record: RunRecord, track: str, info: TrackSection) -> Table | N
     for model in dict.fromkeys(pair_parts(p)[0] for p in pairs):
         dense_id = f"{model}/{DENSE}"
         rows.append([model, DENSE, *[(acc[dense_id].get(d), None, mark(dense_id, d)) if d in acc[dense_id]
-                                     else None for d in ids], *[1.0] * (len(dims) + len(tracks)), "reference"])
+                                     else None for d in ids], *[1.0] * (len(dims) + len(tracks)),
+                     *["reference"] * gated, "reference"])
         for pair in [p for p in pairs if pair_parts(p)[0] == model]:
             method = pair_parts(pair)[1]
             if any(run.load.get("fallback") for d in ids if (run := runs.get((pair, d))) is not None):
@@ -71,7 +75,7 @@ def choice_table(record: RunRecord, track: str, info: TrackSection) -> Table | N
             row += [(acc[pair][d], cps.get((pair, d)), mark(pair, d)) if d in acc[pair] else None for d in ids]
             row += [(dim_cps.get(pair) or {}).get(dim) for dim in dims]
             row += [track_values.get((pair, t)) for t in tracks]
-            row.append(_verdict(mine, pair in errored))
+            row += [fidelity_text(mine, pair, track)] * gated + [_verdict(mine, pair in errored)]
             bad |= {(len(rows), j) for j, key in enumerate(ids + dims + tracks, start=2) if key in failed}
             rows.append(row)
     scored = [s for s in record.scores if s.dataset in ids]
@@ -91,5 +95,6 @@ def choice_table(record: RunRecord, track: str, info: TrackSection) -> Table | N
         notes.append("* loaded by a fallback strategy (see the load telemetry)")
     if dims:
         notes.append(f"{', '.join(dims)} CPS: over the datasets of each CMedBench dimension, as in its Tables 1-2")
+    notes += [FIDELITY_NOTE] * gated
     title = info.title or f"{track.capitalize()} track"
     return Table(track, f"{title}: {what} (CPS) per dataset", columns, rows, notes, bad)

@@ -51,6 +51,23 @@ def layout_rows(record: RunRecord, layout: str) -> list[Mapping[str, Any]]:
     return [row for t in record.tracks.values() if t.table == layout for row in t.rows]
 
 
+FIDELITY_NOTE = ("fidelity: mean KL(dense || candidate) with its upper 95% bound, and the share of items whose top "
+                 "answer is the dense model's (generated answers: both models teacher-forced on the dense answer, KL "
+                 "over the dense top-10 tokens plus one bucket, a lower bound of the full KL; 'same top' = every "
+                 "token's); then its outcome against the floors in the track's YAML (the track's test)")
+
+
+def fidelity_text(checks: list[VerdictRow], pair: str, subject: str) -> str | None:
+    """The fidelity of a pair's test on `subject` as a table cell; None where that test has none."""
+    row = next((v.fidelity for v in checks if v.pair == pair and v.subject == subject), None)
+    if not row:
+        return None
+    if "fidelity_kl" not in row:
+        return str(row.get("fidelity_outcome", "not measured"))
+    return (f"KL {float(row['fidelity_kl']):.3g} (<{float(row['fidelity_kl_high']):.3g}), "
+            f"top {float(row['fidelity_same_top']):.0%}: {row.get('fidelity_outcome', '')}")
+
+
 def generated(scores: list[ScoreRow]) -> bool:
     """Scores of generated answers name their primary metric (and count unparsed outputs)."""
     return any("metric" in s.fields or "unparsed" in s.fields for s in scores)

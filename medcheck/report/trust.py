@@ -9,7 +9,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from medcheck.record_rows import TrackSection
-from medcheck.report.tables import DENSE, Column, Table, _verdict, pair_parts, pairs_of, section, track_verdicts
+from medcheck.report.tables import (
+    DENSE,
+    FIDELITY_NOTE,
+    Column,
+    Table,
+    _verdict,
+    fidelity_text,
+    pair_parts,
+    pairs_of,
+    section,
+    track_verdicts,
+)
 
 if TYPE_CHECKING:
     from medcheck.record import RunRecord
@@ -34,25 +45,28 @@ def trust(record: RunRecord, track: str = "trust", info: TrackSection | None = N
 
     columns = [Column("model", "model", "{}"), Column("method", "method", "{}")]
     columns += [Column(f"{d} P (TWY)", d, second=f"{d}_twy") for d in dims]
-    columns += [Column(f"{track} {info.score or 'TWY'}", "twy"), Column("verdict", "verdict", "{}")]
+    columns.append(Column(f"{track} {info.score or 'TWY'}", "twy"))
+    gated = any(v.fidelity for v in checks)   # a fidelity column where the track's file gates it
+    columns += [Column("fidelity", "fidelity", "{}")] * gated + [Column("verdict", "verdict", "{}")]
     rows: list[list[Any]] = []
     bad: set[tuple[int, int]] = set()
     pairs = [p for p in pairs_of(record) if any(s.pair == p for s in scores)]
     for model in dict.fromkeys(pair_parts(p)[0] for p in pairs):
         mine = [p for p in pairs if pair_parts(p)[0] == model]
         rows.append([model, DENSE, *[(perf(mine[0], m, True), None, "") for m in dims.values()],
-                     1.0, "reference"])
+                     1.0, *["reference"] * gated, "reference"])
         for pair in mine:
             own = [v for v in checks if v.pair == pair]
             failed = {v.subject for v in own if not v.passed}
             bad |= {(len(rows), j) for j, d in enumerate([*dims, track], start=2) if d in failed}
             rows.append([model, pair_parts(pair)[1],
                          *[(perf(pair, m, False), twy.get((pair, d)), "") for d, m in dims.items()],
-                         twy.get((pair, track)), _verdict(own, False)])
+                         twy.get((pair, track)), *[fidelity_text(own, pair, track)] * gated, _verdict(own, False)])
     notes = ["P: mean over the dimension's datasets of each one's performance, turned so that higher is better "
              "(1 - rate for attack success and leakage); TWY = exp(d_t * (P compressed - P dense)), 1.000 = parity "
              "(exponents d_t in thresholds/trust.yaml)",
              f"{track} TWY: the mean of the dimensions' TWY; '-' where that test did not run"]
+    notes += [FIDELITY_NOTE] * gated
     notes += [f"FAIL {v.pair} {v.subject}: {v.message}" for v in checks if not v.passed]
     return Table(track, f"{info.title or track}: performance (TWY) per dimension",
                  columns, rows, notes, bad)
