@@ -312,8 +312,9 @@ def _suite(saved: SavedRun, manifest: dict[str, Any], junit_path: Path | None, f
                  for p in s.findall("properties/property")}
         if suite:
             source = "real" if record.settings.get("data_dir") else "sample"
+            parallel = {k: str(record.runtime[k]) for k in ("workers", "threads") if k in record.runtime}
             f.same(junit_path.name, "", "testsuite", suite,
-                   {"data_source": source, "pairs_file": record.pairs_file, "protocol": saved.protocol})
+                   {"data_source": source, "pairs_file": record.pairs_file, "protocol": saved.protocol, **parallel})
 
 
 def verify(run_dir: Path) -> Findings:
