@@ -227,11 +227,11 @@ def stratified(parts: Sequence[FidelitySummary], weights: Sequence[float] | None
     var = sum((x * m) ** 2 / p.kl_shape for x, m, p in zip(w, floored, parts))
     shape = mean * mean / var
     kl_low, kl_high = gamma_mean_interval(mean, shape, conf)
-    same = sum(x * p.same_top for x, p in zip(w, parts))
+    same = min(1.0, max(0.0, sum(x * p.same_top for x, p in zip(w, parts))))   # weights summing to 1 +- rounding
     var_p = sum(x * x * p.same_top * (1 - p.same_top) / p.n for x, p in zip(w, parts))
     kish = 1.0 / sum(x * x / p.n for x, p in zip(w, parts))
     n_eff = min(sum(p.n for p in parts), same * (1 - same) / var_p if var_p > 0 else kish)
-    low, high = clopper_pearson(same * n_eff, n_eff, conf)
+    low, high = clopper_pearson(min(same * n_eff, n_eff), n_eff, conf)
     low, high = min(low, same), max(high, same)
 
     def mean_of(field: str) -> float | None:

@@ -220,3 +220,10 @@ def test_harmless_passes_only_with_enough_items():
     assert need is not None and 10 < need <= 40
     enough = summarize(_items([1e-3] * need))
     assert enough is not None and judge_fidelity(enough, 0.05, 0.8)[0] == PASS
+
+
+def test_a_stratified_summary_of_parts_that_all_agree_has_an_interval():
+    # weights like 1/13 sum to 1 only up to rounding: a same-top rate of 100% must not exceed its effective n
+    parts = [summarize(_items([1e-6] * n)) for n in (6, 7, 5, 9, 6, 8, 7, 6, 5, 7, 6, 6, 8)]
+    summary = stratified(parts, [1 / 13] * 13)
+    assert summary.same_top == 1.0 and 0.0 < summary.same_top_low < 1.0
