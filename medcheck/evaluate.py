@@ -66,6 +66,7 @@ class Evaluator:
         self._cached: dict[tuple[str, str, str], int] = {}      # items the store held when the run began
         self.decide: Callable[[PairResult], str] | None = None   # the gate's outcome of a look
         self._planned: dict[tuple[str, str], list[str]] = {}
+        self._while_loaded: dict[tuple[str, str], list[Callable[[], object]]] = {}
         self.results: list[PairResult] = []
 
     @functools.cached_property
@@ -99,6 +100,11 @@ class Evaluator:
                 todo = self._planned.setdefault((pair.model, comp), [])
                 if dataset_id not in todo:
                     todo.append(dataset_id)
+
+    def while_loaded(self, model: str, compression: str, work: Callable[[], object]) -> None:
+        """Work a test will ask of a loaded model (an efficiency measurement): done right after the
+        model's planned datasets are scored, while it is still loaded, so it is not loaded again."""
+        self._while_loaded.setdefault((model, compression), []).append(work)
 
     # -- lookups (remembered, failures included) ---------------------------------------------
     def dataset(self, dataset_id: str) -> Dataset:
@@ -171,6 +177,10 @@ class Evaluator:
                 if (model, compression, other, first) not in self._runs:
                     self._runs.put((model, compression, other, first),
                                    functools.partial(self._run_one, model, compression, other, first))
+            if self.loads.holds(model, compression):
+                for work in self._while_loaded.pop((model, compression), []):
+                    with contextlib.suppress(Exception):   # the work remembers its failure for its test
+                        work()
             self.release()
         return self._runs.value((model, compression, dataset_id, n))
 

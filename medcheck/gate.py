@@ -115,6 +115,8 @@ class GateSession:
                 wanted.append((p["pair"], p["dataset"]))
             for track in tracks.TRACKS.values():
                 wanted += track.wants(p, self)
+                for model, compression, work in track.loaded_work(p, self):
+                    self.evaluator.while_loaded(model, compression, work)
         self.evaluator.plan([(pair, d) for pair, d in wanted if not self.missing(d)])
 
     def count_tests(self, subjects: Iterable[tuple[str, str]]) -> None:

@@ -42,6 +42,10 @@ class Loads:
         self._loaded = (key, backend)
         return backend
 
+    def holds(self, model_name: str, compression: str) -> bool:
+        """Whether this (model, compression) is the one in memory now."""
+        return self._loaded is not None and self._loaded[0] == (model_name, compression)
+
     def release(self) -> None:
         """Close the loaded model; a later request for it loads it again."""
         if self._loaded:

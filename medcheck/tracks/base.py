@@ -92,6 +92,11 @@ class Track:
         """The (pair, dataset) runs a collected test with these parameters needs from this track."""
         return []
 
+    def loaded_work(self, params: Mapping[str, Any], run: Run) -> list[tuple[str, str, Callable[[], object]]]:
+        """(model, compression, work) a collected test will ask of a loaded model; the evaluator does
+        the work while scoring has that model loaded (`params["track_marker"]`: the test's track)."""
+        return []
+
     def evaluate(self, run: Run, *args: Any) -> Result:
         raise NotImplementedError
 

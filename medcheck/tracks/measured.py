@@ -4,8 +4,9 @@ CES) and the cross-combination track (Track 4, CCS)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,13 @@ class EfficiencyTrack(Track):
     def floor(self, thresholds: Any, result: Result) -> tuple[Floor, Any]:
         compression = result.pair_id.partition("/")[2]
         return thresholds.ces(compression), thresholds.rule(compression)
+
+    def loaded_work(self, params: Mapping[str, Any], run: Run) -> list[tuple[str, str, Callable[[], object]]]:
+        """Each side measured while scoring has it loaded: the measurement reuses the scoring load."""
+        if "pair" not in params or params.get("track_marker") != self.name:
+            return []
+        pair = params["pair"]
+        return [(pair.model, c, functools.partial(self.measure, run, pair.model, c)) for c in (DENSE, pair.compression)]
 
     def evaluate(self, run: Run, *args: Any) -> Result:
         (pair,) = args
