@@ -125,14 +125,19 @@ def release_path(spec: DatasetInfo, root: Path) -> Path:
     """The dataset's release file under `root`: the first of the paths its module declares in
     `release_paths` (its folder as each release names it) that exists, else its `relative_path`."""
     for relative in getattr(spec, "release_paths", ()):
-        if (root / relative).is_file():
+        if _present(root / relative):
             return root / relative
     return root / spec.relative_path
 
 
+def _present(path: Path) -> bool:
+    """A release file, or a release folder with something in it (a dataset released as several files)."""
+    return path.is_file() or (path.is_dir() and any(path.iterdir()))
+
+
 def available(dataset_id: str, data_dir: Path | None) -> bool:
-    """Whether the dataset's release file is present (always, for the bundled samples)."""
-    return release_path(info(dataset_id), data_root(data_dir)).is_file()
+    """Whether the dataset's release file (or folder) is present (always, for the bundled samples)."""
+    return _present(release_path(info(dataset_id), data_root(data_dir)))
 
 
 def load(dataset_id: str, data_dir: Path | None = None, limit: int | None = None,
