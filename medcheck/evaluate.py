@@ -197,7 +197,9 @@ class Evaluator:
         """Provenance of a record: every field enters the store key and the report."""
         return {"medcheck": medcheck.__version__, "model_fingerprint": model.fingerprint,
                 "compression": recipe_for(compression).describe(), "dataset": dataset.id,
-                "dataset_sha256": dataset.sha256, "loader_version": dataset.loader_version,
+                # the split's items, not the selection's: records are per item, so runs with other
+                # limits or budgets share them (a larger budget scores only the items it adds)
+                "release_sha256": dataset.release_sha256 or dataset.sha256, "loader_version": dataset.loader_version,
                 "protocol": self.protocol, "prompt_version": PROMPT_VERSION, "dtype": self.dtype,
                 "backend": self.engine.name, "backend_version": self.engine.version(),
                 **task_kinds.of(dataset.kind).components(dataset, self.prompting)}

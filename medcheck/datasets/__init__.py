@@ -11,7 +11,7 @@ import random
 from pathlib import Path
 from typing import Protocol
 
-from medcheck.datasets.types import Dataset, DataSource, Item, data_files, reading
+from medcheck.datasets.types import Dataset, DataSource, Item, content_hash, data_files, reading
 from medcheck.registry import suggest
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
@@ -154,4 +154,4 @@ def load(dataset_id: str, data_dir: Path | None = None, limit: int | None = None
     return Dataset(id=dataset_id, track=spec.track, items=chosen, source=source,
                    path=str(release_path(spec, root)), loader_version=spec.loader_version,
                    total=len(items), prompt_style=spec.prompt_style,
-                   kind=spec.kind, files=data_files(read))
+                   kind=spec.kind, files=data_files(read), release_sha256=content_hash(tuple(items)))

@@ -79,6 +79,7 @@ class Dataset:
     kind: str = "choice"        # "choice" (log-likelihood over options) or "generate" (parsed free text)
     sha256: str = field(default="")
     files: tuple[DataFile, ...] = ()   # the release files the loader read, for the audit manifest
+    release_sha256: str = ""    # sha256 of every item of the split, whatever the limit (the store key's)
 
     def __post_init__(self) -> None:
         if not self.sha256:

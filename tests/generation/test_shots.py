@@ -54,7 +54,7 @@ def test_without_a_dev_pool_shots_are_unevaluated_test_items_and_a_note_says_so(
     assert "no dev pool" in ev.shot_sources["medqa_gen"]
     with_dev = _evaluator(tmp_path, tiny_model_dir, strategy="few-shot", shots=3)   # same test file, a dev pool
     mine, theirs = _key(ev, "medqa_gen"), _key(with_dev, "medqa_gen")
-    assert mine["dataset_sha256"] == theirs["dataset_sha256"] and mine["strategy"] == theirs["strategy"]
+    assert mine["release_sha256"] == theirs["release_sha256"] and mine["strategy"] == theirs["strategy"]
     assert mine["shots"] != theirs["shots"]               # other examples: never the other run's records
 
 
