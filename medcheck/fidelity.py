@@ -249,7 +249,8 @@ def judge_fidelity(summary: FidelitySummary, kl_max: float, same_top_min: float)
     """pass: both intervals wholly on the right side of their floors (KL upper bound below
     `kl_max`, same-top lower bound above `same_top_min`); fail: either wholly on the wrong side
     (KL lower bound above `kl_max`, or same-top upper bound below `same_top_min`); else
-    inconclusive, with the items the observed rates would need to decide (`items_needed`)."""
+    inconclusive, with the items the observed rates would need to decide (`items_needed`).
+    A same-top floor of 0 gates nothing: every interval clears it (KL alone decides)."""
     if kl_max <= 0 or not 0.0 <= same_top_min < 1.0:
         raise ValueError(f"need kl_max > 0 and 0 <= same_top_min < 1, got {kl_max!r}, {same_top_min!r}")
     s = summary
@@ -264,16 +265,21 @@ def judge_fidelity(summary: FidelitySummary, kl_max: float, same_top_min: float)
                      f"[{s.same_top_low:.1%}, {s.same_top_high:.1%}])")
     if wrong:
         return FAIL, "fidelity to the dense model fails: " + "; ".join(wrong) + f"; n={s.n:g}"
-    if s.kl_high < kl_max and s.same_top_low > same_top_min:
+    if s.kl_high < kl_max and _clears(s.same_top_low, same_top_min):
         return PASS, f"fidelity within floors (KL < {kl_max:g}, same top > {same_top_min:.0%}): {facts}"
     open_ = []
     if s.kl_high >= kl_max:
         open_.append(f"KL interval reaches {s.kl_high:.4g} >= {kl_max:g}")
-    if s.same_top_low <= same_top_min:
+    if not _clears(s.same_top_low, same_top_min):
         open_.append(f"same-top interval reaches {s.same_top_low:.1%} <= {same_top_min:.0%}")
     need = items_needed(s, kl_max, same_top_min)
     more = f"; at these rates about {need} items would decide" if need else ""
     return INCONCLUSIVE, f"fidelity undecided: {'; '.join(open_)}: {facts}{more}"
+
+
+def _clears(same_top_low: float, same_top_min: float) -> bool:
+    """The same-top interval's lower end above its floor; a floor of 0 is no floor."""
+    return same_top_min == 0.0 or same_top_low > same_top_min
 
 
 def items_needed(summary: FidelitySummary, kl_max: float, same_top_min: float, cap: int = 100_000) -> int | None:
@@ -288,7 +294,7 @@ def items_needed(summary: FidelitySummary, kl_max: float, same_top_min: float, c
         low, high = clopper_pearson(s.same_top * n, n, s.confidence)
         if kl_low > kl_max or high < same_top_min:
             return True
-        return kl_high < kl_max and low > same_top_min
+        return kl_high < kl_max and _clears(low, same_top_min)
 
     if not decided(cap):
         return None

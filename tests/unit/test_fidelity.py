@@ -208,6 +208,15 @@ def test_judge_three_outcomes():
         judge_fidelity(_summary(0.001, 0.01, 0.9, 0.99), 0.0, 0.8)
 
 
+def test_a_same_top_floor_of_zero_gates_nothing():
+    """Generated answers' floors set same_top_min 0: a same-top interval reaching 0% still passes
+    on KL, and KL alone fails or leaves it open."""
+    assert judge_fidelity(_summary(0.008, 0.049, 0.0, 0.17, n=20), 0.05, 0.0)[0] == PASS
+    assert judge_fidelity(_summary(0.13, 0.34, 0.0, 0.17, n=20), 0.05, 0.0)[0] == FAIL
+    outcome, message = judge_fidelity(_summary(0.01, 0.09, 0.0, 0.17, n=20), 0.05, 0.0)
+    assert outcome == INCONCLUSIVE and "same-top" not in message
+
+
 def test_harmless_passes_only_with_enough_items():
     """Ten identical answers with tiny KL cannot pass a 0.8 same-top floor (CP lower 0.69);
     forty can; `items_needed` says how many."""
