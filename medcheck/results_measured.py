@@ -4,7 +4,7 @@ cross-combination track (CCS). They answer the interface of medcheck.results."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from medcheck import metrics
@@ -134,6 +134,12 @@ class EfficiencyResult:
                 "ratio_intervals": {k: [_round(lo), _round(hi)] for k, (lo, hi) in intervals.items()}}
 
 
+def _log_ratio(perf: dict[str, tuple[float, float]]) -> float:
+    """log2(1 + mean candidate accuracy / mean dense accuracy) over the datasets, as CCS counts it."""
+    dense = sum(d for d, _ in perf.values())
+    return math.log2(1.0 + sum(c for _, c in perf.values()) / dense)
+
+
 def _round(x: float) -> float:
     return round(x, 4) if math.isfinite(x) else x
 
@@ -149,6 +155,28 @@ class CrossResult:
     kind: str = "cross"
     metric: str = "CCS"
     track: str = "cross"
+    results: dict[str, tuple[Any, ...]] = field(default_factory=dict)   # setting -> its PairResults
+
+    def interval(self, confidence: float, seed: int = 0) -> tuple[float, float]:
+        """CCS at each setting's exact paired bounds of its accuracy ratio to dense (per dataset,
+        Bonferroni over datasets and settings: medcheck.scoring.resample.exact_floor); dense counts
+        as log2(2) = 1. Unbounded where a setting has no per-item comparison."""
+        from medcheck.scoring.resample import exact_floor
+
+        settings = [s for s in self.accuracies if s != DENSE]
+        level = 1.0 - (1.0 - confidence) / max(len(settings), 1)
+        lows, highs = [1.0], [1.0]
+        for setting in settings:
+            ends = exact_floor(self.results.get(setting, ()), _log_ratio, level, seed)
+            if ends is None:
+                return 0.0, math.inf
+            lows.append(ends[0])
+            highs.append(ends[1])
+        low, high = sum(lows) / len(lows), sum(highs) / len(highs)
+        return min(low, self.ccs), max(high, self.ccs)
+
+    def fail_unsupported(self, rule: Any) -> str | None:
+        return None   # exact bounds: valid at any n
 
     @property
     def dataset_ids(self) -> tuple[str, ...]:

@@ -96,7 +96,9 @@ def exact_floor(results: Sequence[PairResult], statistic: Statistic, confidence:
         b, c = min(bc[0], n_d), min(bc[1], n - n_d)
         r_low, r_high = (float(x) for x in ratio_bounds(n, n_d, b, c, side))
         low[r.dataset.id] = (p_d, p_d * r_low)
-        high[r.dataset.id] = (p_d, p_d * r_high)   # may pass 1: the exact bound, unclipped, as in decide_cps
+        # may pass 1: the exact bound, unclipped, as in decide_cps; with no dense item right the ratio
+        # is unbounded and the candidate may score anything (0 * inf would be nan and hide the end)
+        high[r.dataset.id] = (p_d, p_d * r_high if n_d > 0 else 1.0)
     try:
         ends = (statistic(low), statistic(high))
     except (ValueError, ZeroDivisionError):

@@ -100,7 +100,7 @@ def _directions(where: str, given: Any) -> None:
 class CrossThresholds:
     def __init__(self, path: Path, models: list[str]) -> None:
         self.path = Path(path)
-        data = checks.read_yaml(path, ["ccs"])
+        data = checks.read_yaml(path, ["ccs", "decision"])
         checks.floors(str(path), "ccs", data.get("ccs"), {"models": ("model", models or ["<model>"])})
         self.data = data
 
@@ -110,3 +110,7 @@ class CrossThresholds:
 
     def ccs(self, model: str) -> Floor:
         return floor(self.name, "ccs", self.data["ccs"], "CCS", ("models", model))
+
+    def rule(self, model: str) -> Any:
+        """How CCS is held against its floor (`decision:`; without one, the point rule)."""
+        return layered_rule(self.path, self.data, model)

@@ -125,7 +125,7 @@ class CrossTrack(Track):
         return CrossThresholds(path, list(models))
 
     def floor(self, thresholds: Any, result: Result) -> tuple[Floor, Any]:
-        return thresholds.ccs(result.pair_id), None
+        return thresholds.ccs(result.pair_id), thresholds.rule(result.pair_id)
 
     def wants(self, params: Mapping[str, Any], run: Run) -> list[tuple[Pair, str]]:
         if "model" not in params:
@@ -158,10 +158,12 @@ def cross(model: str, pairs: Sequence[Pair], ids: Sequence[str], evaluate: Any, 
     from medcheck.results_measured import CrossResult
 
     accuracies: dict[str, float] = {}
+    by_setting: dict[str, tuple[PairResult, ...]] = {}
     n = 0
     for pair in pairs:
         results: list[PairResult] = [evaluate(pair, d) for d in ids]
         accuracies.setdefault(DENSE, sum(r.dense.score for r in results) / len(results))
         accuracies[pair.compression] = sum(r.candidate.score for r in results) / len(results)
+        by_setting[pair.compression] = tuple(results)
         n = sum(r.n for r in results)
-    return CrossResult(model, tuple(ids), accuracies, n, sources, protocol)
+    return CrossResult(model, tuple(ids), accuracies, n, sources, protocol, results=by_setting)
