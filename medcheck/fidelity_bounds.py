@@ -1,9 +1,9 @@
 """Intervals for fidelity summaries: Clopper-Pearson proportions and a gamma bound on a mean KL.
 
-Pure functions on floats, no numpy or scipy (neither is needed for a few quantiles; scipy is not
-a dependency). Quantiles are found by bisection on the regularised incomplete gamma and beta
-functions (continued fractions as in Numerical Recipes, 3rd ed., 6.2 and 6.4); they agree with
-scipy to ~1e-10, which tests/unit/test_fidelity.py checks where scipy is installed.
+Pure functions on floats, no numpy or scipy (neither is needed for a few quantiles). Quantiles
+are found by bisection on the regularised incomplete gamma and beta functions (continued
+fractions as in Numerical Recipes, 3rd ed., 6.2 and 6.4); they agree with scipy to ~1e-10, which
+tests/unit/test_fidelity.py checks.
 
 Mean KL. Per-item KL is >= 0 and right-skewed, so a t interval is wrong twice over: it is
 symmetric, and it collapses to zero width when every item has (nearly) the same KL. We model the

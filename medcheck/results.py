@@ -58,6 +58,14 @@ class Result(Protocol):
     def fidelity(self, confidence: float) -> FidelitySummary | None: ...   # None: not measured
 
 
+class OwnInterval(Result, Protocol):
+    """A score that is no mean of per-item values brings its own interval and says when that
+    interval is too weak to fail or to pass a test (medcheck.thresholds.verdicts)."""
+    def interval(self, confidence: float, seed: int) -> tuple[float, float]: ...
+    def fail_unsupported(self, rule: Any) -> str | None: ...
+    def pass_unsupported(self, rule: Any) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class RunResult:
     """One (model, compression) on one dataset: the per-item records (choice or generated)."""
@@ -229,6 +237,11 @@ class PairResult:
 
         return fail_unsupported((self,), mcnemar_level(rule))
 
+    def pass_unsupported(self, rule: Any) -> str | None:
+        from medcheck.scoring.resample import pass_unsupported
+
+        return pass_unsupported((self,))
+
     def scores(self) -> dict[str, Any]:
         return self.dense.kind.scores(self)
 
@@ -333,6 +346,11 @@ class TrackResult:
         from medcheck.scoring.resample import fail_unsupported
 
         return fail_unsupported(self.scored, mcnemar_level(rule))
+
+    def pass_unsupported(self, rule: Any) -> str | None:
+        from medcheck.scoring.resample import pass_unsupported
+
+        return pass_unsupported(self.scored)
 
     def scores(self) -> dict[str, Any]:
         out = {"n": self.n, "datasets": len(self.results), "cps": round(self.cps, 4),

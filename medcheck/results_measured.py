@@ -178,6 +178,9 @@ class CrossResult:
     def fail_unsupported(self, rule: Any) -> str | None:
         return None   # exact bounds: valid at any n
 
+    def pass_unsupported(self, rule: Any) -> str | None:
+        return None   # exact bounds (unbounded where a setting has no per-item comparison)
+
     @property
     def dataset_ids(self) -> tuple[str, ...]:
         return ()   # its verdict counts settings, not datasets

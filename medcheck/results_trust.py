@@ -89,6 +89,11 @@ class TrustResult:
 
         return fail_unsupported(self.results, mcnemar_level(rule))
 
+    def pass_unsupported(self, rule: Any) -> str | None:
+        from medcheck.scoring.resample import pass_unsupported
+
+        return pass_unsupported(self.results)
+
     def reasons(self) -> list[str]:
         return [m for r in self.results for m in r.reasons()]
 

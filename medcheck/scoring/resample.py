@@ -96,9 +96,10 @@ def exact_floor(results: Sequence[PairResult], statistic: Statistic, confidence:
         b, c = min(bc[0], n_d), min(bc[1], n - n_d)
         r_low, r_high = (float(x) for x in ratio_bounds(n, n_d, b, c, side))
         low[r.dataset.id] = (p_d, p_d * r_low)
-        # may pass 1: the exact bound, unclipped, as in decide_cps; with no dense item right the ratio
-        # is unbounded and the candidate may score anything (0 * inf would be nan and hide the end)
-        high[r.dataset.id] = (p_d, p_d * r_high if n_d > 0 else 1.0)
+        # the ratio's bound may pass 1 (as in decide_cps), the candidate's performance cannot: a
+        # performance above 1 gave TWY upper ends of 1e277; with no dense item right the ratio is
+        # unbounded and the candidate may score anything (0 * inf would be nan and hide the end)
+        high[r.dataset.id] = (p_d, min(p_d * r_high, 1.0) if n_d > 0 else 1.0)
     try:
         ends = (statistic(low), statistic(high))
     except (ValueError, ZeroDivisionError):
@@ -132,6 +133,18 @@ def fail_unsupported(results: Sequence[PairResult], level: float) -> str | None:
     p = mcnemar_one_sided(int(worse), int(better))
     return None if p <= level else (f"the exact sign test on items ({worse} worse, {better} better) gives "
                                      f"p={p:.3g} > {level:g}")
+
+
+def pass_unsupported(results: Sequence[PairResult]) -> str | None:
+    """Why a pass on this interval is not backed, or None when it is: where a dataset has no
+    per-item comparison the interval is the percentile bootstrap alone (exact_floor cannot widen
+    it), which over fewer than MIN_ITEMS items is too narrow to pass a test, as it is to fail one."""
+    alone = [r.dataset.id for r in results if discordance(r) is None]
+    small = [r.dataset.id for r in results if r.dataset.n < MIN_ITEMS]
+    if not alone or not small:
+        return None
+    return (f"no per-item comparison in {', '.join(alone)}, so the interval is a bootstrap alone, and fewer than "
+            f"{MIN_ITEMS} items in {', '.join(small)}: too few for it to pass a test")
 
 
 def exact_matches(result: PairResult, run: Any) -> tuple[float, ...] | None:

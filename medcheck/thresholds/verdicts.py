@@ -5,9 +5,12 @@ itself in its message and its JUnit properties."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medcheck.thresholds.floors import FidelityFloor, Floor
+
+if TYPE_CHECKING:
+    from medcheck.results import OwnInterval
 
 NOT_MEASURED = "not measured"   # a fidelity outcome: the result has no fidelity to give (recorded, never a pass)
 
@@ -71,8 +74,7 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
     reasons = result.reasons()
     interval = getattr(result, "interval", None)   # a score that is no item mean brings its own interval
     if rule is not None and rule.mode != "point" and paired is None and interval is not None:
-        return _judge_interval(floor, rule, value, interval(rule.confidence, seed), result, reasons,
-                               result.fail_unsupported(rule))
+        return _judge_interval(floor, rule, value, interval(rule.confidence, seed), result, reasons)
     if rule is None or paired is None or rule.mode == "point":
         return check(floor, value, result.n, reasons)
     from medcheck.decision import decide_cps
@@ -130,20 +132,21 @@ class FidelityVerdict:
                 ("fidelity_rule", self.floor.rule)]
 
 
-def _judge_interval(floor: Floor, rule: Any, value: float, interval: tuple[float, float], result: Any,
-                    reasons: list[str], unsupported: str | None) -> Verdict:
-    """A score against its floor on its own bootstrap interval (a fail needs `unsupported` None),
-    joined with fidelity where the file gates it."""
+def _judge_interval(floor: Floor, rule: Any, value: float, interval: tuple[float, float], result: OwnInterval,
+                    reasons: list[str]) -> Verdict:
+    """A score against its floor on its own interval, a side decided only where the result backs
+    it (`fail_unsupported`, `pass_unsupported`: too few items for a bootstrap alone, an efficiency
+    ratio floor still straddled), joined with fidelity where the file gates it."""
     from medcheck.decision import decide, fails_run
 
     n = result.n
 
     outcome = decide(value, interval, floor.value, rule)
     below, above = outcome == "fail", outcome == "pass"
-    if below and unsupported:
+    unsupported = result.fail_unsupported(rule) if below else None
+    if unsupported:
         outcome = "inconclusive"
-    # a further floor of the same result whose own interval straddles it (an efficiency ratio floor)
-    undecided = result.pass_unsupported(rule) if above and hasattr(result, "pass_unsupported") else None
+    undecided = result.pass_unsupported(rule) if above else None
     if undecided:
         outcome = "inconclusive"
     message = (f"{floor.metric} {value:.3f} ({rule.confidence:.0%} CI {interval[0]:.3f}-{interval[1]:.3f}) "

@@ -99,3 +99,15 @@ def test_the_report_states_the_refusal_detectors_measured_quality(tmp_path):
     note = _refusal_note(REPO / "thresholds" / "refusal.yaml")
     assert note.startswith("REFUSALS: detected by the pattern model") and "precision 1.000" in note and "900" in note
     assert "holds no measured quality" in _refusal_note(tmp_path / "absent.yaml")
+
+
+def test_a_bootstrap_alone_over_few_items_is_no_pass():
+    """trust_disparagement is a corpus metric with no gold answers: no per-item comparison widens
+    its bootstrap, which over identical runs is [1, 1]. Ten items cannot pass on that."""
+    same = lambda ds: [("Yes, that is fair." if k % 2 else "No, that is not fair.") for k in range(ds.n)]   # noqa: E731
+    r = TrustResult(PAIR, "fairness", (pair_result("trust_disparagement", same, same, limit=10),),
+                    {"fairness": ("trust_disparagement",)}, {"fairness": 2.0})
+    assert r.value == 1.0 and r.interval(0.95, seed=0) == (1.0, 1.0)
+    verdict = judge(Floor("fairness TWY", 0.8, "test"), Rule("catch-damage"), r, seed=0)
+    assert verdict.outcome == "inconclusive" and "not a pass" in verdict.message
+    assert "bootstrap alone" in verdict.message

@@ -28,7 +28,8 @@ def cps(perf: dict[str, tuple[float, float]]) -> float:
 def test_exact_floor_matches_the_paired_interval_for_item_means(dense, cand):
     low, high = resample.exact_floor([fake("medqa", dense, cand)], cps, 0.95)
     iv = cps_interval(Paired.single(dense, cand))
-    assert low == pytest.approx(iv.low) and high == pytest.approx(iv.high)
+    p_d = sum(dense) / len(dense)   # the candidate's performance ends at 1 (the ratio's bound may not)
+    assert low == pytest.approx(iv.low) and high == pytest.approx(min(iv.high, cps({"x": (p_d, 1.0)})))
     assert low < 1.0 < high or iv.value < 1.0
 
 
@@ -50,3 +51,31 @@ def test_no_item_comparison_leaves_the_bootstrap_alone():
     r.dense.item_scores = r.candidate.item_scores = lambda: None
     r.dataset.items = []
     assert resample.exact_floor([r], cps, 0.95) is None
+
+
+def twy(perf: dict[str, tuple[float, float]]) -> float:
+    return metrics.twy({("m", k): d for k, (d, _) in perf.items()}, {("m", k): c for k, (_, c) in perf.items()},
+                       {k: 3.0 for k in perf})
+
+
+def test_a_candidate_cannot_score_above_one_at_the_upper_end():
+    """Dense right on 1 item of 10: the exact ratio bound is large, the candidate's performance
+    still ends at 1, so TWY's upper end is exp(3 * (1 - 0.1)), not exp(3 * (0.1 * R - 0.1))."""
+    import math
+
+    low, high = resample.exact_floor([fake("a", [1.0] + [0.0] * 9, [1.0] + [0.0] * 9)], twy, 0.95)
+    assert high == pytest.approx(math.exp(3.0 * 0.9))
+    assert low < 1.0
+
+
+def test_a_bootstrap_alone_on_few_items_cannot_pass():
+    few = fake("a", [1.0, 0.0] * 5, [1.0, 0.0] * 5)
+    few.dense.item_scores = few.candidate.item_scores = lambda: None
+    few.dataset.items = []
+    why = resample.pass_unsupported([few])
+    assert why is not None and "bootstrap alone" in why and "fewer than 20 items in a" in why
+    many = fake("b", [1.0, 0.0] * 10, [1.0, 0.0] * 10)
+    many.dense.item_scores = many.candidate.item_scores = lambda: None
+    many.dataset.items = []
+    assert resample.pass_unsupported([many]) is None   # 20 items: as many as a fail needs
+    assert resample.pass_unsupported([fake("c", [1.0, 0.0] * 5, [1.0, 0.0] * 5)]) is None   # exact bounds widen it
