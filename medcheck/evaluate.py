@@ -16,10 +16,11 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import medcheck
 from medcheck import datasets, task_kinds
+from medcheck.ahead import AHEAD, Ahead
 from medcheck.backends import BACKENDS, Backend, BackendClass
 from medcheck.backends.teacher import can_teacher_force, teacher_forcing
 from medcheck.compression import DENSE, LoadOptions, recipe_for
@@ -66,6 +67,8 @@ class Evaluator:
         self._cached: dict[tuple[str, str, str], int] = {}      # items the store held when the run began
         self.decide: Callable[[PairResult], str] | None = None   # the gate's outcome of a look
         self._planned: dict[tuple[str, str], list[str]] = {}
+        self._order: dict[tuple[str, str], list[str]] = {}   # the loaded model's datasets, in scoring order
+        self._ahead: Ahead | None = None   # generations made ahead for the loaded model's next datasets
         self._while_loaded: dict[tuple[str, str], list[Callable[[], object]]] = {}
         self.results: list[PairResult] = []
 
@@ -170,6 +173,7 @@ class Evaluator:
         n = n or self.looks(self.dataset(dataset_id))[0]
         if (model, compression, dataset_id, n) not in self._runs:
             planned = self._planned.get((model, compression), [])
+            self._order[(model, compression)] = [dataset_id, *[d for d in planned if d != dataset_id]]
             self._runs.put((model, compression, dataset_id, n),
                            lambda: self._run_one(model, compression, dataset_id, n))
             for other in [d for d in planned if d != dataset_id]:
@@ -229,8 +233,13 @@ class Evaluator:
                     for start in range(0, len(missing), kind.chunk):   # a killed run keeps every finished chunk
                         chunk = missing[start:start + kind.chunk]
                         t0 = time.perf_counter()
-                        records = kind.score(backend, dataset, chunk, self.protocol, self.prompting)
-                        seconds += time.perf_counter() - t0
+                        ahead = self._ahead_for(backend)
+                        made, charged = ahead.fill_seconds, ahead.charged
+                        if kind.generates:
+                            self._fill_ahead(ahead, model_name, compression, dataset, chunk)
+                        records = kind.score(cast(Backend, ahead), dataset, chunk, self.protocol, self.prompting)
+                        # the chunk's share of a batch made for several datasets, not the batch's wall time
+                        seconds += time.perf_counter() - t0 - (ahead.fill_seconds - made) + (ahead.charged - charged)
                         self._seconds[(model_name, compression, dataset_id)] = seconds
                         self.store.put(key, components, [r.as_dict() for r in records])
                         stored.update({r.item_id: r.as_dict() for r in records})
@@ -249,6 +258,39 @@ class Evaluator:
                          key, cached_items=cached, seconds=seconds,
                          load=self.load_info.get((model_name, compression), {"cached": True}),
                          backend=backend_info, strategy=strategy, task=kind.name)
+
+    def _ahead_for(self, backend: Backend) -> Ahead:
+        if self._ahead is None or self._ahead.backend is not backend:
+            self._ahead = Ahead(backend)
+        return self._ahead
+
+    def _fill_ahead(self, ahead: Ahead, model_name: str, compression: str, dataset: Dataset, chunk: list[Any]) -> None:
+        """Generate the chunk's answers together with the first chunks of the generative datasets the
+        loaded model answers next (medcheck.ahead), unless they were made already."""
+        wanted = task_kinds.of(dataset.kind).requests(cast(Backend, ahead), dataset, chunk, self.prompting)
+        if not wanted or ahead.has(wanted):
+            return
+        batch, names = list(wanted), [dataset.id]
+        for other in self._order.get((model_name, compression), []):
+            ds = self.dataset(other)
+            kind = task_kinds.of(ds.kind)
+            first = self.looks(ds)[0]
+            if len(batch) >= AHEAD or other == dataset.id or not kind.generates \
+                    or (model_name, compression, other, first) in self._runs:
+                continue
+            stored = self._stored(cache_key(self.components(self.model(model_name), compression, ds)))
+            items = [item for item in ds.items[:first] if item.id not in stored][:kind.chunk]
+            more = kind.requests(cast(Backend, ahead), ds, items, self.prompting) if items else []
+            if more and len(batch) + len(more) <= AHEAD and not ahead.has(more):
+                batch += more
+                names.append(other)
+        bar = self._progress()
+        bar.start(f"{model_name}/{compression} generating {len(batch)} answers for {len(names)} datasets",
+                  len(batch), "generated tokens")
+        try:
+            bar.advance(len(batch), ahead.fill(batch))
+        finally:
+            bar.finish()
 
     def _forced(self, kind: task_kinds.TaskKind, model_name: str, compression: str, components: dict[str, Any],
                 records: tuple[Any, ...], reference: RunResult | None) -> tuple[Any, ...]:
@@ -300,4 +342,5 @@ class Evaluator:
 
     def release(self) -> None:
         """Close the loaded model; a later request for it loads it again."""
+        self._ahead = None
         self.loads.release()

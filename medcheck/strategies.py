@@ -88,20 +88,30 @@ def user_prompt(spec: GenerativeSpec, item: TextItem, strategy: Strategy, instru
     return "\n\n".join(parts)
 
 
+def generation_requests(backend: Backend, strategy: Strategy, prompts: Sequence[str], max_new_tokens: int,
+                        seed: int) -> tuple[list[tuple[str, bool]], list[GenerationRequest]]:
+    """The rendered prompts and the requests that answer them (`strategy.samples` draws each for
+    self-consistency, one otherwise)."""
+    budget = max_new_tokens + (strategy.reasoning_tokens if strategy.reasons else 0)
+    draws = strategy.samples if strategy.name == "self-consistency" else 1
+    rendered = [backend.chat(p) for p in prompts]
+    return rendered, [GenerationRequest(prompt=text, max_new_tokens=budget,
+                                        temperature=strategy.temperature if draws > 1 else 0.0,
+                                        seed=seed * 1000 + d)
+                      for text, _ in rendered for d in range(draws)]
+
+
 def generate_records(backend: Backend, spec: GenerativeSpec, items: Sequence[TextItem], strategy: Strategy,
                      prompts: Sequence[str], max_new_tokens: int, seed: int,
                      on_tokens: Callable[[int], None] | None = None) -> list[GenRecord]:
     """Generate (batched by the backend), parse and vote: one record per item, nothing dropped."""
-    budget = max_new_tokens + (strategy.reasoning_tokens if strategy.reasons else 0)
     draws = strategy.samples if strategy.name == "self-consistency" else 1
-    rendered = [backend.chat(p) for p in prompts]
-    requests = [GenerationRequest(prompt=text, max_new_tokens=budget,
-                                  temperature=strategy.temperature if draws > 1 else 0.0,
-                                  seed=seed * 1000 + d)
-                for text, _ in rendered for d in range(draws)]
+    rendered, requests = generation_requests(backend, strategy, prompts, max_new_tokens, seed)
     t0 = time.perf_counter()
     outputs = backend.generate(requests)
-    per_item = (time.perf_counter() - t0) / max(len(items), 1)
+    costs = [o.cost for o in outputs]   # made ahead with other datasets' requests: each output's share
+    spent = sum(c for c in costs if c is not None) if None not in costs else time.perf_counter() - t0
+    per_item = spent / max(len(items), 1)
     if on_tokens:
         on_tokens(sum(o.new_tokens for o in outputs))
     records = []

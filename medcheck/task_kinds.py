@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from medcheck.registry import suggest
 
 if TYPE_CHECKING:
-    from medcheck.backends import Backend
+    from medcheck.backends import Backend, GenerationRequest
     from medcheck.backends.teacher import TeacherForcing
     from medcheck.datasets.types import Dataset
     from medcheck.fidelity import FidelitySummary
@@ -61,6 +61,9 @@ class TaskKind(Protocol):
     def components(self, dataset: Dataset, prompting: Prompting) -> dict[str, Any]: ...
     def score(self, backend: Backend, dataset: Dataset, items: list[Any], protocol: str,
               prompting: Prompting) -> list[Record]: ...
+    # what `score` would ask the backend to generate for these items (none: it generates nothing)
+    def requests(self, backend: Backend, dataset: Dataset, items: list[Any],
+                 prompting: Prompting) -> list[GenerationRequest]: ...
     def records(self, rows: Sequence[dict[str, Any]]) -> tuple[Any, ...]: ...
     def summarize(self, dataset: Dataset, records: Sequence[Any]) -> Any: ...
     def tokens(self, record: Any) -> int: ...
@@ -190,6 +193,10 @@ class Choice(NoForcedPass):
     def fidelity_gap(self, result: PairResult) -> str | None:
         return None   # every record holds its option log-likelihoods
 
+    def requests(self, backend: Backend, dataset: Dataset, items: list[Any],
+                 prompting: Prompting) -> list[GenerationRequest]:
+        return []
+
 
 class Generate:
     """Free text generated through the backend, parsed and scored by the task's own scorer."""
@@ -217,6 +224,13 @@ class Generate:
         return list(generate_records(backend, spec_of(dataset.id), items, prompting.strategy(dataset),
                                      prompting.prompts(dataset, items), prompting.budget(dataset),
                                      prompting.settings.seed))
+
+    def requests(self, backend: Backend, dataset: Dataset, items: list[Any],
+                 prompting: Prompting) -> list[GenerationRequest]:
+        from medcheck.strategies import generation_requests
+
+        return generation_requests(backend, prompting.strategy(dataset), prompting.prompts(dataset, items),
+                                   prompting.budget(dataset), prompting.settings.seed)[1]
 
     def records(self, rows: Sequence[dict[str, Any]]) -> tuple[Any, ...]:
         from medcheck.scoring.generative import GenRecord

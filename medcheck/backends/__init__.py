@@ -50,6 +50,7 @@ class Generation:
     seconds: float                   # wall time of this request's generation
     ttft_s: float | None = None      # time to the first generated token (None if none was produced)
     computed_tokens: int | None = None   # tokens the engine generated for it, kept or not (None: not told)
+    cost: float | None = None        # its share of a batch made ahead for several datasets (medcheck.ahead)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

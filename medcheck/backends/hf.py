@@ -224,7 +224,10 @@ class HFBackend:
     def close(self) -> None:
         import gc
 
+        from medcheck.backends.memory import trim_heap
+
         self.model = None
         gc.collect()
+        trim_heap()   # the freed weights back to the OS, before the next model loads beside them
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

@@ -1,0 +1,88 @@
+"""Generation made ahead across datasets (medcheck.ahead): the loaded model's next generative
+datasets are answered in one engine call, each dataset's records are what it would get alone,
+and each dataset is charged its share of the batch's time."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from medcheck.ahead import Ahead
+from medcheck.backends import Generation, GenerationRequest
+from medcheck.evaluate import Evaluator
+from medcheck.pairs import Pair, PairsFile
+from medcheck.settings import Settings
+from medcheck.store import ResultStore
+
+DATASETS = ("medqa_gen", "ddi", "trust_jailbreak")
+
+
+class Echo:
+    """An engine that answers each prompt with its reverse and counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def generate(self, requests, on_token=None):
+        self.calls.append(len(requests))
+        return [Generation(r.prompt[::-1], 3, len(r.prompt), "eos", 0.1, None, 4) for r in requests]
+
+    def chat(self, user):
+        return user, False
+
+
+def test_made_ahead_then_handed_out_in_order_and_charged_by_tokens():
+    engine = Echo()
+    ahead = Ahead(engine)
+    a, b, c = (GenerationRequest(p) for p in ("ab", "cdef", "ghi"))
+    ahead.fill([a, b, c, a])
+    assert engine.calls == [4] and ahead.has([a, a, b, c]) and not ahead.has([a, a, a])
+    assert ahead.chat("x") == ("x", False)                     # everything else is the engine's
+    out = ahead.generate([b, a])
+    assert [o.text for o in out] == ["fedc", "ba"] and engine.calls == [4]
+    work = {"ab": 6, "cdef": 8, "ghi": 7}                       # prompt + computed tokens
+    assert out[0].cost == pytest.approx(ahead.fill_seconds * 8 / (6 + 8 + 7 + 6), abs=1e-6)
+    assert ahead.charged == pytest.approx(sum(o.cost for o in out))
+    more = ahead.generate([a, a, c])                          # one `a` left: the second is generated now
+    assert engine.calls == [4, 1] and [o.text for o in more] == ["ba", "ba", "ihg"]
+    assert work   # (the shares above use these token counts)
+
+
+def evaluator(tmp_path, tiny_model_dir):
+    pairs = PairsFile("test", "option-text", {"tiny": str(tiny_model_dir)}, ("rtn-w8",))
+    s = Settings(limit=4, cache_dir=tmp_path, dtype="float32")
+    return Evaluator(s, pairs, ResultStore(tmp_path / "results.sqlite"), budgets=lambda d: {"max_new_tokens": 6})
+
+
+def test_a_plan_of_three_datasets_is_generated_in_one_call_per_model(tmp_path, tiny_model_dir, monkeypatch):
+    sizes: list[int] = []
+    fill = Ahead.fill
+
+    def counted(self, requests, on_token=None):
+        sizes.append(len(requests))
+        return fill(self, requests, on_token)
+
+    monkeypatch.setattr(Ahead, "fill", counted)
+    pair = Pair("tiny", str(tiny_model_dir), "rtn-w8")
+    ev = evaluator(tmp_path / "planned", tiny_model_dir)
+    ev.plan([(pair, d) for d in DATASETS])
+    together = {d: ev.evaluate(pair, d) for d in DATASETS}
+    assert sizes == [12, 12]   # dense, then rtn-w8: 3 datasets x 4 items in one fill each
+
+    sizes.clear()
+    alone = {}
+    for d in DATASETS:                                          # no plan: each dataset on its own
+        one = evaluator(tmp_path / d, tiny_model_dir)
+        alone[d] = one.evaluate(pair, d)
+    assert sizes == [4] * 6
+    for d in DATASETS:
+        for side in ("dense", "candidate"):
+            mine, theirs = getattr(together[d], side), getattr(alone[d], side)
+            assert [r.item_id for r in mine.records] == [r.item_id for r in theirs.records]
+            assert [r.texts for r in mine.records] == [r.texts for r in theirs.records], (d, side)
+            assert 0 < mine.seconds and all(r.timing["seconds"] > 0 for r in mine.records)
+    # every dataset is charged its share of the batch, not the first one the whole of it
+    firsts = [together[d].dense.seconds for d in DATASETS]
+    assert max(firsts) < 3 * min(firsts) + 0.5
+    assert dataclasses.is_dataclass(together["ddi"].dense)
