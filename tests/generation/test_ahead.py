@@ -81,7 +81,7 @@ def test_a_plan_of_three_datasets_is_generated_in_one_call_per_model(tmp_path, t
             mine, theirs = getattr(together[d], side), getattr(alone[d], side)
             assert [r.item_id for r in mine.records] == [r.item_id for r in theirs.records]
             assert [r.texts for r in mine.records] == [r.texts for r in theirs.records], (d, side)
-            assert 0 < mine.seconds and all(r.timing["seconds"] > 0 for r in mine.records)
+            assert mine.seconds > 0 and all(r.timing["seconds"] > 0 for r in mine.records)
     # every dataset is charged its share of the batch, not the first one the whole of it
     firsts = [together[d].dense.seconds for d in DATASETS]
     assert max(firsts) < 3 * min(firsts) + 0.5
