@@ -110,10 +110,13 @@ def _cache(capacity: int) -> Any:
     return cache
 
 
-def prefill_groups(lengths: Sequence[int], slack: float = 0.25, max_tokens: int = 4096) -> list[list[int]]:
+def prefill_groups(lengths: Sequence[int], slack: float = 0.25, max_tokens: int = 1024) -> list[list[int]]:
     """Consecutive runs of prompts (longest first) prefilled together: padded to the run's longest,
     at most `slack` more tokens than the run's own and at most `max_tokens` (one prompt may exceed it).
-    Decoding then runs the whole batch; only the prompts' forward pass is split, so padding costs little."""
+    Decoding then runs the whole batch; only the prompts' forward pass is split, so padding costs little.
+    1024 tokens, not more: a kernel's temporaries grow with the forward's tokens, and glibc keeps what
+    large short-lived blocks fragment (bnb-int8 on a CPU, 114 gate prompts: peak RSS 3.9 GB at 4096,
+    1.7 GB at 1024, the same tokens/s)."""
     out: list[list[int]] = []
     longest = real = 0
     for i, n in enumerate(lengths):

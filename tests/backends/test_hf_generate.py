@@ -155,7 +155,8 @@ def test_batches_are_formed_by_prompt_length_and_answer_in_request_order(backend
 
     assert by_length([5, 50, 5, 20]) == [1, 3, 0, 2]
     assert prefill_groups([100, 95, 90, 30, 29, 10]) == [[0, 1, 2], [3, 4], [5]]   # padding <= 25% a group
-    assert prefill_groups([3000, 2900, 2800]) == [[0], [1], [2]]                     # <= 4096 tokens a group
+    assert prefill_groups([3000, 2900, 2800]) == [[0], [1], [2]]                     # <= 1024 tokens a group
+    assert prefill_groups([600, 500, 400, 400]) == [[0], [1, 2], [3]]
     prompts = [PROMPTS[1], PROMPTS[0] * 4, PROMPTS[2], PROMPTS[0] * 4 + " and"]   # short, long, short, long
     requests = [GenerationRequest(p, max_new_tokens=3, min_new_tokens=3) for p in prompts]
     with _Spy(backend.model) as spy:
