@@ -228,12 +228,16 @@ class Evaluator:
                 backend = self.backend(model_name, compression)
                 backend_info = backend.describe()
                 bar = self._progress()
-                bar.start(f"{model_name}/{compression} {dataset_id}", len(missing), kind.unit)
+                ahead = self._ahead_for(backend)
+                served = kind.generates and ahead.has(kind.requests(cast(Backend, ahead), dataset, missing,
+                                                                    self.prompting))
+                # answers generated in an earlier dataset's batch: its rate is not this dataset's speed
+                bar.start(f"{model_name}/{compression} {dataset_id}" + (" (answers generated above)" if served else ""),
+                          len(missing), kind.unit)
                 try:
                     for start in range(0, len(missing), kind.chunk):   # a killed run keeps every finished chunk
                         chunk = missing[start:start + kind.chunk]
                         t0 = time.perf_counter()
-                        ahead = self._ahead_for(backend)
                         made, charged = ahead.fill_seconds, ahead.charged
                         if kind.generates:
                             self._fill_ahead(ahead, model_name, compression, dataset, chunk)
