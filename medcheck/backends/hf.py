@@ -76,6 +76,10 @@ class HFBackend:
         self.batch_tokens = batch_tokens
         self.label = label
         self.device = next(model.parameters()).device
+        if self.device.type == "cpu":
+            from medcheck.backends.memory import bound_heap
+
+            bound_heap()
         config_max = getattr(model.config, "max_position_embeddings", None) or 2048
         self.max_length = max_length or min(config_max, 8192)
         self.pack = getattr(model.config, "_attn_implementation", "sdpa") in PACKED_ATTENTION
