@@ -65,12 +65,13 @@ MMAP_THRESHOLD = 4 << 20   # bytes: blocks this large come from mmap and go back
 
 
 def bound_heap() -> None:
-    """Blocks of MMAP_THRESHOLD and more are mapped and unmapped on their own (glibc), never kept.
+    """Bounds what a CPU process keeps beyond its live tensors; called once a model loads on the CPU,
+    before its first forward pass. Two holders grew the quick run's bnb-int8 phase to 6.1 GB resident:
 
-    glibc raises its mmap threshold to the largest block freed (up to 32 MiB), after which the
-    MiB-sized temporaries of a CPU forward pass come from the heap and stay there, fragmented:
-    bnb-int8 through the quick run grew to 6.1 GB resident. A fixed threshold keeps the heap to
-    what is live, for some page faults; called once a model loads on the CPU."""
+    - oneDNN caches a kernel per matrix shape: bounded where torch loads (medcheck/__init__.py);
+    - glibc raises its mmap threshold to the largest block freed (up to 32 MiB), after which the
+      MiB-sized temporaries of a forward pass come from the heap and stay there, fragmented; a
+      fixed 4 MiB threshold keeps the heap to what is live, for some page faults."""
     with contextlib.suppress(OSError, AttributeError):   # not glibc: its allocator decides
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(-3, MMAP_THRESHOLD)   # M_MMAP_THRESHOLD
 
