@@ -7,8 +7,9 @@ reads every weight for 5 rows. The evaluator knows which datasets the loaded mod
 for that chunk's requests plus the first chunk of each following generative dataset, up to
 `AHEAD` requests; the engine batches them by length as it would any list. The kinds then score
 their chunks as before, through `Ahead.generate`, which hands out what was generated (and
-generates anything else). Outputs do not depend on the batch: greedy rows are argmaxes of their
-own logits, sampled rows draw from generators seeded per request.
+generates anything else). Sampled rows draw from generators seeded per request; a greedy row is
+the argmax of its own logits, which the padding of other rows can move where two tokens nearly
+tie (more often in bfloat16): the same plan gives the same texts, a smaller one (`-k`) may not.
 
 Nothing is stored until its dataset's chunk is scored, so an interrupt loses at most one fill.
 Each output carries `cost`: the fill's wall time shared out by the tokens each request took (its
