@@ -55,10 +55,10 @@ class Ahead:
         wall = time.perf_counter() - t0
         self.fill_seconds += wall
         work = [o.prompt_tokens + (o.computed_tokens if o.computed_tokens is not None else o.new_tokens) for o in outs]
-        total = sum(work) or len(outs)
+        if not sum(work):   # an engine that reports no tokens: equal shares
+            work = [1] * len(outs)
         for r, o, w in zip(requests, outs, work):
-            cost = wall * (w if sum(work) else 1) / total
-            self._made.setdefault(r, []).append(dataclasses.replace(o, cost=round(cost, 6)))
+            self._made.setdefault(r, []).append(dataclasses.replace(o, cost=round(wall * w / sum(work), 6)))
         return sum(o.new_tokens for o in outs)
 
     def generate(self, requests: Sequence[GenerationRequest], on_token: OnToken | None = None) -> list[Generation]:

@@ -240,7 +240,7 @@ class Evaluator:
                         t0 = time.perf_counter()
                         made, charged = ahead.fill_seconds, ahead.charged
                         if kind.generates:
-                            self._fill_ahead(ahead, model_name, compression, dataset, chunk)
+                            self._fill_ahead(ahead, model_name, compression, dataset, kind, chunk)
                         records = kind.score(cast(Backend, ahead), dataset, chunk, self.protocol, self.prompting)
                         # the chunk's share of a batch made for several datasets, not the batch's wall time
                         seconds += time.perf_counter() - t0 - (ahead.fill_seconds - made) + (ahead.charged - charged)
@@ -268,10 +268,11 @@ class Evaluator:
             self._ahead = Ahead(backend)
         return self._ahead
 
-    def _fill_ahead(self, ahead: Ahead, model_name: str, compression: str, dataset: Dataset, chunk: list[Any]) -> None:
+    def _fill_ahead(self, ahead: Ahead, model_name: str, compression: str, dataset: Dataset,
+                    own: task_kinds.TaskKind, chunk: list[Any]) -> None:
         """Generate the chunk's answers together with the first chunks of the generative datasets the
         loaded model answers next (medcheck.ahead), unless they were made already."""
-        wanted = task_kinds.of(dataset.kind).requests(cast(Backend, ahead), dataset, chunk, self.prompting)
+        wanted = own.requests(cast(Backend, ahead), dataset, chunk, self.prompting)
         if not wanted or ahead.has(wanted):
             return
         batch, names = list(wanted), [dataset.id]
