@@ -79,6 +79,21 @@ def ratio_bounds(n: Any, n_d: Any, b: Any, c: Any, alpha_side: float) -> tuple[n
     return np.where(defined, low, 0.0), np.where(defined, high, np.inf)
 
 
+def difference_bounds(n: Any, b: Any, c: Any, alpha_side: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bound of D = P_c - P_d = (share gained) - (share lost), each side in error
+    <= alpha_side: b ~ Binomial(n, share lost) and c ~ Binomial(n, share gained) get Clopper-Pearson
+    bounds at alpha_side / 2 each (union bound). Needs no dense item right: at b = c = 0 of n the
+    lower end is the exact bound on the share lost, where R = P_c / P_d is undefined or uninformative.
+    """
+    import numpy as np
+
+    n, b, c = (np.asarray(v, dtype=np.float64) for v in (n, b, c))
+    half = alpha_side / 2.0
+    lost_low, lost_up = clopper_pearson(b, n, half, half)
+    gain_low, gain_up = clopper_pearson(c, n, half, half)
+    return gain_low - lost_up, gain_up - lost_low
+
+
 def counts(dense: Any, cand: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(n, n_d, b, c) of 0/1 arrays over the last axis."""
     import numpy as np

@@ -81,7 +81,8 @@ class TrustResult:
             return sum(math.exp(self.exponents[t] * sum(c - d for d, c in v) / len(v))
                        for t, v in per_dim.items() if v) / len(per_dim)
 
-        return interval(self.results, twy, self.value, confidence, seed, f"{self.pair.id}:{self.subject}")
+        return interval(self.results, twy, self.value, confidence, seed, f"{self.pair.id}:{self.subject}",
+                        difference=True)   # TWY is a function of candidate - dense
 
     def fail_unsupported(self, rule: Any) -> str | None:
         from medcheck.decision import mcnemar_level

@@ -10,6 +10,8 @@ interval (medcheck.paired_exact) of the same discordance: per dataset, n items, 
 dense-right, b items the candidate does worse on and c better (item scores, else exact matches),
 whose exact ratio bounds R_low, R_high (Bonferroni over datasets) put the candidate at P_d * R_low
 and P_d * R_high; the statistic at those two points widens the bootstrap's interval where needed.
+A statistic of candidate - dense (TWY) takes the exact bounds of that difference instead, which
+hold without a dense item right and include the dense score's own uncertainty.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ Statistic = Callable[[dict[str, tuple[float, float]]], float]   # dataset id -> 
 
 
 def interval(results: Sequence[PairResult], statistic: Statistic, observed: float, confidence: float,
-             seed: int, label: str, resamples: int = RESAMPLES) -> tuple[float, float]:
-    """Two-sided percentile interval of `statistic` over paired item resamples, holding `observed`."""
+             seed: int, label: str, resamples: int = RESAMPLES, difference: bool = False) -> tuple[float, float]:
+    """Two-sided percentile interval of `statistic` over paired item resamples, holding `observed`;
+    `difference` as in exact_floor."""
     from medcheck import datasets
 
     rng = random.Random(f"{seed}:{label}")
@@ -57,7 +60,7 @@ def interval(results: Sequence[PairResult], statistic: Statistic, observed: floa
     values.sort()
     lo = values[int((1 - confidence) / 2 * (len(values) - 1))]
     hi = values[int((1 + confidence) / 2 * (len(values) - 1))]
-    exact = exact_floor(results, statistic, confidence, seed)
+    exact = exact_floor(results, statistic, confidence, seed, difference)
     if exact is not None:
         lo, hi = min(lo, exact[0]), max(hi, exact[1])
     return min(lo, observed), max(hi, observed)
@@ -79,10 +82,15 @@ def discordance(result: PairResult, seed: int = 0) -> tuple[int, int] | None:
 
 
 def exact_floor(results: Sequence[PairResult], statistic: Statistic, confidence: float,
-                seed: int = 0) -> tuple[float, float] | None:
+                seed: int = 0, difference: bool = False) -> tuple[float, float] | None:
     """The statistic at the exact paired bounds of each dataset (module doc), or None where a
-    dataset has no per-item comparison or the statistic is undefined there."""
-    from medcheck.paired_exact import ratio_bounds
+    dataset has no per-item comparison or the statistic is undefined there.
+
+    `difference`: the statistic depends on each dataset's candidate - dense (TWY), so the points
+    are the exact bounds of that difference (medcheck.paired_exact.difference_bounds) rather than
+    of the ratio at the observed dense score: the ratio leaves the dense score's own uncertainty
+    out, and at a dense score of 0 it would put the dense model at 0 for certain."""
+    from medcheck.paired_exact import difference_bounds, ratio_bounds
 
     low: dict[str, tuple[float, float]] = {}
     high: dict[str, tuple[float, float]] = {}
@@ -92,6 +100,12 @@ def exact_floor(results: Sequence[PairResult], statistic: Statistic, confidence:
         n, p_d = r.dataset.n, r.dense.score
         if bc is None or n == 0:
             return None
+        if difference:
+            d_low, d_high = (float(x) for x in difference_bounds(n, bc[0], bc[1], side))
+            # any performances with that difference: the nearest to the observed dense score
+            low[r.dataset.id] = (dense := min(max(p_d, -d_low), 1.0), dense + d_low)
+            high[r.dataset.id] = (dense := max(min(p_d, 1.0 - d_high), 0.0), dense + d_high)
+            continue
         n_d = min(n, max(round(p_d * n), 1 if p_d > 0 else 0))
         b, c = min(bc[0], n_d), min(bc[1], n - n_d)
         r_low, r_high = (float(x) for x in ratio_bounds(n, n_d, b, c, side))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -79,3 +80,32 @@ def test_a_bootstrap_alone_on_few_items_cannot_pass():
     many.dataset.items = []
     assert resample.pass_unsupported([many]) is None   # 20 items: as many as a fail needs
     assert resample.pass_unsupported([fake("c", [1.0, 0.0] * 5, [1.0, 0.0] * 5)]) is None   # exact bounds widen it
+
+
+def test_a_difference_statistic_is_not_certain_where_the_dense_model_scores_0():
+    """Dense and candidate 0 of 4: the ratio is undefined, and the dense model's true score is not 0
+    for certain; the difference bounds put up to the exact bound of the share lost against it."""
+    from medcheck.paired_exact import clopper_pearson
+
+    r = fake("a", [0.0] * 4, [0.0] * 4)
+    low, high = resample.exact_floor([r], twy, 0.95, difference=True)
+    lost_up = float(clopper_pearson(0, 4, 0.0125, 0.0125)[1])
+    assert low == pytest.approx(math.exp(-3.0 * lost_up)) and low < 0.2
+    assert high == pytest.approx(math.exp(3.0 * lost_up))
+
+
+@pytest.mark.parametrize("n, lost, gained", [(5, 0.0, 0.0), (10, 0.0, 0.0), (10, 0.3, 0.0), (40, 0.1, 0.05),
+                                             (200, 0.02, 0.02), (1000, 0.05, 0.0)])
+def test_difference_bounds_cover_at_least_nominally(n, lost, gained):
+    """Each one-sided miss of the paired difference's exact bounds <= 2.5% (b = c = 0 included)."""
+    import numpy as np
+
+    from medcheck.paired_exact import difference_bounds
+
+    rng = np.random.default_rng(n)
+    reps = 4000
+    cells = rng.multinomial(n, [lost, gained, 1.0 - lost - gained], size=reps)
+    low, high = difference_bounds(n, cells[:, 0], cells[:, 1], 0.025)
+    truth = gained - lost
+    slack = 3 * math.sqrt(0.025 * 0.975 / reps)
+    assert (low > truth).mean() <= 0.025 + slack and (high < truth).mean() <= 0.025 + slack
