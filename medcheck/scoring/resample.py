@@ -16,6 +16,7 @@ hold without a dense item right and include the dense score's own uncertainty.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -55,8 +56,9 @@ def interval(results: Sequence[PairResult], statistic: Statistic, observed: floa
             continue
     if len(values) < resamples * (1 - (1 - confidence) / 2):
         # the reference was undefined (a dense score of 0) in more resamples than a tail holds:
-        # the interval cannot exclude anything below the observed value
-        return 0.0, max([observed, *values])
+        # the interval excludes nothing (the upper end was the largest resample, 0.000 [0, 0] for a
+        # candidate scoring 0 against a dense F1 that one item carries)
+        return 0.0, math.inf
     values.sort()
     lo = values[int((1 - confidence) / 2 * (len(values) - 1))]
     hi = values[int((1 + confidence) / 2 * (len(values) - 1))]
