@@ -292,8 +292,9 @@ class Evaluator:
         bar = self._progress()
         bar.start(f"{model_name}/{compression} generating {len(batch)} answers for {len(names)} datasets",
                   len(batch), "generated tokens")
-        try:
-            bar.advance(len(batch), ahead.fill(batch))
+        try:   # every generated token advances the line: a fill of 128 answers takes minutes on a CPU
+            ahead.fill(batch, lambda _index, _now: bar.advance(0, 1))
+            bar.advance(len(batch))
         finally:
             bar.finish()
 

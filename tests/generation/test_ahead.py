@@ -86,3 +86,30 @@ def test_a_plan_of_three_datasets_is_generated_in_one_call_per_model(tmp_path, t
     firsts = [together[d].dense.seconds for d in DATASETS]
     assert max(firsts) < 3 * min(firsts) + 0.5
     assert dataclasses.is_dataclass(together["ddi"].dense)
+
+
+def test_a_fill_reports_progress_as_tokens_arrive(tmp_path, tiny_model_dir):
+    """A fill of many answers takes minutes on a CPU: its line advances per generated token, not
+    only when the last answer ends."""
+    from medcheck.evaluate import Progress
+
+    events: list[tuple[str, int, int]] = []
+
+    class Recording(Progress):
+        def start(self, label, total, unit="prompt tokens"):
+            events.append(("start:" + label, total, 0))
+
+        def advance(self, items, tokens=0):
+            events.append(("advance", items, tokens))
+
+    pairs = PairsFile("test", "option-text", {"tiny": str(tiny_model_dir)}, ("rtn-w8",))
+    ev = Evaluator(Settings(limit=4, cache_dir=tmp_path, dtype="float32"), pairs,
+                   ResultStore(tmp_path / "results.sqlite"), progress=Recording,
+                   budgets=lambda d: {"max_new_tokens": 6})
+    pair = Pair("tiny", str(tiny_model_dir), "rtn-w8")
+    ev.plan([(pair, d) for d in DATASETS[:2]])
+    ev.run("tiny", "dense", DATASETS[0])
+    start = next(k for k, e in enumerate(events) if "generating 8 answers for 2 datasets" in e[0])
+    fill = events[start + 1:start + 1 + next(k for k, e in enumerate(events[start + 1:]) if e[1])]
+    assert len(fill) > 8 and all(e == ("advance", 0, 1) for e in fill)   # one per generated token
+    assert events[start + 1 + len(fill)] == ("advance", 8, 0)              # then the answers, once
