@@ -290,7 +290,8 @@ class Evaluator:
                 batch += more
                 names.append(other)
         bar = self._progress()
-        bar.start(f"{model_name}/{compression} generating {len(batch)} answers for {len(names)} datasets",
+        sets = f"{len(names)} dataset{'' if len(names) == 1 else 's'}"
+        bar.start(f"{model_name}/{compression} generating {len(batch)} answers for {sets}",
                   len(batch), "generated tokens")
         try:   # every generated token advances the line: a fill of 128 answers takes minutes on a CPU
             ahead.fill(batch, lambda _index, _now: bar.advance(0, 1))
