@@ -28,8 +28,11 @@ def _peak_rss(stop: threading.Event, out: list[int]) -> None:
     import psutil
 
     process = psutil.Process()
-    while not stop.wait(0.01):
+    while not stop.is_set():
         out[0] = max(out[0], process.memory_info().rss)
+        stop.wait(0.01)
+    # at least one sample, even when the work ended before the first (a tiny model: ~10 ms; CI saw 0)
+    out[0] = max(out[0], process.memory_info().rss)
 
 
 def main(spec_path: str, result_path: str) -> None:
