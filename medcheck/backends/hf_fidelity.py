@@ -5,6 +5,8 @@ on its own, so the forced tokens are those a generation of that text would have 
 the tokenizer's round trip of decoded text). One forward pass per request, right-padded batches
 under the causal mask (real tokens never see the padding after them), the vocabulary projection
 only at the answer positions; log-softmax in float32. Over-long requests keep the tail of the prompt.
+Prompts that share a prefix (`prefixes.families`: a dataset's instruction and examples) have it
+computed once; each member's own tokens then run on top of its cache.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from medcheck.backends import prefixes
 from medcheck.backends.teacher import DEFAULT_TOP_K, TeacherRequest, TokenDists
+
+Row = tuple[int, list[int], list[int]]   # (request index, prompt tokens, continuation tokens)
 
 
 def _encode(tokenizer: Any, text: str) -> list[int]:
@@ -35,36 +40,76 @@ def token_distributions(model: Any, tokenizer: Any, requests: Sequence[TeacherRe
     for i, ctx, cont in rows:
         if not cont:
             out[i] = TokenDists((), (), (), (), len(ctx))
-    todo = sorted((r for r in rows if r[2]), key=lambda r: -(len(r[1]) + len(r[2])))
-    start = 0
-    while start < len(todo):
-        width = len(todo[start][1]) + len(todo[start][2])   # longest first: the batch's padded width
-        size = max(1, min(len(todo) - start, batch_tokens // max(width, 1)))
-        batch = todo[start:start + size]
-        for (i, _, _), dists in zip(batch, _forward(model, tokenizer, batch, top_k, extra_ids)):
-            out[i] = dists
-        start += size
+    todo = [r for r in rows if r[2]]
+    family = prefixes.families([ctx for _, ctx, _ in todo])
+    groups: dict[int, list[tuple[Row, int]]] = {}
+    for row, (name, shared) in zip(todo, family):
+        groups.setdefault(name if shared else -1, []).append((row, shared))
+    memo: dict[int, Any] = {}   # a family's prefix cache
+    for name, members in groups.items():
+        shared = members[0][1]
+        prefix = _prefix(model, members[0][0][1][:shared], memo, name) if shared else None
+        ordered = sorted((r for r, _ in members), key=lambda r: -(len(r[1]) + len(r[2])))
+        start = 0
+        while start < len(ordered):
+            width = len(ordered[start][1]) + len(ordered[start][2]) - shared   # longest first: the padded width
+            size = max(1, min(len(ordered) - start, batch_tokens // max(width, 1)))
+            batch = ordered[start:start + size]
+            for (i, _, _), dists in zip(batch, _forward(model, tokenizer, batch, top_k, extra_ids, shared, prefix)):
+                out[i] = dists
+            start += size
     return [d for d in out if d is not None]
 
 
-def _forward(model: Any, tokenizer: Any, batch: list[tuple[int, list[int], list[int]]], top_k: int,
-             extra_ids: Sequence[Sequence[Sequence[int]]] | None) -> list[TokenDists]:
+def _body(model: Any) -> Any:
+    return model.get_decoder() if hasattr(model, "get_decoder") else model.model
+
+
+def _prefix(model: Any, tokens: list[int], memo: dict[int, Any], name: int) -> Any:
+    """The decoder's cache after `tokens`, computed once per family."""
     import torch
+    from transformers.cache_utils import DynamicCache
+
+    from medcheck.backends.hf_generate import _cache_kwarg
+
+    if name not in memo:
+        body = _body(model)
+        memo[name] = DynamicCache()
+        ids = torch.tensor([tokens], dtype=torch.long, device=next(model.parameters()).device)
+        with torch.inference_mode():
+            body(input_ids=ids, use_cache=True, **{_cache_kwarg(type(body).forward): memo[name]})
+    return memo[name]
+
+
+def _forward(model: Any, tokenizer: Any, batch: list[Row], top_k: int,
+             extra_ids: Sequence[Sequence[Sequence[int]]] | None, shared: int = 0,
+             prefix: Any = None) -> list[TokenDists]:
+    """One right-padded forward pass of the batch's tokens after the first `shared` (in `prefix`'s cache)."""
+    import torch
+    from transformers.cache_utils import DynamicCache
+
+    from medcheck.backends.hf_generate import _cache_kwarg
 
     device = next(model.parameters()).device
-    width = max(len(c) + len(a) for _, c, a in batch)
+    width = max(len(c) + len(a) for _, c, a in batch) - shared
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     ids = torch.full((len(batch), width), pad, dtype=torch.long)
     rows: list[int] = []
     cols: list[int] = []
     for row, (_, ctx, cont) in enumerate(batch):
-        fed = ctx + cont[:-1]   # the last answer token is only predicted
+        fed = ctx[shared:] + cont[:-1]   # the last answer token is only predicted
         ids[row, :len(fed)] = torch.tensor(fed)
         rows += [row] * len(cont)
-        cols += range(len(ctx) - 1, len(ctx) - 1 + len(cont))
-    body = model.get_decoder() if hasattr(model, "get_decoder") else model.model
+        cols += range(len(ctx) - 1 - shared, len(ctx) - 1 - shared + len(cont))
+    body = _body(model)
+    past: dict[str, Any] = {}
+    if prefix is not None:
+        cache = DynamicCache()
+        for index, layer in enumerate(prefix.layers):
+            cache.update(layer.keys.expand(len(batch), -1, -1, -1), layer.values.expand(len(batch), -1, -1, -1), index)
+        past = {_cache_kwarg(type(body).forward): cache, "use_cache": True}
     with torch.inference_mode():
-        hidden = body(input_ids=ids.to(device)).last_hidden_state
+        hidden = body(input_ids=ids.to(device), **past).last_hidden_state
         logits = model.get_output_embeddings()(hidden[torch.tensor(rows), torch.tensor(cols)]).float()
         logprobs = torch.log_softmax(logits, dim=-1)
         k = min(top_k, logprobs.shape[-1])

@@ -30,7 +30,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from medcheck.backends import Generation, GenerationRequest, OnToken
+from medcheck.backends import Generation, GenerationRequest, OnToken, prefixes
 
 BATCH = 32   # rows generated together at most; the token budget usually binds first
 TOP_K = 50   # transformers' default top-k when sampling, where the checkpoint sets none
@@ -194,8 +194,12 @@ class _Decoder:
 class _Row:
     """One request while its batch runs."""
 
-    def __init__(self, index: int, request: GenerationRequest, prompt: list[int]) -> None:
+    def __init__(self, index: int, request: GenerationRequest, prompt: list[int], family: int | None = None,
+                 shared: int = 0) -> None:
         self.index, self.request, self.prompt = index, request, prompt
+        self.family = index if family is None else family   # rows of one family share `shared` prompt tokens
+        self.shared = shared
+        self.group = self.family if shared else -1   # prefilled together: a family, or all rows sharing nothing
         self.tokens: list[int] = []
         self.generator: Any = None
 
@@ -222,42 +226,75 @@ class _Row:
                           computed_tokens=len(self.tokens))
 
 
-def _prefill(decoder: _Decoder, rows: list[_Row], width: int, cache: Any) -> Any:
-    """The prompts' forward passes, in groups of similar length, into one cache; the last logits."""
+def _prefix(decoder: _Decoder, row: _Row, memo: dict[int, Any]) -> Any:
+    """The cache of `row`'s family prefix, computed once per engine call."""
     import torch
     from transformers.cache_utils import DynamicCache
 
-    logits = []
-    for run in prefill_groups([len(r.prompt) for r in rows]):
-        group = [rows[k] for k in run]
-        longest = max(len(r.prompt) for r in group)
-        ids = torch.full((len(group), longest), decoder.pad, dtype=torch.long)
-        mask = torch.zeros((len(group), longest), dtype=torch.long)
-        for k, row in enumerate(group):
-            ids[k, longest - len(row.prompt):] = torch.tensor(row.prompt, dtype=torch.long)
-            mask[k, longest - len(row.prompt):] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        part = DynamicCache()
-        logits.append(decoder.logits(ids.to(decoder.device), mask.to(decoder.device),
-                                     positions.to(decoder.device), part))
-        if not cache.layers:
-            cache.layers = [cache.layer_class_to_replicate() for _ in part.layers]
-        for layer, filled in zip(cache.layers, part.layers):
-            layer.place(filled, run[0], len(rows), width)
-    return torch.cat(logits)
+    if row.family not in memo:
+        ids = torch.tensor([row.prompt[:row.shared]], dtype=torch.long, device=decoder.device)
+        memo[row.family] = DynamicCache()
+        decoder.logits(ids, torch.ones_like(ids), torch.arange(row.shared, device=decoder.device)[None],
+                       memo[row.family])
+    return memo[row.family]
 
 
-def _run(decoder: _Decoder, rows: list[_Row], on_token: OnToken | None) -> dict[int, Generation]:
-    """One batch, longest prompt first: prefill, then step, dropping each row the step it ends."""
+def _prefill(decoder: _Decoder, rows: list[_Row], width: int, cache: Any, memo: dict[int, Any]) -> tuple[Any, Any]:
+    """The prompts' forward passes into one cache: per family (rows adjacent), its shared prefix
+    once, then the members' own tokens on top of it, in groups of similar length. Each group is
+    [prefix, left padding, own tokens], right-aligned on column `width`. The last logits, and the
+    batch's attention mask."""
+    import torch
+    from transformers.cache_utils import DynamicCache
+
+    logits, device = [], decoder.device
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    start = 0
+    while start < len(rows):
+        end = start
+        while end < len(rows) and rows[end].group == rows[start].group:
+            end += 1
+        shared = rows[start].shared
+        prefix = _prefix(decoder, rows[start], memo) if shared else None
+        for run in prefill_groups([len(r.prompt) - shared for r in rows[start:end]]):
+            group = [rows[start + k] for k in run]
+            longest = max(len(r.prompt) for r in group) - shared
+            ids = torch.full((len(group), longest), decoder.pad, dtype=torch.long)
+            seen = torch.zeros((len(group), shared + longest), dtype=torch.long)
+            seen[:, :shared] = 1
+            for k, row in enumerate(group):
+                own = row.prompt[shared:]
+                ids[k, longest - len(own):] = torch.tensor(own, dtype=torch.long)
+                seen[k, shared + longest - len(own):] = 1
+            positions = (seen.cumsum(-1) - 1).clamp(min=0)[:, shared:]
+            part = DynamicCache()
+            if prefix is not None:
+                for index, layer in enumerate(prefix.layers):
+                    part.update(layer.keys.expand(len(group), -1, -1, -1),
+                                layer.values.expand(len(group), -1, -1, -1), index)
+            logits.append(decoder.logits(ids.to(device), seen.to(device), positions.to(device), part))
+            if not cache.layers:
+                cache.layers = [cache.layer_class_to_replicate() for _ in part.layers]
+            for layer, filled in zip(cache.layers, part.layers):
+                layer.place(filled, start + run[0], len(rows), width)
+            mask[start + run[0]:start + run[0] + len(group), width - seen.shape[1]:] = seen
+        start = end
+    return torch.cat(logits), mask.to(device)
+
+
+def _run(decoder: _Decoder, rows: list[_Row], on_token: OnToken | None, memo: dict[int, Any]) -> dict[int, Generation]:
+    """One batch, longest prompt first (a family's rows together): prefill, then step, dropping each
+    row the step it ends."""
     import torch
 
     device = decoder.device
     rows = sorted(rows, key=lambda r: -len(r.prompt))
+    place: dict[int, int] = {}
+    for row in rows:
+        place.setdefault(row.group, len(place))
+    rows.sort(key=lambda r: place[r.group])   # stable: longest first within a family
     width = max(len(r.prompt) for r in rows)
     budget = max(r.request.max_new_tokens for r in rows)
-    mask = torch.zeros((len(rows), width), dtype=torch.long, device=device)
-    for k, row in enumerate(rows):
-        mask[k, width - len(row.prompt):] = 1
     next_pos = torch.tensor([[len(r.prompt)] for r in rows], dtype=torch.long, device=device)
     cache = _cache(width + budget)
     out: dict[int, Generation] = {}
@@ -265,7 +302,7 @@ def _run(decoder: _Decoder, rows: list[_Row], on_token: OnToken | None) -> dict[
         torch.cuda.synchronize()
     t0 = time.perf_counter()
     ttft: float | None = None
-    logits = _prefill(decoder, rows, width, cache)
+    logits, mask = _prefill(decoder, rows, width, cache, memo)
     live = list(rows)
     while live:
         chosen = decoder.choose(logits, live)
@@ -305,19 +342,21 @@ def generate(model: Any, tokenizer: Any, requests: Sequence[GenerationRequest],
     decoder = _Decoder(model, tokenizer)
     prompts = [tokenizer(r.prompt, add_special_tokens=False)["input_ids"] for r in requests]
     out: list[Generation | None] = [None] * len(requests)
+    family = prefixes.families(prompts)
+    memo: dict[int, Any] = {}   # a family's prefix cache, for every batch it has rows in
     groups: dict[int, list[int]] = {}
     for i, r in enumerate(requests):
         groups.setdefault(r.max_new_tokens, []).append(i)
     for max_new, members in groups.items():
         ordered = [members[k] for k in by_length([len(prompts[i]) for i in members])]
         for run in batches([len(prompts[i]) for i in ordered], max_new, batch, batch_tokens):
-            rows = [_Row(ordered[k], requests[ordered[k]], prompts[ordered[k]]) for k in run]
+            rows = [_Row(ordered[k], requests[ordered[k]], prompts[ordered[k]], *family[ordered[k]]) for k in run]
             if max_new <= 0:
                 for row in rows:
                     out[row.index] = Generation("", 0, len(row.prompt), "length", 0.0, None)
                 continue
             with torch.inference_mode():
-                for index, gen in _run(decoder, rows, on_token).items():
+                for index, gen in _run(decoder, rows, on_token, memo).items():
                     out[index] = gen
     return [g for g in out if g is not None]
 

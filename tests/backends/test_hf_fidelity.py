@@ -7,6 +7,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from medcheck.backends.hf import HFBackend
+from medcheck.backends.prefixes import families
 from medcheck.backends.teacher import TokenDists, teacher_forcing
 from medcheck.fidelity import generated_item
 
@@ -24,6 +25,13 @@ REQUESTS = [
     ("Abstract: A short trial.\nQuestion: Did it work?\nAnswer:", " maybe, the trial was small and underpowered"),
     ("Say nothing.", ""),
 ]
+HEAD = ("<|im_start|>system\nYou are a careful clinician. Answer briefly and cite no sources.<|im_end|>\n"
+        "<|im_start|>user\n")
+SHARED = [   # one family: the head is computed once, each member's own tokens on top of it
+    (HEAD + "Is aspirin an NSAID?<|im_end|>\n<|im_start|>assistant\n", "Yes, it is."),
+    (HEAD + "Which organ filters blood?<|im_end|>\n<|im_start|>assistant\n", " The kidney"),
+    (HEAD + "Name a beta blocker.<|im_end|>\n<|im_start|>assistant\n", "Metoprolol, for one."),
+]
 
 
 def reference(model, tokenizer, prompt: str, continuation: str, k: int):
@@ -37,13 +45,17 @@ def reference(model, tokenizer, prompt: str, continuation: str, k: int):
 
 
 @pytest.mark.parametrize("batch_tokens", [16, 8192])
-def test_matches_full_forward(tiny, batch_tokens):
+@pytest.mark.parametrize("requests", [REQUESTS, SHARED + REQUESTS], ids=["apart", "shared-prefix"])
+def test_matches_full_forward(tiny, batch_tokens, requests):
     model, tokenizer = tiny
     backend = HFBackend(model, tokenizer, batch_tokens=batch_tokens)
     assert teacher_forcing(backend) is backend
-    got = backend.token_distributions(REQUESTS, top_k=5)
-    assert len(got) == len(REQUESTS)
-    for (prompt, continuation), d in zip(REQUESTS, got):
+    got = backend.token_distributions(requests, top_k=5)
+    assert len(got) == len(requests)
+    heads = families([tokenizer(p, add_special_tokens=False).input_ids for p, _ in requests[:3]])
+    one_family = requests[0][0].startswith(HEAD)
+    assert (len({h for h, _ in heads}), heads[0][1] > 16) == ((1, True) if one_family else (3, False))
+    for (prompt, continuation), d in zip(requests, got):
         cont, rows, (top_lp, top_id) = reference(model, tokenizer, prompt, continuation, 5)
         assert list(d.tokens) == cont
         if not cont:

@@ -157,7 +157,8 @@ def test_batches_are_formed_by_prompt_length_and_answer_in_request_order(backend
     assert prefill_groups([100, 95, 90, 30, 29, 10]) == [[0, 1, 2], [3, 4], [5]]   # padding <= 25% a group
     assert prefill_groups([3000, 2900, 2800]) == [[0], [1], [2]]                     # <= 1024 tokens a group
     assert prefill_groups([600, 500, 400, 400]) == [[0], [1, 2], [3]]
-    prompts = [PROMPTS[1], PROMPTS[0] * 4, PROMPTS[2], PROMPTS[0] * 4 + " and"]   # short, long, short, long
+    long = "Kidney stones form when urine holds too much calcium. " * 4   # shares no prefix with PROMPTS[0]
+    prompts = [PROMPTS[1], PROMPTS[0] * 4, PROMPTS[2], long]   # short, long, short, long
     requests = [GenerationRequest(p, max_new_tokens=3, min_new_tokens=3) for p in prompts]
     with _Spy(backend.model) as spy:
         paired = generate(backend.model, backend.tokenizer, requests, batch=2)
@@ -171,3 +172,34 @@ def test_a_seeded_draw_does_not_depend_on_its_batch_mates(backend):
     draw = GenerationRequest(PROMPTS[1], max_new_tokens=6, min_new_tokens=6, temperature=1.5, seed=7)
     mates = [GenerationRequest(p, max_new_tokens=6, min_new_tokens=6) for p in PROMPTS]
     assert backend.generate([draw])[0].text == backend.generate([*mates, draw])[-1].text
+
+
+def test_a_shared_prompt_prefix_is_computed_once(backend):
+    from medcheck.backends.hf_generate import generate
+
+    head = "You are a careful clinician. Read the case, then answer in one word. " * 3
+    tails = ("Fever and a dry cough:", "Chest pain on exertion:", "Sudden weakness of one arm:")
+    prompts = [head + tail for tail in tails]
+    prompts.append("Aspirin inhibits")   # shares nothing with them: its own forward pass
+    requests = [GenerationRequest(p, max_new_tokens=4, min_new_tokens=4) for p in prompts]
+    with _Spy(backend.model) as spy:
+        together = generate(backend.model, backend.tokenizer, requests)
+    ids = backend.tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    common = next(k for k in range(len(ids[0])) if len({tuple(i[:k + 1]) for i in ids[:3]}) > 1)
+    prefills = sorted(shape for shape in spy.shapes if shape[1] > 1)
+    own = max(len(i) for i in ids[:3]) - common
+    assert prefills == sorted([(1, common), (3, own), (1, len(ids[3]))])   # the head once, then the rest
+    assert [g.text for g in together] == [backend.generate([r])[0].text for r in requests]
+    assert [g.prompt_tokens for g in together] == [len(i) for i in ids]
+
+
+def test_prompt_families_share_what_pays():
+    from medcheck.backends.prefixes import families
+
+    head = list(range(100, 140))   # 40 tokens in common
+    prompts = [head + [1, 2], [7, 8, 9], head + [3], head + [4, 5, 6], head[:5] + [9]]
+    out = families(prompts)
+    assert out[0][1] == out[2][1] == out[3][1] == 40 and out[0][0] == out[2][0] == out[3][0]
+    assert out[1] == (1, 0) and out[4] == (4, 0)   # 5 tokens shared with the others save less than a pass costs
+    assert families([head + [1], head + [1]]) == [(0, 40), (0, 40)]   # identical: each keeps a token of its own
+    assert families([[5], [5]]) == [(0, 0), (1, 0)] and families([]) == []
