@@ -86,9 +86,8 @@ def _forward(model: Any, tokenizer: Any, batch: list[Row], top_k: int,
              prefix: Any = None) -> list[TokenDists]:
     """One right-padded forward pass of the batch's tokens after the first `shared` (in `prefix`'s cache)."""
     import torch
-    from transformers.cache_utils import DynamicCache
 
-    from medcheck.backends.hf_generate import _cache_kwarg
+    from medcheck.backends.hf_generate import _cache_kwarg, expanded
 
     device = next(model.parameters()).device
     width = max(len(c) + len(a) for _, c, a in batch) - shared
@@ -104,10 +103,7 @@ def _forward(model: Any, tokenizer: Any, batch: list[Row], top_k: int,
     body = _body(model)
     past: dict[str, Any] = {}
     if prefix is not None:
-        cache = DynamicCache()
-        for index, layer in enumerate(prefix.layers):
-            cache.update(layer.keys.expand(len(batch), -1, -1, -1), layer.values.expand(len(batch), -1, -1, -1), index)
-        past = {_cache_kwarg(type(body).forward): cache, "use_cache": True}
+        past = {_cache_kwarg(type(body).forward): expanded(prefix, len(batch)), "use_cache": True}
     with torch.inference_mode():
         hidden = body(input_ids=ids.to(device), **past).last_hidden_state
         logits = model.get_output_embeddings()(hidden[torch.tensor(rows), torch.tensor(cols)]).float()

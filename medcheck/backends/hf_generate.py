@@ -239,6 +239,16 @@ def _prefix(decoder: _Decoder, row: _Row, memo: dict[int, Any]) -> Any:
     return memo[row.family]
 
 
+def expanded(prefix: Any, rows: int) -> Any:
+    """A new cache holding `prefix`'s keys and values for `rows` rows (views: the forward's update copies)."""
+    from transformers.cache_utils import DynamicCache
+
+    cache = DynamicCache()
+    for index, layer in enumerate(prefix.layers):
+        cache.update(layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1), index)
+    return cache
+
+
 def _prefill(decoder: _Decoder, rows: list[_Row], width: int, cache: Any, memo: dict[int, Any]) -> tuple[Any, Any]:
     """The prompts' forward passes into one cache: per family (rows adjacent), its shared prefix
     once, then the members' own tokens on top of it, in groups of similar length. Each group is
@@ -267,11 +277,7 @@ def _prefill(decoder: _Decoder, rows: list[_Row], width: int, cache: Any, memo: 
                 ids[k, longest - len(own):] = torch.tensor(own, dtype=torch.long)
                 seen[k, shared + longest - len(own):] = 1
             positions = (seen.cumsum(-1) - 1).clamp(min=0)[:, shared:]
-            part = DynamicCache()
-            if prefix is not None:
-                for index, layer in enumerate(prefix.layers):
-                    part.update(layer.keys.expand(len(group), -1, -1, -1),
-                                layer.values.expand(len(group), -1, -1, -1), index)
+            part = DynamicCache() if prefix is None else expanded(prefix, len(group))
             logits.append(decoder.logits(ids.to(device), seen.to(device), positions.to(device), part))
             if not cache.layers:
                 cache.layers = [cache.layer_class_to_replicate() for _ in part.layers]
