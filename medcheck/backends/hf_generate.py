@@ -7,6 +7,8 @@ forms batches in request order. Here
 - requests are sorted by prompt length before batching, results come back in request order;
 - a batch's prompts are prefilled in groups of similar length (little padding), then decoded
   together (big batches: the weights are read once per step for every row);
+- prompts that begin alike (`prefixes.families`: a dataset's system turn, instruction, examples)
+  have that prefix computed once per call; each then prefills only its own tokens on its cache;
 - each batch preallocates its KV cache for prompt + budget and writes into it in place;
 - a row leaves the batch the step it ends (end-of-sequence, a stop sequence, its budget): its
   cache rows are dropped, and the padding columns no remaining row needs are trimmed;
