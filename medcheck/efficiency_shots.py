@@ -3,8 +3,11 @@ solved examples, through the backend in use, batch size 1.
 
 The prompts are MedQA items answered in free text (the bundled `medqa_gen` sample and its dev
 shots), assembled by the few-shot strategy exactly as the biomedical NLP track assembles them, so
-the lengths are those a few-shot gate really sends. Each length gets one warm-up run, one memory
-run (`Backend.peak_memory`) and `repeats` timed runs; medians are reported.
+the lengths are those a few-shot gate really sends. Each length gets one memory run
+(`Backend.peak_memory`), then `repeats` timed runs; medians are reported. The memory run is the
+warm-up of its length (the same kernels on the same shapes, untimed); the model itself was warmed
+by `efficiency.measure` before the sweep, so a separate warm-up run per length would only add time
+(4 of the sweep's 16 runs).
 """
 
 from __future__ import annotations
@@ -52,7 +55,6 @@ def sweep(backend: Backend, shots: Sequence[int], *, max_new_tokens: int, repeat
                 progress()
             return result
 
-        run()   # warm-up
         memory, _ = backend.peak_memory(run)
         runs = [run() for _ in range(repeats)]
         out[str(k)] = {"prompt_tokens": runs[0][3], "memory_bytes": memory,

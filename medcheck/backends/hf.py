@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from medcheck.backends import Footprint, Generation, GenerationRequest, Loaded, LogLik, OnToken
+from medcheck.backends.hf_generate import scoring_runs
 from medcheck.prompts import Request
 
 if TYPE_CHECKING:
@@ -120,15 +121,11 @@ class HFBackend:
                       progress: Callable[[int], None] | None = None) -> list[LogLik]:
         results: list[LogLik | None] = [None] * len(requests)
         groups = sorted(self._group(requests), key=lambda g: -len(g.packed()[0]))
-        start = 0
-        while start < len(groups):
-            width = len(groups[start].packed()[0])   # longest first: the batch's padded width
-            size = max(1, min(len(groups) - start, self.batch_tokens // max(width, 1)))
-            batch = groups[start:start + size]
+        for run in scoring_runs([len(g.packed()[0]) for g in groups], self.device, self.batch_tokens):
+            batch = [groups[k] for k in run]
             for group, scores in zip(batch, self._score_batch(batch)):
                 for index, score in zip(group.indices, scores):
                     results[index] = score
-            start += size
             if progress:
                 progress(sum(len(g.indices) for g in batch))
         return [r for r in results if r is not None]

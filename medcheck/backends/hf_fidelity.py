@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from medcheck.backends import prefixes
+from medcheck.backends.hf_generate import scoring_runs
 from medcheck.backends.teacher import DEFAULT_TOP_K, TeacherRequest, TokenDists
 
 Row = tuple[int, list[int], list[int]]   # (request index, prompt tokens, continuation tokens)
@@ -46,18 +47,15 @@ def token_distributions(model: Any, tokenizer: Any, requests: Sequence[TeacherRe
     for row, (name, shared) in zip(todo, family):
         groups.setdefault(name if shared else -1, []).append((row, shared))
     memo: dict[int, Any] = {}   # a family's prefix cache
+    device = next(model.parameters()).device
     for name, members in groups.items():
         shared = members[0][1]
         prefix = _prefix(model, members[0][0][1][:shared], memo, name) if shared else None
         ordered = sorted((r for r, _ in members), key=lambda r: -(len(r[1]) + len(r[2])))
-        start = 0
-        while start < len(ordered):
-            width = len(ordered[start][1]) + len(ordered[start][2]) - shared   # longest first: the padded width
-            size = max(1, min(len(ordered) - start, batch_tokens // max(width, 1)))
-            batch = ordered[start:start + size]
+        for run in scoring_runs([len(c) + len(a) - shared for _, c, a in ordered], device, batch_tokens):
+            batch = [ordered[k] for k in run]
             for (i, _, _), dists in zip(batch, _forward(model, tokenizer, batch, top_k, extra_ids, shared, prefix)):
                 out[i] = dists
-            start += size
     return [d for d in out if d is not None]
 
 

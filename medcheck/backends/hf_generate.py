@@ -131,6 +131,20 @@ def prefill_groups(lengths: Sequence[int], slack: float = 0.25, max_tokens: int 
     return out
 
 
+SCORING_SLACK = 0.1     # a scoring batch is padded at most this much beyond its own tokens
+CPU_FORWARD_TOKENS = 2048   # tokens of one scoring forward pass on a CPU
+
+
+def scoring_runs(lengths: Sequence[int], device: Any, batch_tokens: int) -> list[list[int]]:
+    """Batches of a scoring pass (log-likelihood, teacher forcing) over rows sorted longest first.
+    Filling a batch to `batch_tokens` padded 80 gate items of eight sets by 1.7x; bounding the
+    padding to a tenth and, on a CPU, the forward to 2048 tokens halved the time (8,803 real tokens:
+    dense 16.6 s -> 8.5 s, bnb-int8 37 s -> 16 s, 2 cores, bfloat16; 4096 or 1024 tokens were no
+    faster). A GPU keeps `batch_tokens`: wide batches are what it is fast at."""
+    cap = min(batch_tokens, CPU_FORWARD_TOKENS) if getattr(device, "type", device) == "cpu" else batch_tokens
+    return prefill_groups(lengths, SCORING_SLACK, cap)
+
+
 @functools.lru_cache(maxsize=8)
 def _cache_kwarg(forward: Any) -> str:
     """transformers renamed `past_key_values` to `cache` (5.2x); the vLLM venv pins an older one."""

@@ -191,7 +191,7 @@ def test_prompt_length_sweep_grows_the_prompt_and_measures_each_length(tiny_mode
     calls = []
     rows = sweep(_load(tiny_model_dir, torch.float32, tokenizer), [0, 1, 3], max_new_tokens=3, repeats=2,
                  progress=lambda: calls.append(1))
-    assert list(rows) == ["0", "1", "3"] and len(calls) == 3 * (1 + 1 + 2)
+    assert list(rows) == ["0", "1", "3"] and len(calls) == 3 * (1 + 2)   # a memory run, then the timed ones
     assert rows["0"]["prompt_tokens"] < rows["1"]["prompt_tokens"] < rows["3"]["prompt_tokens"]
     for row in rows.values():
         assert row["memory_bytes"] > 0 and 0 < row["ttft_s"] <= row["act_s"]
