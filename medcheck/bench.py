@@ -32,8 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """bench's own options (--data-dir and --cache-dir are the command line's, before or after `bench`)."""
     from medcheck.settings import DEVICES, DTYPES
 
-    parser.add_argument("--dataset", default="pubmed_qa", help="dataset id, as `medcheck ls datasets` lists them "
-                                                               "(default pubmed_qa)")
+    parser.add_argument("--dataset", default="pubmed_qa",
+                        help="dataset id, as `medcheck ls datasets` lists them, or several joined by commas (their "
+                             "items scored in one call, as a mixed batch; default pubmed_qa)")
     parser.add_argument("--limit", type=int, default=None, help="the first N items, in the gate's seeded order")
     parser.add_argument("--model", default="embedded:smollm2-135m", help="model spec (default embedded:smollm2-135m)")
     parser.add_argument("--compression", action="append", default=None,
@@ -63,28 +64,34 @@ def run(args: argparse.Namespace) -> int:
     from medcheck.prompts import requests_for
 
     names = args.compression or [DENSE, "bnb-nf4", "bnb-int8"]
-    try:
-        for name in names:
-            check_name(name)
-        if task_kinds.of(datasets.info(args.dataset).kind).generates:
-            raise ValueError("its answers are generated, not scored by log-likelihood: use --generate")
-        data = datasets.load(args.dataset, args.data_dir, args.limit)
-    except (MedcheckError, ValueError) as exc:
-        print(f"medcheck bench: {args.dataset}: {exc}", file=sys.stderr)
-        return 2
-    items: list[Any] = list(data.items)   # a multiple-choice set: ChoiceItems
-    requests = [r for item in items for r in requests_for(item, args.protocol, data.prompt_style)]
+    items: list[Any] = []
+    requests: list[Any] = []
+    loaded: list[str] = []
+    for dataset_id in [d.strip() for d in args.dataset.split(",") if d.strip()]:
+        try:
+            for name in names:
+                check_name(name)
+            if task_kinds.of(datasets.info(dataset_id).kind).generates:
+                raise ValueError("its answers are generated, not scored by log-likelihood: use --generate")
+            data = datasets.load(dataset_id, args.data_dir, args.limit)
+        except (MedcheckError, ValueError) as exc:
+            print(f"medcheck bench: {dataset_id}: {exc}", file=sys.stderr)
+            return 2
+        loaded.append(f"{data.id} ({data.source}, n={data.n})")
+        chosen: list[Any] = list(data.items)   # a multiple-choice set: ChoiceItems
+        items += chosen
+        requests += [r for item in chosen for r in requests_for(item, args.protocol, data.prompt_style)]
     sizes = [len(item.options) for item in items]
     rows: list[Row] = []
     with engines(args) as (found, notes, scratch):
-        print(f"{data.id} ({data.source}, n={data.n}, {len(requests)} requests), protocol {args.protocol}, "
+        print(f"{' + '.join(loaded)}: {len(items)} items, {len(requests)} requests, protocol {args.protocol}, "
               f"dtype {args.dtype}, device {args.device}, {args.threads} thread(s), {args.repeats} repeats after "
               "a warm-up, one process per engine", flush=True)
         for name in names:
             for label, backend, python, tree in found:
                 spec = {"task": "loglikelihood", "engine": backend, "model": args.model, "compression": name,
                         "cache_dir": str(args.cache_dir), "dtype": args.dtype, "device": args.device,
-                        "requests": [[r.context, r.continuation] for r in requests], "items": data.n,
+                        "requests": [[r.context, r.continuation] for r in requests], "items": len(items),
                         "warmup": sum(sizes[:4]), "batch_tokens": args.batch_tokens, "repeats": args.repeats,
                         "threads": args.threads}
                 print(f"medcheck bench: {label} {name} (loading, warm-up, {args.repeats} repeats) ...",

@@ -63,7 +63,8 @@ class EfficiencyTrack(Track):
         backend = run.evaluator.backend(model, compression)
         bar = run.progress()
         shots = cfg["shots"]
-        bar.start(f"{model}/{compression} efficiency", cfg["prompts"] * (cfg["repeats"] + 2) + len(shots) * (cfg["repeats"] + 1))
+        runs = cfg["prompts"] * (cfg["repeats"] + 2) + len(shots) * (cfg["repeats"] + 1)   # see efficiency_shots
+        bar.start(f"{model}/{compression} efficiency", runs)
         try:
             measured = measure(backend, max_new_tokens=cfg["max_new_tokens"], repeats=cfg["repeats"],
                                prompts=PROMPTS[:cfg["prompts"]], progress=lambda done, total: bar.advance(1))

@@ -36,7 +36,7 @@ def test_worker_scores_the_requests_it_is_given(tiny_model_dir: Path, tmp_path: 
 
 
 def test_bench_prints_items_per_second_per_engine(tiny_model_dir: Path, tmp_path: Path):
-    out = subprocess.run([sys.executable, "-m", "medcheck", "bench", "--dataset", "medqa", "--limit", "2",
+    out = subprocess.run([sys.executable, "-m", "medcheck", "bench", "--dataset", "medqa,mmlu_anatomy", "--limit", "2",
                           "--model", str(tiny_model_dir), "--compression", "dense", "--engines", "hf",
                           "--repeats", "1", "--threads", "1", "--cache-dir", str(tmp_path),
                           "--dtype", "float32"],   # `auto` is bfloat16 on a CPU with AVX512-BF16
@@ -44,7 +44,14 @@ def test_bench_prints_items_per_second_per_engine(tiny_model_dir: Path, tmp_path
     assert out.returncode == 0, out.stderr[-2000:]
     row = next(line for line in out.stdout.splitlines() if line.strip().startswith("hf "))
     assert "items/s" in row and "x1.00 of dense" in row and "float32 on cpu, 1 threads" in row
-    assert "medqa (sample, n=2, " in out.stdout
+    assert "medqa (sample, n=2) + mmlu_anatomy (sample, n=2): 4 items, " in out.stdout
+
+
+def test_bench_names_the_set_it_cannot_score(tmp_path: Path):
+    out = subprocess.run([sys.executable, "-m", "medcheck", "bench", "--dataset", "medqa,hoc", "--limit", "2",
+                          "--engines", "hf", "--cache-dir", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 2 and "medcheck bench: hoc: its answers are generated" in out.stderr
 
 
 def test_engines_compare_speed_and_scores_on_the_same_items(capsys):
