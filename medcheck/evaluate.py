@@ -177,7 +177,10 @@ class Evaluator:
             self._runs.put((model, compression, dataset_id, n),
                            lambda: self._run_one(model, compression, dataset_id, n))
             for other in [d for d in planned if d != dataset_id]:
-                first = self.looks(self.dataset(other))[0]
+                try:
+                    first = self.looks(self.dataset(other))[0]
+                except Exception:   # remembered: that dataset's own evaluation raises it, not this one
+                    continue
                 if (model, compression, other, first) not in self._runs:
                     self._runs.put((model, compression, other, first),
                                    functools.partial(self._run_one, model, compression, other, first))

@@ -88,6 +88,28 @@ def test_a_plan_of_three_datasets_is_generated_in_one_call_per_model(tmp_path, t
     assert dataclasses.is_dataclass(together["ddi"].dense)
 
 
+def test_a_planned_dataset_that_cannot_load_fails_its_own_evaluation_only(tmp_path, tiny_model_dir, monkeypatch):
+    """A track's dataset missing from the data dir: its error is its own, not that of the dataset
+    whose evaluation first loaded the model (which scores every planned dataset it can)."""
+    from medcheck import datasets
+
+    real = datasets.load
+
+    def load(dataset_id, *args, **kwargs):
+        if dataset_id == "pubmed_qa":
+            raise FileNotFoundError("pubmed_qa/ori_pqal.json: file not found")
+        return real(dataset_id, *args, **kwargs)
+
+    monkeypatch.setattr(datasets, "load", load)
+    pair = Pair("tiny", str(tiny_model_dir), "rtn-w8")
+    ev = evaluator(tmp_path, tiny_model_dir)
+    ev.plan([(pair, d) for d in ("mmlu_anatomy", "pubmed_qa", "medqa")])
+    assert len(ev.evaluate(pair, "mmlu_anatomy").candidate.records) == 4
+    with pytest.raises(FileNotFoundError, match="pubmed_qa"):
+        ev.evaluate(pair, "pubmed_qa")
+    assert len(ev.evaluate(pair, "medqa").dense.records) == 4
+
+
 def test_a_fill_reports_progress_as_tokens_arrive(tmp_path, tiny_model_dir):
     """A fill of many answers takes minutes on a CPU: its line advances per generated token, not
     only when the last answer ends."""
