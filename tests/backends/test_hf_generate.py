@@ -59,6 +59,20 @@ def test_batches_hold_a_token_budget_and_keep_the_order():
     assert batches([], 64, 8, 8192) == []
 
 
+@pytest.mark.parametrize("device, cap", [("cpu", 2048), (torch.device("cpu"), 2048), ("cuda", 8192)])
+def test_scoring_runs_bound_padding_and_a_cpu_forward(device, cap):
+    from medcheck.backends.hf_generate import scoring_runs
+
+    lengths = [300, 290, 280, 100, 95, 90, 30, 29] + [20] * 200   # sorted longest first, as the callers sort
+    runs = scoring_runs(lengths, device, 8192)
+    assert [i for run in runs for i in run] == list(range(len(lengths)))   # consecutive, every row once
+    for run in runs:
+        padded, own = len(run) * max(lengths[i] for i in run), sum(lengths[i] for i in run)
+        assert len(run) == 1 or (padded <= 1.1 * own and padded <= cap)
+    tail = [run for run in runs if lengths[run[0]] == 20]
+    assert len(tail) == (2 if cap == 2048 else 1)   # 200 x 20 tokens: split on a CPU, one batch elsewhere
+
+
 def test_a_small_token_budget_changes_batches_not_answers(backend):
     requests = [GenerationRequest(p, max_new_tokens=5, min_new_tokens=5) for p in PROMPTS]
     narrow = HFBackend(backend.model, backend.tokenizer, batch_tokens=16).generate(requests)   # one at a time
