@@ -117,6 +117,14 @@ class Evaluator:
         limit = min((c for c in caps if c), default=None)
         return self._datasets.get(dataset_id, lambda: datasets.load(dataset_id, s.data_dir, limit, s.seed))
 
+    def _loadable(self, dataset_id: str) -> Dataset | None:
+        """A planned dataset scored beside another, or None where it cannot load: its error is
+        remembered and raised by its own evaluation, not by the one that loaded the model."""
+        try:
+            return self.dataset(dataset_id)
+        except Exception:
+            return None
+
     def loaded_datasets(self) -> list[Dataset]:
         return list(self._datasets.values())
 
@@ -177,10 +185,9 @@ class Evaluator:
             self._runs.put((model, compression, dataset_id, n),
                            lambda: self._run_one(model, compression, dataset_id, n))
             for other in [d for d in planned if d != dataset_id]:
-                try:
-                    first = self.looks(self.dataset(other))[0]
-                except Exception:   # remembered: that dataset's own evaluation raises it, not this one
+                if (ds := self._loadable(other)) is None:
                     continue
+                first = self.looks(ds)[0]
                 if (model, compression, other, first) not in self._runs:
                     self._runs.put((model, compression, other, first),
                                    functools.partial(self._run_one, model, compression, other, first))
@@ -280,7 +287,8 @@ class Evaluator:
             return
         batch, names = list(wanted), [dataset.id]
         for other in self._order.get((model_name, compression), []):
-            ds = self.dataset(other)
+            if (ds := self._loadable(other)) is None:
+                continue
             kind = task_kinds.of(ds.kind)
             first = self.looks(ds)[0]
             if len(batch) >= AHEAD or other == dataset.id or not kind.generates \

@@ -113,11 +113,12 @@ def test_a_planned_dataset_that_cannot_load_fails_its_own_evaluation_only(tmp_pa
     monkeypatch.setattr(datasets, "load", load)
     pair = Pair("tiny", str(tiny_model_dir), "rtn-w8")
     ev = evaluator(tmp_path, tiny_model_dir)
-    ev.plan([(pair, d) for d in ("mmlu_anatomy", "pubmed_qa", "medqa")])
+    ev.plan([(pair, d) for d in ("medqa_gen", "mmlu_anatomy", "pubmed_qa", "ddi")])
+    assert len(ev.evaluate(pair, "medqa_gen").candidate.records) == 4   # generates ahead for ddi too
     assert len(ev.evaluate(pair, "mmlu_anatomy").candidate.records) == 4
     with pytest.raises(FileNotFoundError, match="pubmed_qa"):
         ev.evaluate(pair, "pubmed_qa")
-    assert len(ev.evaluate(pair, "medqa").dense.records) == 4
+    assert len(ev.evaluate(pair, "ddi").dense.records) == 4
 
 
 def test_a_fill_reports_progress_as_tokens_arrive(tmp_path, tiny_model_dir):
