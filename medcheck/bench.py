@@ -64,13 +64,17 @@ def run(args: argparse.Namespace) -> int:
     from medcheck.prompts import requests_for
 
     names = args.compression or [DENSE, "bnb-nf4", "bnb-int8"]
+    try:
+        for name in names:
+            check_name(name)
+    except (MedcheckError, ValueError) as exc:
+        print(f"medcheck bench: {exc}", file=sys.stderr)
+        return 2
     items: list[Any] = []
     requests: list[Any] = []
     loaded: list[str] = []
     for dataset_id in [d.strip() for d in args.dataset.split(",") if d.strip()]:
         try:
-            for name in names:
-                check_name(name)
             if task_kinds.of(datasets.info(dataset_id).kind).generates:
                 raise ValueError("its answers are generated, not scored by log-likelihood: use --generate")
             data = datasets.load(dataset_id, args.data_dir, args.limit)

@@ -7,7 +7,7 @@ the lengths are those a few-shot gate really sends. Each length gets one memory 
 (`Backend.peak_memory`), then `repeats` timed runs; medians are reported. The memory run is the
 warm-up of its length (the same kernels on the same shapes, untimed); the model itself was warmed
 by `efficiency.measure` before the sweep, so a separate warm-up run per length would only add time
-(4 of the sweep's 16 runs).
+(4 runs to the sweep's 16 with the default four lengths and three repeats).
 """
 
 from __future__ import annotations
