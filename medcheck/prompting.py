@@ -56,9 +56,13 @@ class Prompting:
         """What shapes a generated record beyond the model and the items: enters the store key."""
         spec = spec_of(dataset.id)
         shots = self.shots(dataset)
+        # the instruction is read from the data dir (a release's prompt.txt): records made under
+        # another text are other records
+        instruction = spec.instruction(datasets.data_root(self.settings.data_dir))
         return {"kind": "generate", "strategy": self.strategy(dataset).key(), "generation_version": GENERATION_VERSION,
                 "max_new_tokens": self.budget(dataset), "seed": self.settings.seed,
                 "parse_version": spec.parse_version,
+                "instruction": hashlib.sha256(instruction.encode()).hexdigest()[:16],
                 **({"shots": hashlib.sha256(json.dumps([(s.id, spec.render(s), spec.answer(s)) for s in shots])
                                             .encode()).hexdigest()[:16]} if shots else {})}
 

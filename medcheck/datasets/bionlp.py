@@ -31,8 +31,10 @@ from medcheck.strategies import STRATEGIES  # every strategy applies to these ta
 
 
 def read_iob(path: Path, entity: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    """(tokens, mention strings) per sentence. A mention's string is its tokens joined by spaces."""
+    """(tokens, mention strings) per sentence. A mention's string is its tokens joined by spaces.
+    Bare `B` / `I` tags (copies that drop the type of a one-type corpus) mean this task's entity."""
     allowed = {"O", f"B-{entity}", f"I-{entity}"}
+    bare = {"B": f"B-{entity}", "I": f"I-{entity}"}
     sentences: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     tokens: list[str] = []
     spans: list[list[str]] = []
@@ -48,9 +50,10 @@ def read_iob(path: Path, entity: str) -> list[tuple[tuple[str, ...], tuple[str, 
         if len(parts) != 2 or not parts[0]:
             raise DatasetError(path, f"expected token<TAB>tag, got {len(parts)} column(s)", line=line_no,
                                expected="CoNLL IOB: one token and its tag per line, a blank line between sentences")
-        token, tag = parts
+        token, tag = parts[0], bare.get(parts[1], parts[1])
         if tag not in allowed:
-            raise DatasetError(path, f"unknown tag {tag!r}", line=line_no, expected=" / ".join(sorted(allowed)))
+            raise DatasetError(path, f"unknown tag {tag!r}", line=line_no,
+                               expected=" / ".join(sorted(allowed)) + " (or bare B / I)")
         if tag.startswith("I-") and previous == "O":
             raise DatasetError(path, f"{tag} follows O: a mention must open with B-{entity}", line=line_no)
         if tag.startswith("B-"):
@@ -106,6 +109,16 @@ def _lines(path: Path) -> Iterator[str]:
                                    expected="the release's UTF-8 files, unconverted") from None
 
 
+def _untitled(text: str) -> str:
+    """A prompt file without a first line that only names it (`NCBI-disease`, `Hoc:`): the
+    benchmark authors' files for some tasks start with such a title, others with the instruction."""
+    first, _, rest = text.partition("\n")
+    title = first.strip().rstrip(":")
+    if rest.strip() and title and len(title.split()) <= 2 and not title.endswith((".", "?")) and ":" not in title:
+        return rest.strip()
+    return text
+
+
 class _Task:
     """What the three task kinds share: files, instruction, identity."""
 
@@ -140,7 +153,7 @@ class _Task:
         for relative in self._prompt_paths(self.folder_in(root)):
             path = root / relative
             if path.is_file():
-                text = path.read_text(encoding="utf-8").lstrip("\ufeff").strip()
+                text = _untitled(path.read_text(encoding="utf-8").lstrip("\ufeff").strip())
                 if self._own_prompt(text):
                     return text
         from medcheck.datasets import SAMPLES_DIR

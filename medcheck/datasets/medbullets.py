@@ -5,7 +5,8 @@ Release: github.com/HanjieChen/ChallengeClinicalQA, `medbullets_op4.csv` and
 `<data dir>/medbullets/`. CSV with a header row
 `link,question,opa,opb,opc,opd[,ope],answer_idx,answer,explanation`; answer_idx is a letter;
 fields are CSV-quoted and hold commas and newlines. Columns are found by name; link, answer
-(the key's text) and explanation are not used.
+(the key's text) and explanation are not used. Empty columns after the header's last name (some
+copies end every row with `,,,,`) are ignored; answer_idx is read in either case.
 Also accepted when the CSV is absent: the pandas column-oriented JSON of the same table,
 `medbullets_op4.json` / `medbullets_op5.json` (`{"question": {"0": ..., "1": ...}, "opa": {...}}`).
 After a load `relative_path` names the file actually read. CMedBench scores op5.
@@ -45,6 +46,7 @@ class MedBullets:
         self.n_options = n_options
         self.id = f"medbullets_op{n_options}"
         self.relative_path = f"medbullets/{self.id}.csv"
+        self.release_paths = (self.relative_path, f"medbullets/{self.id}.json")   # what `available` looks for
         self.columns = ("question", *OPTION_KEYS[:n_options], "answer_idx")
 
     def load(self, root: Path) -> list[ChoiceItem]:
@@ -66,13 +68,16 @@ class MedBullets:
 
     def _csv_rows(self, path: Path) -> Rows:
         rows = csv_rows(path)   # read_text drops the byte-order mark the release's CSVs start with
-        header = [name.strip() for name in next(rows, (1, []))[1]]
+        header = _trimmed([name.strip() for name in next(rows, (1, []))[1]])
         self._require_columns(path, header, line=1)
         for line, row in rows:
             if not any(cell.strip() for cell in row):
                 continue
+            row = _trimmed(row, len(header))
             if len(row) != len(header):
-                raise DatasetError(path, f"expected {len(header)} fields (as in the header), got {len(row)}",
+                hint = " (a quote left open or closed early joins or splits fields)" if any(
+                    '"' in cell or "\n" in cell for cell in row) or len(row) < len(header) else ""
+                raise DatasetError(path, f"expected {len(header)} fields (as in the header), got {len(row)}{hint}",
                                    line=line, expected=",".join(header))
             yield line, None, dict(zip(header, row))
 
@@ -105,7 +110,7 @@ class MedBullets:
             if not isinstance(record[column], str):
                 raise error(f"expected text, got {type(record[column]).__name__}", column)
         letters = LETTERS[:self.n_options]
-        answer = record["answer_idx"].strip()
+        answer = record["answer_idx"].strip().upper()
         if answer not in letters:
             raise error(f"answer_idx must be one of {letters[0]}-{letters[-1]}, got {answer!r}", "answer_idx")
         if not record["question"].strip():
@@ -113,6 +118,15 @@ class MedBullets:
         return ChoiceItem(id=f"{self.id}-{index:04d}", question=record["question"].strip(),
                           options=tuple(record[k].strip() for k in OPTION_KEYS[:self.n_options]),
                           gold=letters.index(answer), labels=letters)
+
+
+def _trimmed(fields: list[str], keep: int = 0) -> list[str]:
+    """`fields` without the empty ones at its end beyond the first `keep`: some copies of the
+    release end every row (and the header) with a run of empty columns."""
+    end = len(fields)
+    while end > keep and not fields[end - 1].strip():
+        end -= 1
+    return fields[:end]
 
 
 DATASETS = {s.id: s for s in (MedBullets(4), MedBullets(5))}

@@ -3,7 +3,8 @@
 Release: github.com/pubmedqa/pubmedqa, `data/ori_pqal.json` (1,000 expert-labelled items keyed by
 PMID: QUESTION, CONTEXTS, LABELS, MESHES, YEAR, final_decision, LONG_ANSWER) and
 `data/test_ground_truth.json` (PMID -> yes/no/maybe for the 500 test items), read here from
-`<data dir>/pubmed_qa/`. The test split is the ground-truth file's PMIDs. The dataset id is the
+`<data dir>/pubmed_qa/` or, as the repository keeps them, `<data dir>/pubmed_qa/data/` (both
+files from the same folder). The test split is the ground-truth file's PMIDs. The dataset id is the
 Hugging Face name `pubmed_qa`, so that `pytest -k medqa` does not select it.
 """
 
@@ -19,6 +20,7 @@ ID = "pubmed_qa"
 TRACK = "knowledge"
 LOADER_VERSION = 1
 DECISIONS = ("yes", "no", "maybe")
+FOLDERS = ("pubmed_qa", "pubmed_qa/data")   # the files as given, or the repository's data/ folder
 
 
 def _read_json(path: Path) -> Any:
@@ -31,12 +33,18 @@ class PubMedQA:
     dimension = "BLC"             # CMedBench: biomedical literature comprehension
     loader_version = LOADER_VERSION
     relative_path = "pubmed_qa/ori_pqal.json"
+    release_paths = ("pubmed_qa/ori_pqal.json", "pubmed_qa/data/ori_pqal.json")
     prompt_style = "abstract"
     kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
 
     def load(self, root: Path) -> list[ChoiceItem]:
-        records_path = require_file(root, "pubmed_qa/ori_pqal.json", ID)
-        truth_path = require_file(root, "pubmed_qa/test_ground_truth.json", ID)
+        folder = next((f for f in FOLDERS if (root / f / "ori_pqal.json").is_file()), None)
+        if folder is None:
+            raise DatasetError(root / FOLDERS[0] / "ori_pqal.json", f"{ID}: file not found",
+                               expected=" or ".join(f"<data dir>/{f}/ori_pqal.json" for f in FOLDERS)
+                               + ", with test_ground_truth.json beside it (the release layout)")
+        records_path = require_file(root, f"{folder}/ori_pqal.json", ID)
+        truth_path = require_file(root, f"{folder}/test_ground_truth.json", ID)
         records, truth = _read_json(records_path), _read_json(truth_path)
         if not isinstance(records, dict) or not isinstance(truth, dict):
             raise DatasetError(records_path if not isinstance(records, dict) else truth_path,
@@ -44,7 +52,8 @@ class PubMedQA:
         items = []
         for pmid, label in truth.items():
             if label not in DECISIONS:
-                raise DatasetError(truth_path, f"label must be yes/no/maybe, got {label!r}", key=pmid)
+                raise DatasetError(truth_path, f"label must be yes/no/maybe, got {label!r}", key=pmid,
+                                   expected="the release's lower-case labels: yes, no or maybe")
             if pmid not in records:
                 raise DatasetError(records_path, "test PMID from test_ground_truth.json not found", key=pmid)
             record = records[pmid]

@@ -94,7 +94,7 @@ def test_release_csv_multiline_fields_and_columns_by_name(tmp_path: Path) -> Non
                  id="short-row-after-multiline"),
     pytest.param(csv_text([row(answer="F")]), 5, "answer_idx", "answer_idx must be one of A-E, got 'F'",
                  id="answer-F"),
-    pytest.param(csv_text([row(answer="c")]), 5, "answer_idx", "got 'c'", id="answer-lowercase"),
+    pytest.param(csv_text([row(answer="3")]), 5, "answer_idx", "got '3'", id="answer-number"),
     pytest.param(csv_text([row(question=" ")]), 3, "question", "empty question", id="empty-question"),
     pytest.param(csv_text([row("one line")]) + '"truncated,', 4, None, "expected 10 fields", id="truncated-line"),
 ])
@@ -173,3 +173,20 @@ def test_missing_file_names_both_distributions(tmp_path: Path, dataset_id: str) 
     assert f"<data dir>/medbullets/{dataset_id}.csv" in message
     assert f"<data dir>/medbullets/{dataset_id}.json" in message
     assert "file not found" in message
+
+
+def test_trailing_empty_columns_and_a_lower_case_answer_are_read(tmp_path: Path) -> None:
+    """Some copies of the release end the header and every row with empty columns (`,,,,`)."""
+    header = "link,question,opa,opb,opc,opd,answer_idx,answer,explanation"
+    rows = [row(n=4, answer="c") + ["", "", "", ""], row("Second?", n=4, answer="A") + ["", "", "", ""]]
+    write(tmp_path, "medbullets_op4.csv", csv_text(rows, header + ",,,,"))
+    items = datasets.load("medbullets_op4", data_dir=tmp_path).items
+    assert sorted(item.gold for item in items) == [0, 2] and all(len(item.options) == 4 for item in items)
+
+
+def test_available_finds_the_json_form(tmp_path: Path) -> None:
+    csv_path = write(tmp_path, "medbullets_op5.csv", csv_text([row()]))
+    assert datasets.available("medbullets_op5", tmp_path)
+    write(tmp_path, "medbullets_op5.json", to_column_json(csv_path))
+    csv_path.unlink()
+    assert datasets.available("medbullets_op5", tmp_path)

@@ -39,6 +39,18 @@ def test_prompt_beside_the_folder_is_read_else_the_bundled_one(tmp_path: Path) -
     assert spec.instruction(tmp_path) == "Mark the diseases."
 
 
+def test_a_title_line_is_not_part_of_the_instruction(tmp_path: Path) -> None:
+    """The benchmark authors' NCBI-disease prompt file starts with the line `NCBI-disease`."""
+    write(tmp_path, f"{FOLDER}/test.tsv", "a\tO\n")
+    write(tmp_path, "bionlp/NCBI-disease-prompt.txt", "NCBI-disease\nTASK: extract disease entities.\nSentence:\n")
+    assert datasets.info(ID).instruction(tmp_path) == "TASK: extract disease entities.\nSentence:"
+
+
+def test_bare_b_and_i_tags_are_the_disease_tags(tmp_path: Path) -> None:
+    write(tmp_path, f"{FOLDER}/test.tsv", "Familial\tB\nhypercholesterolemia\tI\nrisk\tO\n")
+    assert [i.gold for i in datasets.load(ID, data_dir=tmp_path).items] == [("Familial hypercholesterolemia",)]
+
+
 def test_chemical_tags_are_rejected(tmp_path: Path) -> None:
     path = write(tmp_path, f"{FOLDER}/test.tsv", "a\tO\nb\tB-Chemical\n")
     with pytest.raises(DatasetError) as info:

@@ -125,3 +125,12 @@ def test_missing_file_names_expected_relative_path(tmp_path: Path, ori, truth, r
     with pytest.raises(DatasetError) as info:
         datasets.load("pubmed_qa", data_dir=tmp_path)
     assert f"<data dir>/{relative}" in str(info.value) and "file not found" in str(info.value)
+
+
+def test_the_repository_data_folder_is_read(tmp_path: Path) -> None:
+    """The repository keeps both files in `data/`: `<data dir>/pubmed_qa/data/` is read as well."""
+    write(tmp_path / "pubmed_qa")   # -> <tmp>/pubmed_qa/pubmed_qa/..., so move it one level down
+    (tmp_path / "pubmed_qa" / "pubmed_qa").rename(tmp_path / "pubmed_qa" / "data")
+    assert datasets.available("pubmed_qa", tmp_path)
+    ds = datasets.load("pubmed_qa", data_dir=tmp_path)
+    assert ds.n == 3 and ds.path.endswith("pubmed_qa/data/ori_pqal.json")

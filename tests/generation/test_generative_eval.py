@@ -70,3 +70,23 @@ def test_self_consistency_draws_and_votes(tmp_path, tiny_model_dir):
     for r in result.dense.records:
         assert len(r.texts) == 3 and r.votes <= 3
         assert (r.parsed is None) == (r.votes == 0)
+
+
+def test_the_instruction_read_from_the_data_dir_is_part_of_the_store_key(tmp_path, tiny_model_dir):
+    """A release's prompt.txt is read from the data dir: another text must not reuse records made under
+    the first (the item files, and so their hash, are the same)."""
+    from medcheck import datasets
+
+    folder = tmp_path / "data" / "bionlp" / "DDI"
+    folder.mkdir(parents=True)
+    for name in ("test.tsv", "sample200.tsv"):   # the bundled sample's items as a release folder
+        (folder / name).write_bytes((datasets.SAMPLES_DIR / "bionlp" / "DDI" / name).read_bytes())
+    ev = evaluator(tmp_path, tiny_model_dir, data_dir=tmp_path / "data")
+    ds = ev.dataset("ddi")
+    keys = []
+    for text in ("TASK: classify DDI-effect DDI-mechanism DDI-advise DDI-int DDI-false.",
+                 "TASK: label the drug pair: DDI-effect, DDI-mechanism, DDI-advise, DDI-int or DDI-false."):
+        (folder / "prompt.txt").write_text(text, encoding="utf-8")
+        keys.append(ev.prompting.components(ds)["instruction"])
+        assert ev.prompting.prompts(ds, list(ds.items[:1]))[0].count(text) == 1
+    assert keys[0] != keys[1]
