@@ -7,7 +7,9 @@ JSON object a line:
   question  the stem (text)
   options   a dict letter -> text with contiguous letters from A (2 to 21 options, A..U);
             a plain list of texts is read as A, B, ... in order
-  answer    the correct letter; `answer_idx` is accepted instead (and wins if both are present)
+  answer    the correct letter; `answer_idx` is accepted instead (and wins if both are present);
+            also a one-letter list (["C"]) or a letter with its text ("C. Aspirin", "C)"), since the
+            one public reader of the release takes `answer[0]`; a list of several letters is refused
   id        optional; without it items are numbered jmed-00000, ...
 Bump LOADER_VERSION if the real file turns out to differ.
 """
@@ -69,6 +71,20 @@ def _options(path: Path, line_no: int, options: Any) -> dict[str, str]:
     return {letter: options[letter].strip() for letter in letters}
 
 
+def _letter(value: Any, options: dict[str, str]) -> str | None:
+    """The option letter an answer field names: "C", ["C"], "C. text", "C)"; None if it names none."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if value in options:
+        return value
+    head, rest = value[:1], value[1:2]
+    # "B cells" is text, not the letter B: only a letter closed by punctuation is one
+    return head if head in options and rest in (".", ")", ":") else None
+
+
 def _item(path: Path, line_no: int, record: dict[str, Any], index: int) -> ChoiceItem:
     answer_key = "answer_idx" if "answer_idx" in record else "answer"
     for key in ("question", "options", answer_key):
@@ -77,8 +93,8 @@ def _item(path: Path, line_no: int, record: dict[str, Any], index: int) -> Choic
     if not isinstance(record["question"], str) or not record["question"].strip():
         raise DatasetError(path, "question must be non-empty text", line=line_no, key="question")
     options = _options(path, line_no, record["options"])
-    answer = record[answer_key].strip() if isinstance(record[answer_key], str) else record[answer_key]
-    if not isinstance(answer, str) or answer not in options:
+    answer = _letter(record[answer_key], options)
+    if answer is None:
         raise DatasetError(path, f"{answer_key} must be one of the option letters A-{list(options)[-1]}, "
                            f"got {record[answer_key]!r}", line=line_no, key=answer_key)
     letters = tuple(options)

@@ -67,6 +67,12 @@ def test_answer_idx_is_accepted_and_wins(tmp_path: Path) -> None:
     assert [i.gold for i in datasets.info("jmed").load(tmp_path)] == [2, 3]
 
 
+def test_an_answer_as_a_one_letter_list_or_a_letter_with_its_text(tmp_path: Path) -> None:
+    """The one public reader of the release takes `answer[0]`: a list, or a string that starts with the letter."""
+    write(tmp_path, [record(answer=["C"]), record(answer="D. Diagnosis D"), record(answer="E)")])
+    assert [i.gold for i in datasets.info("jmed").load(tmp_path)] == [2, 3, 4]
+
+
 def test_options_as_a_list_are_lettered_in_order(tmp_path: Path) -> None:
     write(tmp_path, [record(options=["first", "second", "third", "fourth", "fifth"], answer="E")])
     (item,) = datasets.info("jmed").load(tmp_path)
@@ -101,6 +107,8 @@ BAD = [
     pytest.param(record(4, "E"), "answer", "A-D, got 'E'", id="answer-beyond-options"),
     pytest.param(record(answer="u"), "answer", "got 'u'", id="answer-lowercase"),
     pytest.param(record(answer=3), "answer", "got 3", id="answer-int"),
+    pytest.param(record(answer=["A", "B"]), "answer", "got ['A', 'B']", id="answer-two-letters"),
+    pytest.param(record(answer="B cells"), "answer", "got 'B cells'", id="answer-text"),
     pytest.param(record(options={"A": "x", "B": "y", "D": "z"}, answer="A"), "options", "without gaps",
                  id="letter-gap"),
     pytest.param(record(options={x: x for x in string.ascii_uppercase[:22]}, answer="A"), "options",
