@@ -40,7 +40,9 @@ from medcheck.store import ResultStore, cache_key
 class Progress:
     """Minimal progress sink; the pytest layer supplies one that writes past output capture."""
 
-    def start(self, label: str, total: int, unit: str = "prompt tokens") -> None: ...
+    # budget: the most `unit`s the work can count (a fill's token budget), for a time-left estimate
+    # before its first item ends
+    def start(self, label: str, total: int, unit: str = "prompt tokens", budget: int | None = None) -> None: ...
     def advance(self, items: int, tokens: int = 0) -> None: ...
     def finish(self) -> None: ...
 
@@ -303,7 +305,7 @@ class Evaluator:
         bar = self._progress()
         sets = f"{len(names)} dataset{'' if len(names) == 1 else 's'}"
         bar.start(f"{model_name}/{compression} generating {len(batch)} answers for {sets}",
-                  len(batch), "generated tokens")
+                  len(batch), "generated tokens", budget=sum(r.max_new_tokens for r in batch))
         try:   # every generated token advances the line: a fill of 128 answers takes minutes on a CPU
             ahead.fill(batch, lambda _index, _now: bar.advance(0, 1))
             bar.advance(len(batch))

@@ -129,8 +129,8 @@ def test_a_fill_reports_progress_as_tokens_arrive(tmp_path, tiny_model_dir):
     events: list[tuple[str, int, int]] = []
 
     class Recording(Progress):
-        def start(self, label, total, unit="prompt tokens"):
-            events.append(("start:" + label, total, 0))
+        def start(self, label, total, unit="prompt tokens", budget=None):
+            events.append(("start:" + label, total, budget or 0))
 
         def advance(self, items, tokens=0):
             events.append(("advance", items, tokens))
@@ -143,6 +143,23 @@ def test_a_fill_reports_progress_as_tokens_arrive(tmp_path, tiny_model_dir):
     ev.plan([(pair, d) for d in DATASETS[:2]])
     ev.run("tiny", "dense", DATASETS[0])
     start = next(k for k, e in enumerate(events) if "generating 8 answers for 2 datasets" in e[0])
+    assert events[start][2] == 8 * 6   # the fill's token budget: 8 answers of at most 6 tokens
     fill = events[start + 1:start + 1 + next(k for k, e in enumerate(events[start + 1:]) if e[1])]
     assert len(fill) > 8 and all(e == ("advance", 0, 1) for e in fill)   # one per generated token
     assert events[start + 1 + len(fill)] == ("advance", 8, 0)              # then the answers, once
+
+
+def test_the_terminal_line_estimates_a_fill_from_its_token_budget(capsys):
+    """Before a fill's first answer ends there is no item rate; the token budget still bounds the work."""
+    from medcheck_pytest.evaluation import TerminalProgress
+
+    bar = TerminalProgress()
+    bar.start("m/dense generating 8 answers for 2 datasets", 8, "generated tokens", budget=800)
+    bar.t0 -= 10.0                      # 10 s in, 100 tokens made: 700 to go at 10/s
+    bar.advance(0, 100)
+    bar._write(final=False)
+    assert "up to ~70 s left" in capsys.readouterr().err
+    bar = TerminalProgress()
+    bar.start("m/dense medqa", 8)
+    bar._write(final=False)
+    assert "time left unknown" in capsys.readouterr().err
