@@ -28,6 +28,7 @@ class MedQA:
     dimension = "AMK"             # CMedBench: advanced medical knowledge (licensing exam)
     loader_version = LOADER_VERSION
     relative_path = RELATIVE
+    release_paths = (ZIP_LEVEL, RELATIVE)   # what `datasets.available` looks for, in `load`'s order
     prompt_style = "qa"
     kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
 

@@ -23,6 +23,11 @@ DECISIONS = ("yes", "no", "maybe")
 FOLDERS = ("pubmed_qa", "pubmed_qa/data")   # the files as given, or the repository's data/ folder
 
 
+def folder_in(root: Path) -> str | None:
+    """The folder under `root` that holds the release's ori_pqal.json, or None."""
+    return next((f for f in FOLDERS if (root / f / "ori_pqal.json").is_file()), None)
+
+
 def _read_json(path: Path) -> Any:
     return parse_json(path, read_text(path))
 
@@ -38,7 +43,7 @@ class PubMedQA:
     kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
 
     def load(self, root: Path) -> list[ChoiceItem]:
-        folder = next((f for f in FOLDERS if (root / f / "ori_pqal.json").is_file()), None)
+        folder = folder_in(root)
         if folder is None:
             raise DatasetError(root / FOLDERS[0] / "ori_pqal.json", f"{ID}: file not found",
                                expected=" or ".join(f"<data dir>/{f}/ori_pqal.json" for f in FOLDERS)

@@ -1,7 +1,8 @@
 """PubMedQA PQA-L asked generatively: yes / no / maybe is generated and parsed.
 
 Same release files and items as `medcheck.datasets.pubmed_qa` (Jin et al., EMNLP 2019, MIT
-license; `<data dir>/pubmed_qa/ori_pqal.json` and `test_ground_truth.json`, 500 test items).
+license; `<data dir>/pubmed_qa/ori_pqal.json` and `test_ground_truth.json`, or under `pubmed_qa/data/`;
+500 test items).
 Few-shot examples are the labelled PQA-L items outside the test split (the other 500 of
 ori_pqal.json). Gold is the decision; scored by accuracy (macro F1 over the three decisions beside it).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medcheck.datasets.pubmed_qa import DECISIONS, PubMedQA, _read_json
+from medcheck.datasets.pubmed_qa import DECISIONS, PubMedQA, _read_json, folder_in
 from medcheck.datasets.qa_gen import GenerativeQA
 from medcheck.datasets.types import ChoiceItem
 
@@ -21,8 +22,11 @@ INSTRUCTION = ("Answer the biomedical research question using the abstract it co
 
 def non_test_items(root: Path) -> list[ChoiceItem]:
     """Labelled PQA-L items whose PMID is not in the test ground truth."""
-    records_path, truth_path = root / "pubmed_qa/ori_pqal.json", root / "pubmed_qa/test_ground_truth.json"
-    if not records_path.is_file() or not truth_path.is_file():
+    folder = folder_in(root)
+    if folder is None:
+        return []
+    records_path, truth_path = root / folder / "ori_pqal.json", root / folder / "test_ground_truth.json"
+    if not truth_path.is_file():
         return []
     records, truth = _read_json(records_path), _read_json(truth_path)
     return [ChoiceItem(id=str(pmid), question=str(r["QUESTION"]), options=DECISIONS, labels=DECISIONS,

@@ -41,6 +41,8 @@ class GenerativeQA:
         self.id, self._source, self._instruction, self._shots = id, source, instruction, shots
         self.loader_version = loader_version
         self.relative_path: str = source.relative_path
+        # every layout the source's release comes in (`datasets.available` looks for each)
+        self.release_paths: tuple[str, ...] = tuple(getattr(source, "release_paths", ()))
 
     def load(self, root: Path) -> list[TextItem]:
         return [self.text_item(item) for item in self._source.load(root)]

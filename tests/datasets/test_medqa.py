@@ -51,7 +51,9 @@ def test_release_format(tmp_path: Path, relative: str) -> None:
     assert items[0].options == ("Aspirin", "Heparin", "Warfarin", "Digoxin")
     assert [i.gold for i in items] == [2, 0]
     ds = datasets.load("medqa", data_dir=tmp_path)
-    assert ds.source == "real" and ds.n == 2
+    assert ds.source == "real" and ds.n == 2 and ds.path.endswith(relative)
+    # the free-text variant (biomedical NLP track) is found in either layout
+    assert datasets.available("medqa", tmp_path) and datasets.available("medqa_gen", tmp_path)
 
 
 def test_data_clean_level_is_preferred_when_both_exist(tmp_path: Path) -> None:

@@ -134,3 +134,7 @@ def test_the_repository_data_folder_is_read(tmp_path: Path) -> None:
     assert datasets.available("pubmed_qa", tmp_path)
     ds = datasets.load("pubmed_qa", data_dir=tmp_path)
     assert ds.n == 3 and ds.path.endswith("pubmed_qa/data/ori_pqal.json")
+    # the generative variant: the same items, and its few-shot pool (the labelled items outside the test split)
+    assert datasets.available("pubmed_qa_gen", tmp_path)
+    assert datasets.load("pubmed_qa_gen", data_dir=tmp_path).n == 3
+    assert [s.id for s in datasets.info("pubmed_qa_gen").shots(tmp_path)] == ["33333333"]
