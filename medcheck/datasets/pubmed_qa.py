@@ -38,7 +38,7 @@ class PubMedQA:
     dimension = "BLC"             # CMedBench: biomedical literature comprehension
     loader_version = LOADER_VERSION
     relative_path = "pubmed_qa/ori_pqal.json"
-    release_paths = ("pubmed_qa/ori_pqal.json", "pubmed_qa/data/ori_pqal.json")
+    release_paths = tuple(f"{folder}/ori_pqal.json" for folder in FOLDERS)
     prompt_style = "abstract"
     kind = "choice"           # task kind (medcheck.task_kinds): the options' log-likelihood
 
