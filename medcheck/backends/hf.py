@@ -54,7 +54,9 @@ class HFBackend:
     def version() -> str:
         from importlib.metadata import version
 
-        return f"transformers {version('transformers')}, torch {version('torch')}"
+        from medcheck.backends.hf_packed import VERSION
+
+        return f"transformers {version('transformers')}, torch {version('torch')}, {VERSION}"
 
     @staticmethod
     def runtime(dtype: str, device: str) -> tuple[str, str]:
@@ -77,10 +79,13 @@ class HFBackend:
         self.batch_tokens = batch_tokens
         self.label = label
         self.device = next(model.parameters()).device
+        self.linear_packed = 0
         if self.device.type == "cpu":
+            from medcheck.backends.hf_packed import prepack
             from medcheck.backends.memory import bound_heap
 
             bound_heap()
+            self.linear_packed = prepack(self.model)
         config_max = getattr(model.config, "max_position_embeddings", None) or 2048
         self.max_length = max_length or min(config_max, 8192)
         self.pack = getattr(model.config, "_attn_implementation", "sdpa") in PACKED_ATTENTION
@@ -220,7 +225,8 @@ class HFBackend:
 
         return {"backend": self.name, "torch": torch.__version__, "transformers": transformers.__version__,
                 "dtype": str(self.model.dtype).removeprefix("torch."), "device": str(self.device),
-                "attention": getattr(self.model.config, "_attn_implementation", None), "packed": self.pack}
+                "attention": getattr(self.model.config, "_attn_implementation", None), "packed": self.pack,
+                "prepacked_linear_layers": self.linear_packed}
 
     def close(self) -> None:
         import gc

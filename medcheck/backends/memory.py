@@ -96,7 +96,8 @@ def _cuda_peak(run: Callable[[], object], device: Any) -> tuple[int, str]:
 
 TENSOR_KIND = ("cpu: weight bytes + peak bytes of the tensors created during generation and alive at once "
                "(tensor accounting: KV cache and activations; scratch memory inside a kernel, such as weights "
-               "a 4-bit kernel dequantizes, and allocator overhead excluded)")
+               "a 4-bit kernel dequantizes, the engine's prepacked copies of linear weights, and allocator "
+               "overhead excluded)")
 
 
 def tensor_peak_memory(run: Callable[[], object], device: Any, weight_bytes: int) -> tuple[int, str]:
@@ -116,6 +117,8 @@ def tensor_peak_memory(run: Callable[[], object], device: Any, weight_bytes: int
 
 
 def _storage(t: Any) -> tuple[int, int]:
+    if t.is_mkldnn:   # an opaque oneDNN tensor has no storage: a prepacked weight (hf_packed), made before the pass
+        return 0, 0
     storage = t.untyped_storage()
     return storage.data_ptr(), storage.nbytes()
 
