@@ -4,7 +4,7 @@ On a CPU, `F.linear` re-lays its weight out for the kernel on every call (oneDNN
 float32 goes to MKL's sgemm). A decode step multiplies one row per sequence, so that reorder is
 most of the call. oneDNN can keep the weight in the kernel's layout instead
 (`torch.ops.mkldnn._reorder_linear_weight`, as torch.compile's CPU weight freezing does) and skip
-it: per call 1.3-1.9x faster at 2-64 rows, ~1.1x at a few hundred, where the multiply itself
+it: per call 1.3-1.9x faster at 1-64 rows, ~1.1x at a few hundred, where the multiply itself
 dominates (docs/measurements.md). In bfloat16 the products are bit for bit those of `F.linear`
 (the same oneDNN kernel, minus the reorder); in float32 they differ from MKL's by rounding
 (~1e-5 relative). Either way dense and candidate run the same path, and `VERSION` enters every
@@ -18,13 +18,12 @@ plain linear weights exceed `MAX_BYTES` is not packed at all: a 7B model on a CP
 more. The rule depends on the model and dtype only, so a model's records always come from one path.
 A weight changed after packing is packed again at its next call; autograd calls take `F.linear`.
 
-One row is padded to two: oneDNN's prepacked one-row path was ~200x slower than its two-row one
-on the CPUs measured (torch 2.13), and a row's product does not depend on the rows beside it.
+The packed weight is made from the detached weight: packed from a weight that requires grad, a
+one-row call took autograd's path, ~400x slower (15 ms against 36 us, torch 2.13).
 """
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 VERSION = "cpu linear: onednn prepacked"
@@ -44,11 +43,37 @@ def _available(dtype: Any) -> bool:
     return dtype != torch.bfloat16 or bool(getattr(mkldnn, "_is_mkldnn_bf16_supported", lambda: False)())
 
 
-def _pack(module: Any) -> None:
-    import torch
+class _Packed:
+    """A layer's forward on its packed weight (set as the module's instance `forward`). Kept lean:
+    a decode step calls ~200 of these, and at one row a call's Python costs as much as its multiply."""
 
-    weight = module.weight.detach()
-    module._medcheck_packed = (torch.ops.mkldnn._reorder_linear_weight(weight.contiguous()), _version(weight))
+    def __init__(self, module: Any) -> None:
+        import torch
+
+        self.module, self.linear = module, torch.ops.mkldnn._linear_pointwise
+        self.pack()
+
+    def pack(self) -> None:
+        import torch
+
+        params = self.module._parameters
+        self.weight, self.bias = params["weight"], params.get("bias")
+        weight = self.weight.detach()
+        self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous())
+        self.version, self.dtype = _version(weight), weight.dtype
+        self.bias_data = None if self.bias is None else self.bias.detach()
+
+    def __call__(self, x: Any) -> Any:
+        import torch
+
+        params = self.module._parameters
+        if (torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad)) \
+                or x.dtype != self.dtype or x.numel() == 0:
+            return torch.nn.functional.linear(x, params["weight"], params.get("bias"))
+        if params["weight"] is not self.weight or params.get("bias") is not self.bias \
+                or _version(self.weight) != self.version:
+            self.pack()   # replaced or changed in place since it was packed
+        return self.linear(x.contiguous(), self.packed, self.bias_data, "none", [], "")
 
 
 def _version(tensor: Any) -> int | None:
@@ -56,23 +81,6 @@ def _version(tensor: Any) -> int | None:
         return int(tensor._version)
     except RuntimeError:   # an inference-mode tensor has no version counter, and cannot change in place
         return None
-
-
-def _forward(self: Any, x: Any) -> Any:
-    import torch
-
-    weight = self.weight
-    if (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)) or x.dtype != weight.dtype \
-            or x.numel() == 0 or x.device.type != "cpu":
-        return torch.nn.functional.linear(x, weight, self.bias)
-    if self._medcheck_packed[1] != _version(weight):
-        _pack(self)
-    rows = x.reshape(-1, x.shape[-1])
-    if rows.shape[0] == 1:
-        rows = rows.expand(2, -1)
-    bias = None if self.bias is None else self.bias.detach()
-    out = torch.ops.mkldnn._linear_pointwise(rows.contiguous(), self._medcheck_packed[0], bias, "none", [], "")
-    return out[:x.numel() // x.shape[-1]].reshape(*x.shape[:-1], out.shape[-1])
 
 
 def prepack(model: Any) -> int:
@@ -90,6 +98,5 @@ def prepack(model: Any) -> int:
     if sum(m.weight.numel() * m.weight.element_size() for m in layers) > MAX_BYTES:
         return 0
     for module in layers:
-        _pack(module)
-        module.forward = types.MethodType(_forward, module)  # type: ignore[method-assign]
+        module.forward = _Packed(module)  # type: ignore[method-assign,assignment]
     return len(layers)

@@ -163,3 +163,17 @@ def test_the_terminal_line_estimates_a_fill_from_its_token_budget(capsys):
     bar.start("m/dense medqa", 8)
     bar._write(final=False)
     assert "time left unknown" in capsys.readouterr().err
+
+
+def test_the_terminal_line_waits_for_a_rate_before_its_first_estimate(capsys):
+    """The first token of a fill arrives after a whole batch's prefill: a line written then
+    promised hours for a fill of two minutes. The first line waits an interval, as the others do."""
+    from medcheck_pytest.evaluation import TerminalProgress
+
+    bar = TerminalProgress()
+    bar.start("m/dense generating 8 answers for 2 datasets", 8, "generated tokens", budget=800)
+    bar.tty = False
+    bar.advance(0, 1)
+    assert capsys.readouterr().err == ""
+    bar.advance(8, 0)                    # the last answer: always written
+    assert "8/8 items" in capsys.readouterr().err
