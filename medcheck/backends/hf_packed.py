@@ -24,6 +24,7 @@ one-row call took autograd's path, ~400x slower (15 ms against 36 us, torch 2.13
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 VERSION = "cpu linear: onednn prepacked"
@@ -54,12 +55,10 @@ class _Packed:
         self.pack()
 
     def pack(self) -> None:
-        import torch
-
         params = self.module._parameters
         self.weight, self.bias = params["weight"], params.get("bias")
         weight = self.weight.detach()
-        self.packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous())
+        self.packed = _reorder(weight.contiguous())
         self.version, self.dtype = _version(weight), weight.dtype
         self.bias_data = None if self.bias is None else self.bias.detach()
 
@@ -74,6 +73,12 @@ class _Packed:
                 or _version(self.weight) != self.version:
             self.pack()   # replaced or changed in place since it was packed
         return self.linear(x.contiguous(), self.packed, self.bias_data, "none", [], "")
+
+
+def _reorder(weight: Any) -> Any:
+    import torch
+
+    return torch.ops.mkldnn._reorder_linear_weight(weight)
 
 
 def _version(tensor: Any) -> int | None:
@@ -97,6 +102,11 @@ def prepack(model: Any) -> int:
             layers.append(module)
     if sum(m.weight.numel() * m.weight.element_size() for m in layers) > MAX_BYTES:
         return 0
-    for module in layers:
-        module.forward = _Packed(module)  # type: ignore[method-assign,assignment]
-    return len(layers)
+    try:
+        packed = [(module, _Packed(module)) for module in layers]
+    except RuntimeError as exc:   # a oneDNN build that refuses a shape: the whole model stays on F.linear
+        logging.getLogger("medcheck").warning("medcheck: linear layers not prepacked (%s)", str(exc).splitlines()[0])
+        return 0
+    for module, forward in packed:
+        module.forward = forward  # type: ignore[method-assign,assignment]
+    return len(packed)

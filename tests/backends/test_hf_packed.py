@@ -90,3 +90,19 @@ def test_a_model_too_large_to_copy_is_not_packed(monkeypatch):
     monkeypatch.setattr(hf_packed, "MAX_BYTES", 64 * 64 * 4 * 2 - 1)   # one byte short of both weights
     assert hf_packed.prepack(model) == 0
     assert not any("forward" in m.__dict__ for m in model)
+
+
+def test_a_layer_onednn_refuses_leaves_the_whole_model_unpacked(monkeypatch):
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Linear(8, 8))
+    calls = []
+
+    def refuse_second(weight, *args):
+        calls.append(weight.shape)
+        if len(calls) == 2:
+            raise RuntimeError("could not create a primitive descriptor")
+        return REORDER(weight, *args)
+
+    REORDER = torch.ops.mkldnn._reorder_linear_weight
+    monkeypatch.setattr(hf_packed, "_reorder", refuse_second)
+    assert hf_packed.prepack(model) == 0
+    assert not any("forward" in m.__dict__ for m in model)   # one path per model: none packed
