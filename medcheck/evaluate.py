@@ -184,21 +184,40 @@ class Evaluator:
         if (model, compression, dataset_id, n) not in self._runs:
             planned = self._planned.get((model, compression), [])
             self._order[(model, compression)] = [dataset_id, *[d for d in planned if d != dataset_id]]
-            self._runs.put((model, compression, dataset_id, n),
-                           lambda: self._run_one(model, compression, dataset_id, n))
+            todo = [(dataset_id, n)]
             for other in [d for d in planned if d != dataset_id]:
-                if (ds := self._loadable(other)) is None:
-                    continue
-                first = self.looks(ds)[0]
-                if (model, compression, other, first) not in self._runs:
-                    self._runs.put((model, compression, other, first),
-                                   functools.partial(self._run_one, model, compression, other, first))
+                if (ds := self._loadable(other)) is not None:
+                    todo.append((other, self.looks(ds)[0]))
+            while todo:
+                pick = self._next_free(model, compression, todo)
+                todo.remove(pick)
+                if (model, compression, *pick) not in self._runs:
+                    self._runs.put((model, compression, *pick),
+                                   functools.partial(self._run_one, model, compression, *pick))
             if self.loads.holds(model, compression):
                 for work in self._while_loaded.pop((model, compression), []):
                     with contextlib.suppress(Exception):   # the work remembers its failure for its test
                         work()
             self.release()
         return self._runs.value((model, compression, dataset_id, n))
+
+    def _next_free(self, model: str, compression: str, todo: list[tuple[str, int]]) -> tuple[str, int]:
+        """The next of `todo` to score: the first, unless another process sharing the store (an
+        xdist worker) is scoring it; then the first dataset nobody is scoring whose kind does not
+        generate, so the worker computes instead of waiting (the dense reference of several workers'
+        pairs is shared out). Never a generative one out of order: the worker scoring one generated
+        the next ones' answers with it (medcheck.ahead), and a second would make them again."""
+        def busy(dataset_id: str) -> bool:
+            try:
+                key = cache_key(self.components(self.model(model), compression, self.dataset(dataset_id)))
+            except Exception:   # remembered and raised by its own evaluation
+                return False
+            return self.store.busy(key)
+
+        if self.store.path is None or not busy(todo[0][0]):
+            return todo[0]
+        return next((t for t in todo[1:] if not task_kinds.of(self.dataset(t[0]).kind).generates
+                     and not busy(t[0])), todo[0])
 
     def run_results(self) -> list[RunResult]:
         """Each model's records on each dataset, at the most items any look scored."""

@@ -60,6 +60,7 @@ class ResultStore:
         self.path = path
         self.set_aside: Path | None = None   # where an unreadable store file was moved, if it was
         self._claims: IO[str] | None = None   # the open `<store>.claims` file (see claim)
+        self._held: set[int] = set()          # the claim bytes this process holds
         if path is None:
             self._db = _connect(":memory:")
             self._db.executescript(SCHEMA)
@@ -109,14 +110,35 @@ class ResultStore:
         if self.path is None or fcntl is None:
             yield
             return
-        if self._claims is None:
-            self._claims = open(self.path.with_name(self.path.name + ".claims"), "a")   # noqa: SIM115
-        byte = int(key[:12], 16)
-        fcntl.lockf(self._claims, fcntl.LOCK_EX, 1, byte)
+        claims, byte = self._claim_file(), int(key[:12], 16)
+        fcntl.lockf(claims, fcntl.LOCK_EX, 1, byte)
+        self._held.add(byte)
         try:
             yield
         finally:
-            fcntl.lockf(self._claims, fcntl.LOCK_UN, 1, byte)
+            self._held.discard(byte)
+            fcntl.lockf(claims, fcntl.LOCK_UN, 1, byte)
+
+    def busy(self, key: str) -> bool:
+        """Whether another process holds `key`'s claim now (is scoring it), without waiting. The
+        answer can be stale a moment later: it orders work, it never replaces `claim`."""
+        if self.path is None or fcntl is None:
+            return False
+        claims, byte = self._claim_file(), int(key[:12], 16)
+        if byte in self._held:   # ours: probing and unlocking it would drop our own claim
+            return False
+        try:
+            fcntl.lockf(claims, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
+        except OSError:
+            return True
+        fcntl.lockf(claims, fcntl.LOCK_UN, 1, byte)
+        return False
+
+    def _claim_file(self) -> IO[str]:
+        if self._claims is None:
+            assert self.path is not None
+            self._claims = open(self.path.with_name(self.path.name + ".claims"), "a")   # noqa: SIM115
+        return self._claims
 
     def close(self) -> None:
         self._db.close()

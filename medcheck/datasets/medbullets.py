@@ -6,7 +6,9 @@ Release: github.com/HanjieChen/ChallengeClinicalQA, `medbullets_op4.csv` and
 `link,question,opa,opb,opc,opd[,ope],answer_idx,answer,explanation`; answer_idx is a letter;
 fields are CSV-quoted and hold commas and newlines. Columns are found by name; link, answer
 (the key's text) and explanation are not used. Empty columns after the header's last name (some
-copies end every row with `,,,,`) are ignored; answer_idx is read in either case.
+copies end every row with `,,,,`) are ignored; answer_idx is read in either case. Line breaks
+inside a field are read as "\n" whatever the file's line endings, so a CRLF copy gives the same
+prompts as an LF one. An empty question or option is an error naming its line and column.
 Also accepted when the CSV is absent: the pandas column-oriented JSON of the same table,
 `medbullets_op4.json` / `medbullets_op5.json` (`{"question": {"0": ..., "1": ...}, "opa": {...}}`).
 After a load `relative_path` names the file actually read. CMedBench scores op5.
@@ -27,7 +29,7 @@ from medcheck.datasets.types import (
 from medcheck.errors import DatasetError
 
 TRACK = "application"
-LOADER_VERSION = 1
+LOADER_VERSION = 2   # 2: CRLF inside fields read as LF; empty options refused
 OPTION_KEYS = ("opa", "opb", "opc", "opd", "ope")
 LETTERS = ("A", "B", "C", "D", "E")
 
@@ -113,10 +115,12 @@ class MedBullets:
         answer = record["answer_idx"].strip().upper()
         if answer not in letters:
             raise error(f"answer_idx must be one of {letters[0]}-{letters[-1]}, got {answer!r}", "answer_idx")
-        if not record["question"].strip():
-            raise error("empty question", "question")
-        return ChoiceItem(id=f"{self.id}-{index:04d}", question=record["question"].strip(),
-                          options=tuple(record[k].strip() for k in OPTION_KEYS[:self.n_options]),
+        text = {c: record[c].replace("\r\n", "\n").strip() for c in ("question", *OPTION_KEYS[:self.n_options])}
+        for column, value in text.items():
+            if not value:   # an empty option would be scored, and could be the gold
+                raise error(f"empty {'question' if column == 'question' else 'option'}", column)
+        return ChoiceItem(id=f"{self.id}-{index:04d}", question=text["question"],
+                          options=tuple(text[k] for k in OPTION_KEYS[:self.n_options]),
                           gold=letters.index(answer), labels=letters)
 
 

@@ -43,7 +43,7 @@ class MedExQASpecialty:
     def load(self, root: Path) -> list[ChoiceItem]:
         path = require_file(root, self.relative_path, self.id)
         items: list[ChoiceItem] = []
-        for line, row in csv_rows(path, delimiter="\t"):   # line: physical line where this record ends
+        for line, row in csv_rows(path, delimiter="\t"):   # line: physical line where this record starts
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != FIELDS:

@@ -40,7 +40,7 @@ class MMLUSubject:
     def load(self, root: Path) -> list[ChoiceItem]:
         path = require_file(root, self.relative_path, self.id)
         items: list[ChoiceItem] = []
-        for line, row in csv_rows(path):   # line: physical line where this record ends
+        for line, row in csv_rows(path):   # line: physical line where this record starts
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != 6:

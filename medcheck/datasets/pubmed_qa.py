@@ -3,9 +3,11 @@
 Release: github.com/pubmedqa/pubmedqa, `data/ori_pqal.json` (1,000 expert-labelled items keyed by
 PMID: QUESTION, CONTEXTS, LABELS, MESHES, YEAR, final_decision, LONG_ANSWER) and
 `data/test_ground_truth.json` (PMID -> yes/no/maybe for the 500 test items), read here from
-`<data dir>/pubmed_qa/` or, as the repository keeps them, `<data dir>/pubmed_qa/data/` (both
-files from the same folder). The test split is the ground-truth file's PMIDs. The dataset id is the
-Hugging Face name `pubmed_qa`, so that `pytest -k medqa` does not select it.
+`<data dir>/pubmed_qa/` or, as the repository keeps them, `<data dir>/pubmed_qa/data/`; a clone
+named as the repository (`pubmedqa/`, `pubmedqa/data/`) is found too (both files from one folder).
+The test split is the ground-truth file's PMIDs: the 500 test items, as lm-eval scores them
+(CMedBench scores all 1,000 labelled ones, so its PubMedQA figures are not comparable item for
+item). The dataset id is the Hugging Face name `pubmed_qa`, so that `pytest -k medqa` does not select it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ ID = "pubmed_qa"
 TRACK = "knowledge"
 LOADER_VERSION = 1
 DECISIONS = ("yes", "no", "maybe")
-FOLDERS = ("pubmed_qa", "pubmed_qa/data")   # the files as given, or the repository's data/ folder
+# the files as given, or the data/ folder of the repository (github.com/pubmedqa/pubmedqa) under
+# its dataset name or as cloned
+FOLDERS = ("pubmed_qa", "pubmed_qa/data", "pubmedqa", "pubmedqa/data")
 
 
 def folder_in(root: Path) -> str | None:

@@ -1,7 +1,8 @@
 """PubMedQA PQA-L asked generatively: yes / no / maybe is generated and parsed.
 
 Same release files and items as `medcheck.datasets.pubmed_qa` (Jin et al., EMNLP 2019, MIT
-license; `<data dir>/pubmed_qa/ori_pqal.json` and `test_ground_truth.json`, or under `pubmed_qa/data/`;
+license; `<data dir>/pubmed_qa/ori_pqal.json` and `test_ground_truth.json`, or under `pubmed_qa/data/`,
+`pubmedqa/`, `pubmedqa/data/`;
 500 test items).
 Few-shot examples are the labelled PQA-L items outside the test split (the other 500 of
 ori_pqal.json). Gold is the decision; scored by accuracy (macro F1 over the three decisions beside it).

@@ -172,19 +172,21 @@ def _looks_utf16(data: bytes) -> bool:
 
 
 def csv_rows(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> Iterator[tuple[int, list[str]]]:
-    """(physical line where the record ends, fields) for each CSV record; malformed CSV is a DatasetError."""
+    """(physical line where the record starts, fields) for each CSV record (a quoted field may span
+    lines: an error points at the record's first line); malformed CSV is a DatasetError."""
     reader = csv.reader(io.StringIO(read_text(path, encoding), newline=""), delimiter=delimiter)
     while True:
+        start = reader.line_num + 1   # blank lines are records too ([]), so the last record ended just before
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            raise DatasetError(path, f"malformed CSV: {exc}", line=reader.line_num + 1,
+            raise DatasetError(path, f"malformed CSV: {exc}", line=start,
                                expected=f"{'tab' if delimiter == chr(9) else 'comma'}-separated fields under "
                                         f"{csv.field_size_limit()} characters "
                                         "(a quote left open runs to the end)") from None
-        yield reader.line_num, row
+        yield start, row
 
 
 # a high surrogate escape without its low half, or a low one without its high half

@@ -85,17 +85,17 @@ def test_release_csv_multiline_fields_and_columns_by_name(tmp_path: Path) -> Non
 
 
 # row() spans four physical lines (a blank line in the stem, a newline in the explanation): errors name
-# the line where the record ends, as the MMLU loader does.
+# the line where the record starts, as the MMLU loader does.
 @pytest.mark.parametrize(("text", "line", "key", "needle"), [
     pytest.param(csv_text([row()], HEADER5.replace(",ope", "")), 1, "ope", "missing column", id="op5-without-ope"),
     pytest.param(csv_text([row()], HEADER5.replace("answer_idx", "answer_index")), 1, "answer_idx",
                  "missing column", id="missing-answer-idx"),
-    pytest.param(csv_text([row(), row()[:-2]]), 8, None, "expected 10 fields (as in the header), got 8",
+    pytest.param(csv_text([row(), row()[:-2]]), 6, None, "expected 10 fields (as in the header), got 8",
                  id="short-row-after-multiline"),
-    pytest.param(csv_text([row(answer="F")]), 5, "answer_idx", "answer_idx must be one of A-E, got 'F'",
+    pytest.param(csv_text([row(answer="F")]), 2, "answer_idx", "answer_idx must be one of A-E, got 'F'",
                  id="answer-F"),
-    pytest.param(csv_text([row(answer="3")]), 5, "answer_idx", "got '3'", id="answer-number"),
-    pytest.param(csv_text([row(question=" ")]), 3, "question", "empty question", id="empty-question"),
+    pytest.param(csv_text([row(answer="3")]), 2, "answer_idx", "got '3'", id="answer-number"),
+    pytest.param(csv_text([row(question=" ")]), 2, "question", "empty question", id="empty-question"),
     pytest.param(csv_text([row("one line")]) + '"truncated,', 4, None, "expected 10 fields", id="truncated-line"),
 ])
 def test_malformed_csv_names_file_line_and_column(tmp_path: Path, text: str, line: int, key: str | None,
@@ -112,7 +112,7 @@ def test_op4_rejects_answer_e(tmp_path: Path) -> None:
     path = write(tmp_path, "medbullets_op4.csv", csv_text([row(n=4), row(answer="E", n=4)], header))
     with pytest.raises(DatasetError, match="answer_idx must be one of A-D, got 'E'") as info:
         datasets.load("medbullets_op4", data_dir=tmp_path)
-    assert str(info.value).startswith(f"{path}:9 [answer_idx]")   # records span lines 2-5 and 6-9
+    assert str(info.value).startswith(f"{path}:6 [answer_idx]")   # records span lines 2-5 and 6-9
 
 
 def column_json(**changes: object) -> dict:
@@ -190,3 +190,24 @@ def test_available_finds_the_json_form(tmp_path: Path) -> None:
     write(tmp_path, "medbullets_op5.json", to_column_json(csv_path))
     csv_path.unlink()
     assert datasets.available("medbullets_op5", tmp_path)
+
+
+@pytest.mark.parametrize("column", ["opb", "ope"])
+def test_an_empty_option_is_refused_with_its_line_and_column(tmp_path: Path, column: str) -> None:
+    """An empty option would be scored as an answer (and could be the gold): refused, not loaded."""
+    bad = row()
+    bad[HEADER5.split(",").index(column)] = "  "
+    path = write(tmp_path, "medbullets_op5.csv", csv_text([row(), bad]))
+    with pytest.raises(DatasetError, match="empty option") as info:
+        datasets.load("medbullets_op5", data_dir=tmp_path)
+    assert str(info.value).startswith(f"{path}:6 [{column}]")
+
+
+def test_crlf_inside_fields_reads_as_an_lf_copy(tmp_path: Path) -> None:
+    """A copy saved with Windows line endings, inside quoted fields too, gives the same items."""
+    text = csv_text([row(), row(answer="A")])
+    write(tmp_path / "lf", "medbullets_op5.csv", text)
+    write(tmp_path / "crlf", "medbullets_op5.csv", text.replace("\n", "\r\n"))
+    lf = datasets.info("medbullets_op5").load(tmp_path / "lf")
+    crlf = datasets.info("medbullets_op5").load(tmp_path / "crlf")
+    assert crlf == lf and "\r" not in lf[0].question and lf[0].question.count("\n") == 2

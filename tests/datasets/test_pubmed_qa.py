@@ -138,3 +138,15 @@ def test_the_repository_data_folder_is_read(tmp_path: Path) -> None:
     assert datasets.available("pubmed_qa_gen", tmp_path)
     assert datasets.load("pubmed_qa_gen", data_dir=tmp_path).n == 3
     assert [s.id for s in datasets.info("pubmed_qa_gen").shots(tmp_path)] == ["33333333"]
+
+
+@pytest.mark.parametrize("folder", ["pubmedqa", "pubmedqa/data"])
+def test_a_clone_named_as_the_repository_is_read(tmp_path: Path, folder: str) -> None:
+    """`git clone github.com/pubmedqa/pubmedqa` into the data dir gives `pubmedqa/data/`: found as it is."""
+    write(tmp_path / "x")   # -> <tmp>/x/pubmed_qa/...
+    (tmp_path / folder).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "x" / "pubmed_qa").rename(tmp_path / folder)
+    assert datasets.available("pubmed_qa", tmp_path) and datasets.available("pubmed_qa_gen", tmp_path)
+    ds = datasets.load("pubmed_qa", data_dir=tmp_path)
+    assert ds.n == 3 and ds.path.endswith(f"{folder}/ori_pqal.json")
+    assert datasets.load("pubmed_qa_gen", data_dir=tmp_path).n == 3

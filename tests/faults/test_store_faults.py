@@ -158,17 +158,22 @@ def _claimer(path: str, key: str, held: multiprocessing.synchronize.Event, die: 
     store.close()
 
 
-@pytest.mark.parametrize("die", [False, True], ids=["finishes", "dies"])
-def test_a_claimed_key_is_waited_for_then_read(tmp_path: Path, die: bool) -> None:
-    """A process scoring a key holds its claim; another that needs the key waits, then reads what
-    the first stored (or, if the first died, finds the key free and scores it itself)."""
-    path, key = tmp_path / "results.sqlite", "ab" * 32
+def _claimed_elsewhere(path: Path, key: str, die: bool) -> tuple[multiprocessing.process.BaseProcess, ResultStore]:
+    """A second process holding `key`'s claim (for about a second), and this process's store."""
     context = multiprocessing.get_context("spawn")
     held = context.Event()
     first = context.Process(target=_claimer, args=(str(path), key, held, die))
     first.start()
     assert held.wait(60)
-    store = ResultStore(path)
+    return first, ResultStore(path)
+
+
+@pytest.mark.parametrize("die", [False, True], ids=["finishes", "dies"])
+def test_a_claimed_key_is_waited_for_then_read(tmp_path: Path, die: bool) -> None:
+    """A process scoring a key holds its claim; another that needs the key waits, then reads what
+    the first stored (or, if the first died, finds the key free and scores it itself)."""
+    path, key = tmp_path / "results.sqlite", "ab" * 32
+    first, store = _claimed_elsewhere(path, key, die)
     with store.claim("cd" * 32):   # another key is free meanwhile
         assert first.is_alive()
     t0 = time.perf_counter()
@@ -178,3 +183,29 @@ def test_a_claimed_key_is_waited_for_then_read(tmp_path: Path, die: bool) -> Non
     first.join(60)
     store.close()
     assert waited > 0.3 and first.exitcode == (1 if die else 0)
+
+
+def _prober(path: str, key: str, answer: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    store = ResultStore(Path(path))
+    answer.put(store.busy(key))
+    store.close()
+
+
+def test_busy_tells_a_key_another_process_scores_and_never_drops_our_own_claim(tmp_path: Path) -> None:
+    """`busy` orders work between xdist workers: true while another process holds the key's claim,
+    false for a free key and for a claim this process holds (probing it must not release it)."""
+    path, key, mine = tmp_path / "results.sqlite", "ab" * 32, "cd" * 32
+    first, store = _claimed_elsewhere(path, key, False)
+    context = multiprocessing.get_context("spawn")
+    assert store.busy(key) and not store.busy(mine)
+    with store.claim(mine):
+        assert not store.busy(mine)            # our own claim: not busy for us ...
+        answer = context.Queue()
+        prober = context.Process(target=_prober, args=(str(path), mine, answer))
+        prober.start()
+        assert answer.get(timeout=60) is True   # ... and still held: another process sees it
+        prober.join(60)
+    first.join(60)
+    assert not store.busy(key)                 # the first finished: its claim is gone
+    assert not ResultStore(None).busy(key)     # no file store, nothing to share
+    store.close()

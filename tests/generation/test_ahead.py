@@ -177,3 +177,31 @@ def test_the_terminal_line_waits_for_a_rate_before_its_first_estimate(capsys):
     assert capsys.readouterr().err == ""
     bar.advance(8, 0)                    # the last answer: always written
     assert "8/8 items" in capsys.readouterr().err
+
+
+def test_a_worker_scores_datasets_nobody_else_is_scoring_before_waiting(tmp_path, tiny_model_dir, monkeypatch):
+    """Two xdist workers need one dense reference: while another process scores a dataset (holds its
+    claim), this one takes the next multiple-choice dataset nobody is scoring instead of waiting;
+    never a generative one out of order (the other's batches made those answers ahead)."""
+    from medcheck.compression import DENSE
+    from medcheck.store import cache_key
+
+    pair = Pair("tiny", str(tiny_model_dir), "rtn-w8")
+    ev = evaluator(tmp_path, tiny_model_dir)
+    planned = ["medqa_gen", "ddi", "mmlu_anatomy", "medqa"]   # two generative, then two multiple choice
+    ev.plan([(pair, d) for d in planned])
+    elsewhere = {cache_key(ev.components(ev.model("tiny"), DENSE, ev.dataset(d))) for d in ("medqa_gen", "medqa")}
+    monkeypatch.setattr(ResultStore, "busy", lambda self, key: key in elsewhere)
+    order: list[tuple[str, str]] = []
+    run_one = Evaluator._run_one
+
+    def recorded(self, model, compression, dataset_id, n):
+        order.append((compression, dataset_id))
+        return run_one(self, model, compression, dataset_id, n)
+
+    monkeypatch.setattr(Evaluator, "_run_one", recorded)
+    ev.evaluate(pair, "medqa_gen")
+    dense = [d for c, d in order if c == DENSE]
+    # medqa_gen is busy: mmlu_anatomy (free, multiple choice) first, not ddi (generative) nor medqa (busy);
+    # then nothing free is left that may go out of order, so the busy first one is waited for
+    assert dense == ["mmlu_anatomy", "medqa_gen", "ddi", "medqa"]
