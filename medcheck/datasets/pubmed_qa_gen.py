@@ -15,6 +15,7 @@ from pathlib import Path
 from medcheck.datasets.pubmed_qa import DECISIONS, PubMedQA, _read_json, folder_in
 from medcheck.datasets.qa_gen import GenerativeQA
 from medcheck.datasets.types import ChoiceItem
+from medcheck.errors import DatasetError
 
 ID = "pubmed_qa_gen"
 INSTRUCTION = ("Answer the biomedical research question using the abstract it comes from. "
@@ -22,7 +23,9 @@ INSTRUCTION = ("Answer the biomedical research question using the abstract it co
 
 
 def non_test_items(root: Path) -> list[ChoiceItem]:
-    """Labelled PQA-L items whose PMID is not in the test ground truth."""
+    """Labelled PQA-L items whose PMID is not in the test ground truth. A record that is not one
+    (no lower-case yes/no/maybe decision, contexts that are not texts) is an error naming its PMID
+    and key, as in the test split: a few-shot pool never shrinks without a word."""
     folder = folder_in(root)
     if folder is None:
         return []
@@ -30,12 +33,25 @@ def non_test_items(root: Path) -> list[ChoiceItem]:
     if not truth_path.is_file():
         return []
     records, truth = _read_json(records_path), _read_json(truth_path)
-    return [ChoiceItem(id=str(pmid), question=str(r["QUESTION"]), options=DECISIONS, labels=DECISIONS,
-                       gold=DECISIONS.index(r["final_decision"]), context="\n".join(r["CONTEXTS"]))
-            for pmid, r in records.items()
-            if pmid not in truth and isinstance(r, dict) and r.get("final_decision") in DECISIONS
-            and isinstance(r.get("CONTEXTS"), list) and all(isinstance(c, str) for c in r["CONTEXTS"])
-            and isinstance(r.get("QUESTION"), str)]
+    if not isinstance(records, dict) or not isinstance(truth, dict):
+        raise DatasetError(records_path if not isinstance(records, dict) else truth_path,
+                           "expected a JSON object keyed by PMID")
+    items = []
+    for pmid, r in records.items():
+        if pmid in truth:
+            continue
+        if not isinstance(r, dict):
+            raise DatasetError(records_path, f"expected an object, got {type(r).__name__}", key=pmid)
+        if r.get("final_decision") not in DECISIONS:
+            raise DatasetError(records_path, f"final_decision must be yes/no/maybe, got {r.get('final_decision')!r}",
+                               key=f"{pmid}.final_decision", expected="the release's lower-case labels")
+        if not isinstance(r.get("QUESTION"), str):
+            raise DatasetError(records_path, "expected the question as text", key=f"{pmid}.QUESTION")
+        if not isinstance(r.get("CONTEXTS"), list) or not all(isinstance(c, str) for c in r["CONTEXTS"]):
+            raise DatasetError(records_path, "expected a list of texts", key=f"{pmid}.CONTEXTS")
+        items.append(ChoiceItem(id=str(pmid), question=r["QUESTION"], options=DECISIONS, labels=DECISIONS,
+                                gold=DECISIONS.index(r["final_decision"]), context="\n".join(r["CONTEXTS"])))
+    return items
 
 
 DATASETS = {ID: GenerativeQA(ID, PubMedQA(), INSTRUCTION, shots=non_test_items)}

@@ -50,6 +50,22 @@ def test_malformed_ground_truth_names_the_key(tmp_path: Path) -> None:
     assert info.value.path == path and info.value.key == "1"
 
 
+@pytest.mark.parametrize(("record", "key", "needle"), [
+    pytest.param(entry("Train q?", "YES"), "2.final_decision", "got 'YES'", id="upper-case-decision"),
+    pytest.param({"QUESTION": "q?", "CONTEXTS": "one text", "final_decision": "no"}, "2.CONTEXTS",
+                 "list of texts", id="contexts-not-a-list"),
+    pytest.param({"CONTEXTS": [], "final_decision": "no"}, "2.QUESTION", "question as text", id="no-question"),
+    pytest.param(["not", "an", "object"], "2", "expected an object", id="not-an-object"),
+])
+def test_a_malformed_shot_record_names_its_pmid_and_key(tmp_path: Path, record: object, key: str, needle: str) -> None:
+    """The few-shot pool is read as strictly as the test split: a bad record is an error, not a smaller pool."""
+    path = write(tmp_path, "pubmed_qa/ori_pqal.json", json.dumps({"1": entry("Test q?", "yes"), "2": record}))
+    write(tmp_path, "pubmed_qa/test_ground_truth.json", json.dumps({"1": "yes"}))
+    with pytest.raises(DatasetError, match=needle) as info:
+        datasets.info(ID).shots(tmp_path)
+    assert info.value.path == path and info.value.key == key
+
+
 def test_scoring_bounds() -> None:
     check_scoring(ID)
 
