@@ -208,11 +208,11 @@ class Evaluator:
         pairs is shared out). Never a generative one out of order: the worker scoring one generated
         the next ones' answers with it (medcheck.ahead), and a second would make them again."""
         def busy(dataset_id: str) -> bool:
-            try:
-                key = cache_key(self.components(self.model(model), compression, self.dataset(dataset_id)))
-            except Exception:   # remembered and raised by its own evaluation
+            try:   # a failure is remembered and raised by the dataset's own evaluation; here it only orders
+                return self.store.busy(cache_key(self.components(self.model(model), compression,
+                                                                 self.dataset(dataset_id))))
+            except Exception:
                 return False
-            return self.store.busy(key)
 
         if self.store.path is None or not busy(todo[0][0]):
             return todo[0]
@@ -315,9 +315,12 @@ class Evaluator:
             if len(batch) >= AHEAD or other == dataset.id or not kind.generates \
                     or (model_name, compression, other, first) in self._runs:
                 continue
-            stored = self._stored(cache_key(self.components(self.model(model_name), compression, ds)))
-            items = [item for item in ds.items[:first] if item.id not in stored][:kind.chunk]
-            more = kind.requests(cast(Backend, ahead), ds, items, self.prompting) if items else []
+            try:   # its prompts (its few-shot pool, say) may fail: raised by its own evaluation, not this one's
+                stored = self._stored(cache_key(self.components(self.model(model_name), compression, ds)))
+                items = [item for item in ds.items[:first] if item.id not in stored][:kind.chunk]
+                more = kind.requests(cast(Backend, ahead), ds, items, self.prompting) if items else []
+            except Exception:
+                continue
             if more and len(batch) + len(more) <= AHEAD and not ahead.has(more):
                 batch += more
                 names.append(other)

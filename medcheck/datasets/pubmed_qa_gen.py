@@ -45,8 +45,8 @@ def non_test_items(root: Path) -> list[ChoiceItem]:
         if r.get("final_decision") not in DECISIONS:
             raise DatasetError(records_path, f"final_decision must be yes/no/maybe, got {r.get('final_decision')!r}",
                                key=f"{pmid}.final_decision", expected="the release's lower-case labels")
-        if not isinstance(r.get("QUESTION"), str):
-            raise DatasetError(records_path, "expected the question as text", key=f"{pmid}.QUESTION")
+        if not isinstance(r.get("QUESTION"), str) or not r["QUESTION"].strip():
+            raise DatasetError(records_path, "expected the question as (non-empty) text", key=f"{pmid}.QUESTION")
         if not isinstance(r.get("CONTEXTS"), list) or not all(isinstance(c, str) for c in r["CONTEXTS"]):
             raise DatasetError(records_path, "expected a list of texts", key=f"{pmid}.CONTEXTS")
         items.append(ChoiceItem(id=str(pmid), question=r["QUESTION"], options=DECISIONS, labels=DECISIONS,

@@ -54,7 +54,8 @@ def test_malformed_ground_truth_names_the_key(tmp_path: Path) -> None:
     pytest.param(entry("Train q?", "YES"), "2.final_decision", "got 'YES'", id="upper-case-decision"),
     pytest.param({"QUESTION": "q?", "CONTEXTS": "one text", "final_decision": "no"}, "2.CONTEXTS",
                  "list of texts", id="contexts-not-a-list"),
-    pytest.param({"CONTEXTS": [], "final_decision": "no"}, "2.QUESTION", "question as text", id="no-question"),
+    pytest.param({"CONTEXTS": [], "final_decision": "no"}, "2.QUESTION", "the question as", id="no-question"),
+    pytest.param(entry(" ", "no"), "2.QUESTION", "the question as", id="empty-question"),
     pytest.param(["not", "an", "object"], "2", "expected an object", id="not-an-object"),
 ])
 def test_a_malformed_shot_record_names_its_pmid_and_key(tmp_path: Path, record: object, key: str, needle: str) -> None:

@@ -121,6 +121,28 @@ def test_a_planned_dataset_that_cannot_load_fails_its_own_evaluation_only(tmp_pa
     assert len(ev.evaluate(pair, "ddi").dense.records) == 4
 
 
+def test_a_dataset_whose_prompts_fail_fails_its_own_evaluation_only(tmp_path, tiny_model_dir, monkeypatch):
+    """The fill of one dataset builds the next datasets' prompts too; one that cannot (a malformed
+    few-shot pool, say) is left out of the fill and fails its own evaluation, not this one."""
+    from medcheck import task_kinds
+
+    kind = task_kinds.of("generate")
+    real = type(kind).requests
+
+    def requests(self, backend, dataset, items, prompting):
+        if dataset.id == "ddi":
+            raise ValueError("ddi: malformed few-shot pool")
+        return real(self, backend, dataset, items, prompting)
+
+    monkeypatch.setattr(type(kind), "requests", requests)
+    pair = Pair("tiny", str(tiny_model_dir), "rtn-w8")
+    ev = evaluator(tmp_path, tiny_model_dir)
+    ev.plan([(pair, d) for d in ("medqa_gen", "ddi")])
+    assert len(ev.evaluate(pair, "medqa_gen").candidate.records) == 4
+    with pytest.raises(ValueError, match="ddi: malformed"):
+        ev.evaluate(pair, "ddi")
+
+
 def test_a_fill_reports_progress_as_tokens_arrive(tmp_path, tiny_model_dir):
     """A fill of many answers takes minutes on a CPU: its line advances per generated token, not
     only when the last answer ends."""
