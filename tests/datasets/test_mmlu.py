@@ -73,6 +73,8 @@ def test_crlf_answer_whitespace_and_blank_lines(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "line", "needle"), [
     # the multi-line record ends on physical line 2, so the bad record is on line 3
     ('"Q\nstill Q",a,b,c,d,A\nQ2?,a,b,c,A\n', 3, "expected 6 fields, got 5"),
+    # a bad record spanning lines 2-3 is named by its first line
+    ('Q1?,a,b,c,d,A\n"Q2\nstill Q2",a,b,c,A\n', 2, "expected 6 fields, got 5"),
     ("Q1?,a,b,c,d,A\nQ2?,a,b,c,d,e,A\n", 2, "expected 6 fields, got 7"),
     ("Q1?,a,b,c,d,A\nQ2?,a,b,c,d,E\n", 2, "answer must be one of A-D, got 'E'"),
     ("Q1?,a,b,c,d,b\n", 1, "answer must be one of A-D, got 'b'"),
