@@ -110,3 +110,26 @@ def test_write_returns_the_paths(tmp_path, payload):
     paths = html.write(rec(payload()), tmp_path)
     assert paths[:2] == [tmp_path / "dashboard.html", tmp_path / "report.md"]
     assert all(p.exists() for p in paths)
+
+
+def test_a_cross_verdict_over_many_datasets_keeps_its_forest_plot_readable():
+    """A cross verdict's subject lists every dataset it combines: as a forest-plot label that list
+    squeezed the axes to nothing (matplotlib warned "constrained_layout not applied"); the label now
+    names the first dataset and how many more, and the plot draws without a warning."""
+    import warnings
+
+    from medcheck.report import plots
+
+    payload = full()
+    many = ",".join(f"mmlu_{s}" for s in ("anatomy", "clinical_knowledge", "college_biology", "college_medicine",
+                                         "medical_genetics", "professional_medicine"))
+    cross = next(v for v in payload["verdicts"] if v["track"] == "cross")
+    cross.update(subject=many, datasets=many.split(","))
+    record = rec(payload)
+    (row,) = plots.forest_rows(record, "cross")
+    assert plots._label(record, row).endswith("anatomy + 5 more")
+    jobs = [job for job in plots.jobs(record)[0] if "Cross" in job[0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (drawn,) = plots.draw(record, jobs)
+    assert drawn[2] is not None
