@@ -201,6 +201,24 @@ def test_the_terminal_line_waits_for_a_rate_before_its_first_estimate(capsys):
     assert "8/8 items" in capsys.readouterr().err
 
 
+def test_a_final_line_says_what_it_took_and_rates_only_what_was_timed(capsys):
+    """A finished line gives its time, not "~0 s left"; a dataset whose answers were handed out from a
+    fill (a millisecond) gets counts without rates ("3240 items/s" measured nothing)."""
+    from medcheck_pytest.evaluation import TerminalProgress
+
+    bar = TerminalProgress()
+    bar.start("m/dense medqa", 10)
+    bar.t0 -= 2.0
+    bar.advance(10, 400)
+    err = capsys.readouterr().err
+    assert "10/10 items in 2.0 s, 5.0 items/s, 400 prompt tokens (200/s)" in err and "left" not in err
+    bar = TerminalProgress()
+    bar.start("m/dense ddi (answers generated above)", 5, "generated tokens")
+    bar.advance(5, 40)
+    err = capsys.readouterr().err
+    assert "5/5 items in 0.0 s, 40 generated tokens\n" in err and "/s" not in err
+
+
 def test_a_worker_scores_datasets_nobody_else_is_scoring_before_waiting(tmp_path, tiny_model_dir, monkeypatch):
     """Two xdist workers need one dense reference: while another process scores a dataset (holds its
     claim), this one takes the next multiple-choice dataset nobody is scoring instead of waiting;
