@@ -209,8 +209,7 @@ class Evaluator:
         the next ones' answers with it (medcheck.ahead), and a second would make them again."""
         def busy(dataset_id: str) -> bool:
             try:   # a failure is remembered and raised by the dataset's own evaluation; here it only orders
-                return self.store.busy(cache_key(self.components(self.model(model), compression,
-                                                                 self.dataset(dataset_id))))
+                return self.store.busy(self._key(model, compression, self.dataset(dataset_id)))
             except Exception:
                 return False
 
@@ -238,6 +237,10 @@ class Evaluator:
                 "protocol": self.protocol, "prompt_version": PROMPT_VERSION, "dtype": self.dtype,
                 "backend": self.engine.name, "backend_version": self.engine.version(),
                 **task_kinds.of(dataset.kind).components(dataset, self.prompting)}
+
+    def _key(self, model_name: str, compression: str, dataset: Dataset) -> str:
+        """The store key of a model's records on a dataset."""
+        return cache_key(self.components(self.model(model_name), compression, dataset))
 
     def _run_one(self, model_name: str, compression: str, dataset_id: str, n: int) -> RunResult:
         dataset = self.dataset(dataset_id)   # the store key is the whole selection's: looks extend it
@@ -316,7 +319,7 @@ class Evaluator:
                     or (model_name, compression, other, first) in self._runs:
                 continue
             try:   # its prompts (its few-shot pool, say) may fail: raised by its own evaluation, not this one's
-                stored = self._stored(cache_key(self.components(self.model(model_name), compression, ds)))
+                stored = self._stored(self._key(model_name, compression, ds))
                 items = [item for item in ds.items[:first] if item.id not in stored][:kind.chunk]
                 more = kind.requests(cast(Backend, ahead), ds, items, self.prompting) if items else []
             except Exception:
