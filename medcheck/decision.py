@@ -107,6 +107,9 @@ def mcnemar_level(rule: Rule) -> float:
     return (1.0 - rule.confidence) / 2.0
 
 
+ITEMS_SHOWN = 100_000   # an estimate of items to decide beyond this is shown as "more than": no benchmark has them
+
+
 def fails_run(outcome: str, rule: Rule) -> bool:
     return outcome == "fail" or (outcome == "inconclusive" and bool(rule.inconclusive_fails))
 
@@ -131,6 +134,7 @@ class Decision:
     message: str
     interval_method: str = "exact-cp"   # medcheck.paired_exact
     confidence: float | None = None     # the interval's coverage where it is not rule.confidence (a look)
+    reason: str = ""                    # `message` without what it means for the run (fidelity may change that)
 
     def properties(self) -> list[tuple[str, object]]:
         """JUnit property pairs."""
@@ -179,13 +183,15 @@ def decide_cps_at(paired: stats.Paired, floor: float, rule: Rule, confidence: fl
                 if math.isfinite(drop) else 0.0)
     todo = stats.items_to_decide(paired.n, iv.value, iv.low, iv.high, floor) if outcome == "inconclusive" else None
     gain = rule.suspicious_gain and iv.low > 1.0
-    parts = _headline(iv.value, iv.low, iv.high, floor, rule, outcome, confidence)
+    parts = [_headline(iv.value, iv.low, iv.high, floor, rule, outcome, confidence)]
     if guarded:
         parts.append(f"the interval is below the floor but the exact McNemar test shows no loss at this level "
                      f"(p={p:.3g} > {level:.3g}): too few discordant items")
     if outcome == "inconclusive":
-        parts.append(f"~{todo} items at flip rate {paired.flip_rate:.2f} would decide it" if todo is not None
-                     else "the value sits on the floor: no sample size decides it")
+        parts.append("the value sits on the floor: no sample size decides it" if todo is None else
+                     f"~{todo} items at flip rate {paired.flip_rate:.2f} would decide it" if todo <= ITEMS_SHOWN
+                     else f"more than {ITEMS_SHOWN:,} items at flip rate {paired.flip_rate:.2f} would decide it "
+                          f"(CPS {iv.value:.3f} is {abs(iv.value - floor):.3f} from the floor)")
     if b + c == 0 and iv.low < floor and rule.mode != "point":
         parts.append(f"no discordant item, but {paired.n} items cannot exclude a CPS down to {iv.low:.3f}")
     parts.append(f"McNemar p={p:.3g} (b={b}, c={c})")
@@ -194,23 +200,23 @@ def decide_cps_at(paired: stats.Paired, floor: float, rule: Rule, confidence: fl
     if gain:
         parts.append(f"SUSPICIOUS GAIN: the candidate beats dense beyond the interval (low {iv.low:.3f} > 1); "
                      "check the dense run and the item alignment")
+    reason = "; ".join(parts)
+    if outcome == "inconclusive":   # what it means for the run, after the headline's outcome
+        parts[0] += ", fails the run" if rule.inconclusive_fails else ", does not fail the run"
     return Decision(outcome, fails_run(outcome, rule), iv.value, iv.low, iv.high, floor, p, paired.flip_rate,
                     (b, c), paired.n, drop, drop_cps, todo, gain, rule,
-                    "; ".join(parts), iv.method, None if confidence == rule.confidence else confidence)
+                    "; ".join(parts), iv.method, None if confidence == rule.confidence else confidence, reason)
 
 
 def _headline(value: float, low: float, high: float, floor: float, rule: Rule, outcome: str,
-              confidence: float) -> list[str]:
+              confidence: float) -> str:
     conf = f"{confidence * 100:.4g}%"
     if rule.mode == "point":
         op = ">=" if outcome == "pass" else "<"
-        return [f"CPS {value:.3f} {op} floor {floor:.3f} (point; {conf} interval [{low:.3f}, {high:.3f}]): {outcome}"]
+        return f"CPS {value:.3f} {op} floor {floor:.3f} (point; {conf} interval [{low:.3f}, {high:.3f}]): {outcome}"
     where = ({"pass": "clears", "fail": "is below", "inconclusive": "straddles"}[outcome] if not
              (outcome == "inconclusive" and high < floor) else "is below")
-    head = f"CPS {value:.3f} [{low:.3f}, {high:.3f}] {where} floor {floor:.3f} ({rule.mode}, {conf}): {outcome}"
-    if outcome == "inconclusive":
-        head += ", fails the run" if rule.inconclusive_fails else ", does not fail the run"
-    return [head]
+    return f"CPS {value:.3f} [{low:.3f}, {high:.3f}] {where} floor {floor:.3f} ({rule.mode}, {conf}): {outcome}"
 
 
 def rule_from_yaml(where: str, key: str, body: Any) -> Rule:

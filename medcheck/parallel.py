@@ -68,7 +68,7 @@ def advice(workers: int, cores: int, gpus: int, groups: int) -> str | None:
     for `slots` workers), or None."""
     slot = slots(workers, cores, gpus)
     useful = min(slot, groups)
-    if useful >= workers:
+    if useful >= workers or not groups:   # no tests collected (a wrong path): nothing to advise on
         return None
     why = []
     if slot < workers:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 NOT_MEASURED = "not measured"   # a fidelity outcome: the result has no fidelity to give (recorded, never a pass)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Verdict:
     passed: bool                 # False fails the test (and the run)
     message: str
@@ -28,6 +28,9 @@ class Verdict:
     def __post_init__(self) -> None:
         if not self.outcome:
             object.__setattr__(self, "outcome", "pass" if self.passed else "fail")
+
+    def __repr__(self) -> str:   # short: pytest prints it under every failed `assert verdict.passed`
+        return f"Verdict(outcome={self.outcome!r}, passed={self.passed})"
 
     def properties(self) -> list[tuple[str, Any]]:
         props: list[tuple[str, Any]] = [("outcome", self.outcome)]
@@ -80,8 +83,12 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
     from medcheck.decision import decide_cps
 
     decision = decide_cps(paired, floor.value, rule, seed=seed)
-    message = f"{floor.metric} {decision.message.removeprefix('CPS ')} ({floor.rule}), n={result.n}"
-    outcome, fidelity, message = _fidelity(decision.outcome, result, floor, rule, message)
+
+    def said(text: str) -> str:
+        return f"{floor.metric} {text.removeprefix('CPS ')} ({floor.rule}), n={result.n}"
+
+    outcome, fidelity, message = _fidelity(decision.outcome, result, floor, rule, said(decision.message),
+                                           said(decision.reason))
     if reasons:
         return Verdict(False, "; ".join([message, *reasons]), floor, "fail", decision, fidelity)
     from medcheck.decision import fails_run
@@ -89,31 +96,36 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
     return Verdict(not fails_run(outcome, rule), message, floor, outcome, decision, fidelity)
 
 
-def _fidelity(outcome: str, result: Any, floor: Floor, rule: Any, message: str) -> tuple[str, Any, str]:
+def _fidelity(outcome: str, result: Any, floor: Floor, rule: Any, message: str,
+              reason: str | None = None) -> tuple[str, Any, str]:
     """The score's outcome joined with fidelity's where the file gates fidelity. Where the result
     has none to give (a backend that cannot teacher-force generated answers) that is recorded, with
-    the result's reason (`fidelity_gap`), and the score decides alone: never a silent pass."""
+    the result's reason (`fidelity_gap`), and the score decides alone: never a silent pass.
+    `reason`: the score's message without what its outcome means for the run, where it says that."""
     if floor.fidelity is None or rule is None:
         return outcome, None, message
     summary = result.fidelity(rule.confidence)
     if summary is None:
         gap = getattr(result, "fidelity_gap", lambda: None)() or "fidelity to the dense model not measured"
         return outcome, FidelityVerdict(NOT_MEASURED, None, floor.fidelity, gap), f"{message}; {gap}"
-    return _with_fidelity(outcome, summary, floor.fidelity, message)
+    return _with_fidelity(outcome, summary, floor.fidelity, message, message if reason is None else reason)
 
 
-def _with_fidelity(outcome: str, summary: Any, floor: FidelityFloor, message: str) -> tuple[str, Any, str]:
+def _with_fidelity(outcome: str, summary: Any, floor: FidelityFloor, message: str,
+                   reason: str) -> tuple[str, Any, str]:
     """Accuracy and fidelity together: either failing fails (a candidate that keeps its accuracy but
     moved its answers fails, with that reason); else either passing passes (the answer
     distributions cannot have moved beyond the floors, so the accuracy cannot have moved either);
-    else inconclusive."""
+    else inconclusive. Where fidelity decides, the message says so first, then what accuracy alone
+    said (not what an undecided accuracy would have meant for the run: the verdict decides that)."""
     from medcheck.fidelity import judge_fidelity
 
     said, why = judge_fidelity(summary, floor.kl_max, floor.same_top_min)
     combined = ("fail" if "fail" in (outcome, said) else "pass" if "pass" in (outcome, said) else "inconclusive")
     note = f"{why} ({floor.rule})"
     if combined != outcome:
-        note += f"; verdict {combined} on fidelity (accuracy alone: {outcome})"
+        text = f"verdict {combined} on fidelity (accuracy alone: {outcome}): {note}; accuracy alone: {reason}"
+        return combined, FidelityVerdict(said, summary, floor), text
     return combined, FidelityVerdict(said, summary, floor), f"{message}; {note}"
 
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from medcheck.decision import MODES, Decision, Rule, decide, decide_cps, rule_from_yaml
+from medcheck.decision import ITEMS_SHOWN, MODES, Decision, Rule, decide, decide_cps, rule_from_yaml
 from medcheck.errors import ConfigError
 from medcheck.stats import Paired, mde
 
@@ -108,6 +108,14 @@ def test_straddle_message_reads_well():
     assert "McNemar p=0.125 (b=3, c=0)" in d.message
     assert "does not fail the run" in decide_cps(STRADDLE, 0.90, CATCH).message
     assert decide_cps(STRADDLE, 0.95, POINT).message.startswith("CPS 0.926 < floor 0.950 (point; 95% interval [")
+
+
+def test_an_undecidable_number_of_items_is_not_printed_as_one():
+    # CPS a hair below the floor: the straddle would need millions of items at this rate
+    d = decide_cps(STRADDLE, round(decide_cps(STRADDLE, 0.9, CATCH).value + 0.0005, 4), CATCH)
+    assert d.outcome == "inconclusive" and d.items_to_decide is not None and d.items_to_decide > ITEMS_SHOWN
+    assert f"more than {ITEMS_SHOWN:,} items at flip rate 0.07 would decide it" in d.message
+    assert f"~{d.items_to_decide} items" not in d.message
 
 
 def test_suspicious_gain_is_flagged_not_failed():

@@ -54,6 +54,23 @@ def test_moved_answers_fail_on_fidelity_with_that_reason():
     assert "fidelity to the dense model fails" in verdict.message
 
 
+def test_a_verdict_fidelity_decides_says_so_first_and_not_what_undecided_accuracy_meant_for_the_run():
+    dense, cand = _records(20, margin=2.0), _records(20, margin=2.0, flip_every=2)
+    verdict = judge(Floor("CPS", 0.85, "t", FLOORS), Rule("catch-damage"), _result(dense, cand))
+    assert verdict.decision.outcome == "inconclusive" and verdict.outcome == "fail"
+    assert verdict.message.startswith("verdict fail on fidelity (accuracy alone: inconclusive): fidelity to the "
+                                      "dense model fails")
+    assert "; accuracy alone: CPS " in verdict.message and "straddles floor 0.850" in verdict.message
+    assert "does not fail the run" not in verdict.message   # the test fails: only its accuracy was undecided
+    assert "does not fail the run" in verdict.decision.message   # the decision on its own still says it
+
+
+def test_a_verdict_prints_short_under_a_failed_assert():
+    dense, cand = _records(20, margin=2.0), _records(20, margin=2.0, flip_every=2)
+    verdict = judge(Floor("CPS", 0.85, "t", FLOORS), Rule("catch-damage"), _result(dense, cand))
+    assert repr(verdict) == "Verdict(outcome='fail', passed=False)"
+
+
 def test_without_fidelity_floors_accuracy_decides_alone():
     records = _records(20, margin=2.0)
     verdict = judge(Floor("CPS", 0.85, "t"), Rule("catch-damage"), _result(records, records))

@@ -29,6 +29,7 @@ def test_advice_names_idle_workers_and_why():
     groups = parallel.advice(4, 16, 0, groups=3)
     assert groups is not None and groups.startswith("-n 4: 3 groups") and "-n 3 does the same work" in groups
     assert parallel.advice(8, 2, 4, groups=8) is None   # on GPUs cores do not bound the workers
+    assert parallel.advice(2, 2, 0, groups=0) is None   # nothing collected: no advice beside pytest's own error
 
 
 def _threads_in_a_worker(env: dict[str, str]) -> list[int]:
