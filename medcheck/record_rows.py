@@ -125,6 +125,12 @@ class VerdictRow:
         """pass / fail / inconclusive, as every view colours it."""
         return "inconclusive" if self.outcome == "inconclusive" else "pass" if self.passed else "fail"
 
+    @property
+    def on_fidelity(self) -> bool:
+        """Whether fidelity to the dense model decided the outcome, where the score alone did not."""
+        score = (self.stats or {}).get("outcome")
+        return bool(score) and score != self.outcome and (self.fidelity or {}).get("fidelity_outcome") == self.outcome
+
 
 @dataclass(frozen=True)
 class ScoreRow:

@@ -27,7 +27,8 @@ def verdict_lines(record: RunRecord) -> list[str]:
         st = v.stats or {}   # the decision's own statistics (medcheck.decision): their keys are its
         interval = f" [{_num(st.get('ci_low'), '.3f')}, {_num(st.get('ci_high'), '.3f')}]" if st else ""
         mde = st.get("mde")
-        rows.append(((v.outcome or "fail").upper() if not v.passed else v.outcome or "pass",
+        outcome = (v.outcome or "fail").upper() if not v.passed else v.outcome or "pass"
+        rows.append((outcome + (" on fidelity" if v.on_fidelity else ""),
                      f"{v.metric} {_num(v.value, '.3f')}{interval}", _num(v.floor, ".3f"),
                      st.get("decision_rule", "point"), _num(st.get("p_value"), ".3g"), _num(st.get("flip_rate"), ".2f"),
                      str(st.get("discordant", "-")),
@@ -37,7 +38,8 @@ def verdict_lines(record: RunRecord) -> list[str]:
         return []
     widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
     out = ["Verdicts: paired statistics (p: one-sided McNemar that nothing is lost; MDE: accuracy drop "
-           "detected with 90% power at this n and flip rate)"]
+           "detected with 90% power at this n and flip rate; 'on fidelity': decided by fidelity to the dense "
+           "model where the score's interval alone does not decide)"]
     for k, row in enumerate(rows):
         out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
         if k == 0:
