@@ -45,6 +45,9 @@ class Progress:
     def start(self, label: str, total: int, unit: str = "prompt tokens", budget: int | None = None) -> None: ...
     def advance(self, items: int, tokens: int = 0) -> None: ...
     def finish(self) -> None: ...
+    def note(self, text: str, done: bool = True) -> None:
+        """One line of news (a model loading, `done=False`, then loaded): the next line replaces an undone one
+        on a terminal."""
 
 
 class Evaluator:
@@ -60,7 +63,8 @@ class Evaluator:
         self.engine: BackendClass = BACKENDS[settings.backend]
         self.prompting = Prompting(settings, pairs.strategy, budgets)
         self.loads = Loads(self.engine, lambda name: self.model(name),
-                           lambda name, model: self.load_options(name, model), settings.batch_tokens)
+                           lambda name, model: self.load_options(name, model), settings.batch_tokens,
+                           lambda text, done: self._progress().note(text, done))
         self._datasets: Memo[str, Dataset] = Memo()
         self._models: Memo[str, ResolvedModel] = Memo()
         self._runs: Memo[tuple[str, str, str, int], RunResult] = Memo()

@@ -8,6 +8,7 @@ that never loaded the dense model loads it to tell, so the verdict never depends
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +23,10 @@ log = logging.getLogger(__name__)
 
 class Loads:
     def __init__(self, engine: BackendClass, model: Callable[[str], ResolvedModel],
-                 options: Callable[[str, ResolvedModel], LoadOptions], batch_tokens: int) -> None:
+                 options: Callable[[str, ResolvedModel], LoadOptions], batch_tokens: int,
+                 say: Callable[[str, bool], None] = lambda text, done: None) -> None:
         self.engine = engine
+        self._say = say   # a load of a large model takes minutes: it is announced, then timed
         self._model = model
         self._options = options
         self._batch_tokens = batch_tokens
@@ -79,9 +82,13 @@ class Loads:
         return bool(self.info[(model_name, DENSE)].get("warmup", {"ok": True})["ok"])
 
     def _engine_load(self, model_name: str, model: ResolvedModel, compression: str) -> Loaded:
-        loaded = self.engine.load(f"{model_name}/{compression}", model, compression,
-                                  self._options(model_name, model), batch_tokens=self._batch_tokens)
+        label, options = f"{model_name}/{compression}", self._options(model_name, model)
+        self._say(f"loading {label} ({options.dtype}, {options.device}) ...", False)
+        t0 = time.perf_counter()
+        loaded = self.engine.load(label, model, compression, options, batch_tokens=self._batch_tokens)
         self.info[(model_name, compression)] = loaded.info
+        how = f" (fell back to {loaded.info.get('strategy')})" if loaded.info.get("fallback") else ""
+        self._say(f"loaded {label} in {time.perf_counter() - t0:.1f} s{how}", True)
         return loaded
 
 

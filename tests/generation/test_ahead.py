@@ -219,6 +219,23 @@ def test_a_final_line_says_what_it_took_and_rates_only_what_was_timed(capsys):
     assert "5/5 items in 0.0 s, 40 generated tokens\n" in err and "/s" not in err
 
 
+def test_a_note_is_a_line_in_a_log_and_rewritten_in_place_on_a_terminal(capsys):
+    """A model's load is announced, then timed: two lines in a CI log; on a terminal the timed line
+    replaces the announcement (and clears what a longer one left)."""
+    from medcheck_pytest.evaluation import TerminalProgress
+
+    bar = TerminalProgress()
+    bar.tty = False
+    bar.note("loading m/c (float32, cpu) ...", done=False)
+    bar.note("loaded m/c in 1.0 s")
+    assert capsys.readouterr().err == "medcheck: loading m/c (float32, cpu) ...\nmedcheck: loaded m/c in 1.0 s\n"
+    bar.tty = True
+    bar.note("loading m/c (float32, cpu) ...", done=False)
+    bar.note("loaded m/c in 1.0 s")
+    assert capsys.readouterr().err == ("\rmedcheck: loading m/c (float32, cpu) ...\x1b[K"
+                                       "\rmedcheck: loaded m/c in 1.0 s\x1b[K\n")
+
+
 def test_a_worker_scores_datasets_nobody_else_is_scoring_before_waiting(tmp_path, tiny_model_dir, monkeypatch):
     """Two xdist workers need one dense reference: while another process scores a dataset (holds its
     claim), this one takes the next multiple-choice dataset nobody is scoring instead of waiting;

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from medcheck.backends import Loaded
-from medcheck.compression import DENSE
+from medcheck.compression import DENSE, LoadOptions
 from medcheck.errors import ModelLoadError
 from medcheck.evaluate import Evaluator
 from medcheck.loads import Loads
@@ -27,7 +27,7 @@ class _Closable:
         self.log.append(f"close {self.label}")
 
 
-def _evaluator(tmp_path, warmups: dict[str, dict]) -> tuple[Evaluator, list[str]]:
+def _evaluator(tmp_path, warmups: dict[str, dict], said: list | None = None) -> tuple[Evaluator, list[str]]:
     log: list[str] = []
 
     class Engine:
@@ -38,8 +38,19 @@ def _evaluator(tmp_path, warmups: dict[str, dict]) -> tuple[Evaluator, list[str]
 
     ev = Evaluator(Settings(cache_dir=tmp_path, dtype="float32"),
                    PairsFile("test", "option-text", {"m": "x"}, ("rtn-w2",)), ResultStore(None))
-    ev.loads = Loads(Engine, lambda name: None, lambda name, model: None, None)   # type: ignore[arg-type]
+    say = (lambda text, done: said.append((text, done))) if said is not None else (lambda text, done: None)
+    ev.loads = Loads(Engine, lambda name: None, lambda name, model: LoadOptions("float32", "cpu"),  # type: ignore[arg-type]
+                     None, say)   # type: ignore[arg-type]
     return ev, log
+
+
+def test_a_load_is_announced_then_timed(tmp_path):
+    said: list = []
+    ev, _ = _evaluator(tmp_path, {DENSE: GOOD, "rtn-w2": GOOD}, said)
+    ev.backend("m", "rtn-w2")
+    assert said[0] == ("loading m/rtn-w2 (float32, cpu) ...", False)   # a long load is not silent
+    assert said[1][1] and said[1][0].startswith("loaded m/rtn-w2 in ") and said[1][0].endswith(" s")
+    assert len(said) == 2
 
 
 @pytest.mark.parametrize("dense_loaded_first", [True, False])
