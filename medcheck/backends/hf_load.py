@@ -7,8 +7,10 @@ plain dict for the report and the JUnit properties.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,6 +37,21 @@ def resolve_runtime(dtype: str, device: str) -> tuple[str, str]:
     return dtype, device
 
 
+@contextlib.contextmanager
+def _no_bars() -> Iterator[None]:
+    """transformers' own progress bars off while medcheck loads: the run announces and times each load
+    itself, and a bar captured by pytest only lengthens a failed test's report."""
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
+
+
 def load_model(label: str, model: ResolvedModel, compression: str,
                options: LoadOptions) -> tuple[Any, Any, dict[str, Any]]:
     """(model, tokenizer, load info): through the recipe's strategies, then a warm-up."""
@@ -54,7 +71,8 @@ def load_model(label: str, model: ResolvedModel, compression: str,
     if tokenizer_source != model.path and \
             tokenizer.get_vocab() != AutoTokenizer.from_pretrained(model.path).get_vocab():
         raise ModelLoadError(f"{label}: the checkpoint's tokenizer vocabulary differs from its base model's")
-    loaded, attempts = load_with_fallbacks(label, strategies(recipe, model.path, options))
+    with _no_bars():
+        loaded, attempts = load_with_fallbacks(label, strategies(recipe, model.path, options))
     info: dict[str, Any] = {"seconds": round(time.perf_counter() - t0, 2), "strategy": attempts[-1].strategy,
                             "fallback": len(attempts) > 1, "attempts": [a.as_dict() for a in attempts],
                             "dtype": str(loaded.dtype).removeprefix("torch."), "device": options.device,

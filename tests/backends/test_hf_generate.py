@@ -121,6 +121,18 @@ def test_load_through_the_backend(tiny_model_dir: Path, tmp_path: Path):
     loaded.backend.close()
 
 
+def test_a_load_draws_no_bar_of_its_own_and_leaves_bars_as_they_were(tiny_model_dir: Path, tmp_path: Path, capfd):
+    """The run announces and times each load itself; transformers' bar would only lengthen a failed
+    test's captured output."""
+    from transformers.utils import logging as hf_logging
+
+    model = ResolvedModel(spec=str(tiny_model_dir), kind="local", path=str(tiny_model_dir), fingerprint="f" * 64)
+    options = LoadOptions(dtype="float32", device="cpu", cache_dir=tmp_path, base_fingerprint="f" * 64)
+    hf_logging.enable_progress_bar()
+    HFBackend.load("tiny/dense", model, "dense", options).backend.close()
+    assert "Loading weights" not in capfd.readouterr().err and hf_logging.is_progress_bar_enabled()
+
+
 class _Spy:
     """Records the batch and width of every forward pass of the wrapped model."""
 
