@@ -46,9 +46,10 @@ def judge_in_family(floor: Floor, rule: Any, result: Any, size: int, seed: int =
         return _sized(verdict, size, f"; fails at the family's level too ({family_words(strict, size)})")
     from medcheck.decision import fails_run
 
-    note = (f"; not a fail at the family's level ({family_words(strict, size)}): inconclusive"
-            f"{', fails the run' if fails_run('inconclusive', rule) else ''}")
-    return Verdict(not fails_run("inconclusive", rule), verdict.message + note, floor, "inconclusive",
+    # the outcome first: the test's own message below it still says "fail"
+    lead = (f"inconclusive: not a fail at the family's level ({family_words(strict, size)})"
+            f"{', fails the run' if fails_run('inconclusive', rule) else ''}; at the test's own level: ")
+    return Verdict(not fails_run("inconclusive", rule), lead + verdict.message, floor, "inconclusive",
                    verdict.decision, verdict.fidelity, size)
 
 
