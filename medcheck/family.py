@@ -50,7 +50,7 @@ def judge_in_family(floor: Floor, rule: Any, result: Any, size: int, seed: int =
     lead = (f"inconclusive: not a fail at the family's level ({family_words(strict, size)})"
             f"{', fails the run' if fails_run('inconclusive', rule) else ''}; at the test's own level: ")
     return Verdict(not fails_run("inconclusive", rule), lead + verdict.message, floor, "inconclusive",
-                   verdict.decision, verdict.fidelity, size)
+                   verdict.decision, verdict.fidelity, size, verdict.rule)
 
 
 def family_words(strict: Any, size: int) -> str:
@@ -61,7 +61,7 @@ def _sized(verdict: Verdict, size: int, note: str = "") -> Verdict:
     if size == 1 and not note:
         return verdict
     return Verdict(verdict.passed, verdict.message + note, verdict.floor, verdict.outcome, verdict.decision,
-                   verdict.fidelity, size)
+                   verdict.fidelity, size, verdict.rule)
 
 
 NOTE = ("MULTIPLICITY: a test fails only where its interval also lies below the floor at confidence "

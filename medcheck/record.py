@@ -184,11 +184,12 @@ def verdict_row(o: Any) -> dict[str, Any]:
            "datasets": list(r.dataset_ids),
            "metric": r.metric, "value": _value(r), "n": r.n, "passed": v.passed, "outcome": v.outcome,
            "message": v.message, "floor": v.floor.value, "rule": v.floor.rule, "decision_rule": {"mode": "point"}}
+    rule = v.decision.rule if v.decision is not None else v.rule
+    if rule is not None:
+        row["decision_rule"] = {"mode": rule.mode, "confidence": rule.confidence,
+                                "inconclusive_fails": rule.inconclusive_fails}
     if v.decision is not None:
-        d = v.decision
-        row.update({"decision_rule": {"mode": d.rule.mode, "confidence": d.rule.confidence,
-                                      "inconclusive_fails": d.rule.inconclusive_fails},
-                    "stats": dict(d.properties())})
+        row["stats"] = dict(v.decision.properties())
     if v.fidelity is not None:
         row["fidelity"] = dict(v.fidelity.properties())
     if v.family > 1:

@@ -20,6 +20,12 @@ def _num(value: Any, fmt: str) -> str:
     return "-" if value is None or value == "" else format(value, fmt)
 
 
+def _rule(rule: Any) -> str:
+    """A verdict row's rule label from its record (`Rule.label`'s form), where no statistics carry it."""
+    mode = (rule or {}).get("mode", "point")
+    return mode if mode == "point" or "confidence" not in rule else f"{mode}@{rule['confidence']:g}"
+
+
 def verdict_lines(record: RunRecord) -> list[str]:
     """One row per verdict: outcome, value and interval against the floor, paired statistics, MDE."""
     rows = [("outcome", "value [95% interval]", "floor", "rule", "p", "flip", "b/c", "MDE pts", "n", "test")]
@@ -30,7 +36,8 @@ def verdict_lines(record: RunRecord) -> list[str]:
         outcome = (v.outcome or "fail").upper() if not v.passed else v.outcome or "pass"
         rows.append((outcome + (" on fidelity" if v.on_fidelity else ""),
                      f"{v.metric} {_num(v.value, '.3f')}{interval}", _num(v.floor, ".3f"),
-                     st.get("decision_rule", "point"), _num(st.get("p_value"), ".3g"), _num(st.get("flip_rate"), ".2f"),
+                     st.get("decision_rule") or _rule(v.decision_rule), _num(st.get("p_value"), ".3g"),
+                     _num(st.get("flip_rate"), ".2f"),
                      str(st.get("discordant", "-")),
                      "-" if mde is None else "none" if mde in ("inf", float("inf")) else f"{100 * float(mde):.1f}",
                      str(v.n), v.test.split("::")[-1]))

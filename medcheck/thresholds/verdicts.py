@@ -24,6 +24,7 @@ class Verdict:
     decision: Any = None         # medcheck.decision.Decision where per-item statistics exist
     fidelity: Any = None         # FidelityVerdict where fidelity to the dense model is gated
     family: int = 1              # tests in its family (medcheck.family): a fail holds at that level too
+    rule: Any = None             # the decision rule it was judged under where no decision says it (None: point)
 
     def __post_init__(self) -> None:
         if not self.outcome:
@@ -36,8 +37,8 @@ class Verdict:
         props: list[tuple[str, Any]] = [("outcome", self.outcome)]
         if self.decision is not None:
             props += [(k, v) for k, v in self.decision.properties() if k != "outcome"]
-        else:
-            props.append(("decision_rule", "point"))
+        else:   # an undefined score judged under an interval rule still names that rule
+            props.append(("decision_rule", self.rule.label if self.rule is not None else "point"))
         if self.fidelity is not None:   # what accuracy alone said, beside fidelity's own outcome
             accuracy = self.decision.outcome if self.decision is not None else "inconclusive"
             props += [("accuracy_outcome", accuracy), *self.fidelity.properties()]
@@ -69,10 +70,10 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
         if fidelity is not None and fidelity.summary is not None:   # the answer distributions still compare
             from medcheck.decision import fails_run
 
-            return Verdict(not fails_run(outcome, rule), message, floor, outcome, None, fidelity)
+            return Verdict(not fails_run(outcome, rule), message, floor, outcome, None, fidelity, rule=rule)
         fails = bool(rule is not None and rule.inconclusive_fails)
         return Verdict(not fails, f"{message}; inconclusive{', fails the run' if fails else ', does not fail the run'}",
-                       floor, "inconclusive", None, fidelity)
+                       floor, "inconclusive", None, fidelity, rule=rule)
     paired = result.paired()
     reasons = result.reasons()
     interval = getattr(result, "interval", None)   # a score that is no item mean brings its own interval
@@ -182,4 +183,5 @@ class IntervalDecision:
     outcome: str = "inconclusive"   # what the interval alone said (fidelity may decide the verdict)
 
     def properties(self) -> list[tuple[str, object]]:
-        return [("decision_rule", self.rule.label), ("ci_low", self.ci_low), ("ci_high", self.ci_high)]
+        return [("decision_rule", self.rule.label), ("ci_low", self.ci_low), ("ci_high", self.ci_high),
+                ("outcome", self.outcome)]   # the record's: what the interval alone said (JUnit leaves it out)

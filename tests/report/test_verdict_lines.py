@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 from typing import Any
 
@@ -33,3 +34,13 @@ def test_a_verdict_decided_by_fidelity_says_so_in_its_row():
     assert by_test["t_fid_pass"].startswith("pass on fidelity ")
     for test in ("t_undecided", "t_score_fail", "t_collapsed"):   # the score decided, or another reason did
         assert "on fidelity" not in by_test[test]
+
+
+def test_a_row_without_statistics_names_the_rule_it_was_judged_under():
+    undefined = VerdictRow(test="t_undefined", kind="dataset", track="bionlp", pair="m/c", subject="d", datasets=("d",),
+                           metric="CPS", value=None, n=5, passed=True, outcome="pass", message="m", floor=0.9, rule="r",
+                           decision_rule={"mode": "catch-damage", "confidence": 0.95, "inconclusive_fails": False},
+                           fidelity={"fidelity_outcome": "pass"})
+    point = dataclasses.replace(undefined, test="t_point", decision_rule={"mode": "point"})
+    by_test = {line.split()[-1]: line for line in _table(undefined, point)[3:]}
+    assert "catch-damage@0.95" in by_test["t_undefined"] and " point " in by_test["t_point"]

@@ -95,3 +95,11 @@ def test_an_undefined_cps_still_fails_on_fidelity():
     verdict = judge(Floor("CPS", 0.85, "t", FLOORS), Rule("catch-damage"), _result(dense, cand))
     assert "CPS is undefined" in verdict.message and verdict.outcome == "fail" and not verdict.passed
     assert dict(verdict.properties())["accuracy_outcome"] == "inconclusive"
+    # judged under catch-damage, and the audit record says so (not "point": no decision carries the rule)
+    assert dict(verdict.properties())["decision_rule"] == "catch-damage@0.95"
+    from types import SimpleNamespace
+
+    from medcheck.record import verdict_row
+    result = _result(dense, cand)
+    row = verdict_row(SimpleNamespace(test_id="t", result=result, verdict=verdict))
+    assert row["decision_rule"]["mode"] == "catch-damage" and "stats" not in row
