@@ -74,7 +74,8 @@ def _cell(v: VerdictRow, found: dict[tuple[str, str], evidence.Block]) -> str:
     kind = v.status
     cls = kind + (" fails" if kind == "inconclusive" and not v.passed else "")
     span = plots.interval(v)
-    detail = (f"[{_num(span[0])}, {_num(span[1])}] " if span else "") + f"floor {_num(v.floor)}"
+    detail = ((f"[{_num(span[0])}, {_num(span[1])}] " if span else "") + f"floor {_num(v.floor)}"
+              + (" · on fidelity" if v.on_fidelity else ""))   # why a straddling interval is red (or green)
     title = f"{v.test}: {kind.upper()}: {v.message}"
     target = _target(v, found)
     value = f'<a href="#{target}">{_num(v.value)}</a>' if target else f"<b>{_num(v.value)}</b>"
@@ -98,12 +99,13 @@ def matrix(record: RunRecord, found: dict[tuple[str, str], evidence.Block]) -> s
                     f' ({_e(info.score or "value")})</th></tr>')
         cells = {(v.subject, v.pair): v for v in mine}
         for subject in dict.fromkeys(v.subject for v in mine):
-            label = f"{name} (track)" if subject == name else tables.short(subject)
-            rows.append(f'<tr><th class="t">{_e(label)}</th>' + "".join(
+            label = f"{name} (track)" if subject == name else tables.subject_label(subject)
+            rows.append(f'<tr><th class="t" title="{_e(subject)}">{_e(label)}</th>' + "".join(
                 _cell(cells[(subject, c)], found) if (subject, c) in cells else "<td></td>" for c in columns) + "</tr>")
     return ("<h2>Verdicts</h2><p class=run>Each cell: the value, its interval where paired statistics exist, and "
             "the floor it is judged against; green pass, red fail, amber inconclusive (red outline: it fails the "
-            "gate). Click a value for the items behind it.</p>"
+            "gate); 'on fidelity': decided by fidelity to the dense model where the interval alone does not "
+            "decide. Click a value for the items behind it.</p>"
             f'<div class="scroll"><table id="matrix"><thead><tr><th class="t">test</th>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')
 

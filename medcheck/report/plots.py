@@ -200,17 +200,10 @@ def interval(v: VerdictRow) -> tuple[float, float] | None:
     return None if math.isnan(lo) or math.isnan(hi) else (lo, hi)
 
 
-LABEL_CHARS = 40   # a forest row's subject: longer ones (a cross verdict's dataset list) squeeze the axes to nothing
-
-
 def _label(p: RunRecord, v: VerdictRow) -> str:
     single = len({pair_parts(x)[0] for x in p.pairs}) <= 1
     who = pair_parts(v.pair)[1] if single and pair_parts(v.pair)[1] else v.pair
-    parts = [tables.short(s.strip()) for s in v.subject.split(",")]
-    what = ", ".join(parts)
-    if len(what) > LABEL_CHARS:   # the table beside the plot names every dataset
-        what = f"{parts[0]} + {len(parts) - 1} more" if len(parts) > 1 else what[:LABEL_CHARS - 1] + "…"
-    return f"{who} · {what}"
+    return f"{who} · {tables.subject_label(v.subject)}"
 
 
 def forest_rows(p: RunRecord, track: str) -> list[VerdictRow]:

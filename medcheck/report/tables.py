@@ -223,6 +223,19 @@ def short(dataset: str) -> str:
     return dataset.removeprefix("mmlu_")
 
 
+LABEL_CHARS = 40   # a subject's label: a cross verdict's dataset list would squeeze a plot's axes, widen a table
+
+
+def subject_label(subject: str, chars: int = LABEL_CHARS) -> str:
+    """A verdict's subject for a label: its datasets, short, or the first and how many more where they
+    run past `chars` (the tables name every dataset)."""
+    parts = [short(s.strip()) for s in subject.split(",")]
+    what = ", ".join(parts)
+    if len(what) > chars:
+        what = f"{parts[0]} + {len(parts) - 1} more" if len(parts) > 1 else what[:chars - 1] + "…"
+    return what
+
+
 # -- the tables --------------------------------------------------------------------------------
 def verdict_table(record: RunRecord, track: str, info: TrackSection) -> Table | None:
     """Any track's verdicts, one row each: the layout of a track that registered no renderer."""

@@ -133,3 +133,15 @@ def test_a_cross_verdict_over_many_datasets_keeps_its_forest_plot_readable():
         warnings.simplefilter("error")
         (drawn,) = plots.draw(record, jobs)
     assert drawn[2] is not None
+    page = html.render(record)   # the matrix row too: the list would widen its first column past the pairs
+    assert '<th class="t" title="' + many + '">anatomy + 5 more</th>' in page
+
+
+def test_a_cell_fidelity_decided_says_so():
+    """A red cell whose interval straddles its floor would read as a contradiction without its reason."""
+    payload = full()
+    row = next(v for v in payload["verdicts"] if v.get("stats") and v["outcome"] == "fail")
+    row["stats"] = {**row["stats"], "outcome": "inconclusive"}
+    row["fidelity"] = {"fidelity_outcome": "fail"}
+    page = html.render(rec(payload))
+    assert page.count("on fidelity</small>") == 1
