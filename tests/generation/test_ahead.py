@@ -262,3 +262,13 @@ def test_a_worker_scores_datasets_nobody_else_is_scoring_before_waiting(tmp_path
     # medqa_gen is busy: mmlu_anatomy (free, multiple choice) first, not ddi (generative) nor medqa (busy);
     # then nothing free is left that may go out of order, so the busy first one is waited for
     assert dense == ["mmlu_anatomy", "medqa_gen", "ddi", "medqa"]
+
+
+def test_the_fixtures_print_by_name_under_a_failed_test():
+    """pytest lists a failed test's arguments: the gate's fixtures read as what they are, not as
+    "<function _recorded.<locals>.run at 0x...>", and still call through."""
+    from medcheck_pytest.evaluation import _Call, _ThresholdView
+
+    call = _Call("evaluate_track", lambda *args: args)
+    assert repr(call) == "<medcheck evaluate_track>" and call(1, 2) == (1, 2)
+    assert repr(_ThresholdView.__new__(_ThresholdView)) == "<medcheck thresholds>"
