@@ -65,7 +65,7 @@ def judge(floor: Floor, rule: Any, result: Any, seed: int = 0) -> Verdict:
     except UndefinedScoreError as exc:   # no reference to compare with: more items decide it, not the CPU
         reasons = result.reasons()   # ... unless the candidate collapsed, which needs no score to show
         if reasons:
-            return Verdict(False, "; ".join([str(exc), *reasons]), floor, "fail")
+            return Verdict(False, "; ".join([str(exc), *reasons]), floor, "fail", rule=rule)
         outcome, fidelity, message = _fidelity("inconclusive", result, floor, rule, str(exc))
         if fidelity is not None and fidelity.summary is not None:   # the answer distributions still compare
             from medcheck.decision import fails_run
