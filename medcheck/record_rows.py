@@ -128,7 +128,8 @@ class VerdictRow:
     @property
     def on_fidelity(self) -> bool:
         """Whether fidelity to the dense model decided the outcome, where the score alone did not."""
-        score = (self.stats or {}).get("outcome")
+        # an undefined score (no dense-right item) decides nothing: judged as inconclusive beside fidelity
+        score = (self.stats or {}).get("outcome") or ("inconclusive" if self.value is None else None)
         return bool(score) and score != self.outcome and (self.fidelity or {}).get("fidelity_outcome") == self.outcome
 
 

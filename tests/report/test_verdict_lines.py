@@ -41,6 +41,9 @@ def test_a_row_without_statistics_names_the_rule_it_was_judged_under():
                            metric="CPS", value=None, n=5, passed=True, outcome="pass", message="m", floor=0.9, rule="r",
                            decision_rule={"mode": "catch-damage", "confidence": 0.95, "inconclusive_fails": False},
                            fidelity={"fidelity_outcome": "pass"})
-    point = dataclasses.replace(undefined, test="t_point", decision_rule={"mode": "point"})
+    point = dataclasses.replace(undefined, test="t_point", decision_rule={"mode": "point"}, fidelity=None,
+                                value=0.9)
     by_test = {line.split()[-1]: line for line in _table(undefined, point)[3:]}
     assert "catch-damage@0.95" in by_test["t_undefined"] and " point " in by_test["t_point"]
+    # the undefined score decided nothing: fidelity did
+    assert by_test["t_undefined"].startswith("pass on fidelity ") and "on fidelity" not in by_test["t_point"]
