@@ -21,9 +21,11 @@ def _num(value: Any, fmt: str) -> str:
 
 
 def _rule(rule: Any) -> str:
-    """A verdict row's rule label from its record (`Rule.label`'s form), where no statistics carry it."""
-    mode = (rule or {}).get("mode", "point")
-    return mode if mode == "point" or "confidence" not in rule else f"{mode}@{rule['confidence']:g}"
+    """A verdict row's rule label from its record (`Rule.label`), where no statistics carry it."""
+    from medcheck.decision import Rule
+
+    rule = rule or {}
+    return Rule(**rule).label if "confidence" in rule else str(rule.get("mode", "point"))
 
 
 def verdict_lines(record: RunRecord) -> list[str]:
