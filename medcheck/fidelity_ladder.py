@@ -34,17 +34,20 @@ class _Scored:
 
 def _score(backend: Any, loaded: dict[str, Any], protocol: str, dense: _Scored | None, top_k: int) -> _Scored:
     from medcheck.prompts import requests_for
+    from medcheck.scoring.choice import TOP_K as CHOICE_TOP_K
     from medcheck.scoring.choice import score_item
     from medcheck.strategies import Strategy, generate_records, user_prompt
 
     out = _Scored()
     for dataset_id, ds in loaded.items():
-        if not task_kinds.of(datasets.info(dataset_id).kind).generates:
+        if not task_kinds.of(datasets.info(dataset_id).kind).generates:   # as the gate scores them
             reqs = [requests_for(item, protocol, ds.prompt_style) for item in ds.items]
-            lls = backend.loglikelihood([r for rs in reqs for r in rs])
+            scored = backend.loglikelihood_dists([r for rs in reqs for r in rs], CHOICE_TOP_K)
             records, at = [], 0
             for item, rs in zip(ds.items, reqs):
-                records.append(score_item(item, lls[at:at + len(rs)], [len(r.continuation) for r in rs]))
+                part = scored[at:at + len(rs)]
+                records.append(score_item(item, [ll for ll, _ in part], [len(r.continuation) for r in rs],
+                                          [d for _, d in part]))
                 at += len(rs)
             out.choice[dataset_id] = records
             continue
@@ -108,7 +111,7 @@ def measure(model_spec: str, compressions: list[str], dataset_ids: list[str], *,
 
 def table(result: dict[str, Any]) -> str:
     lines = [f"{'compression':12} {'dataset':14} {'n':>3} {'mean KL [95% CI]':>30} {'same top [95% CI]':>26}"
-             f" {'tok same':>8} {'acc d->c':>12}"]
+             f" {'tok same':>8} {'option KL':>9} {'acc d->c':>12}  (KL per token where both keep top-k)"]
     for comp, per in result.items():
         if comp.startswith("_"):
             continue
@@ -120,8 +123,10 @@ def table(result: dict[str, Any]) -> str:
             f = FidelitySummary(**s)
             tok = f"{f.token_same_top:.3f}" if f.token_same_top is not None else ""
             acc = "" if row["accuracy"] != row["accuracy"] else f"{row['dense_accuracy']:.2f}->{row['accuracy']:.2f}"
+            opt = "" if f.option_kl is None else f"{f.option_kl:.4g}"
+            same = f"{f.same_top:6.1%} [{f.same_top_low:6.1%}, {f.same_top_high:6.1%}]"
             lines.append(f"{comp:12} {d:14} {f.n:3g} {f.kl:9.4g} [{f.kl_low:8.3g}, {f.kl_high:8.3g}] "
-                         f"{f.same_top:6.1%} [{f.same_top_low:6.1%}, {f.same_top_high:6.1%}] {tok:>8} {acc:>12}")
+                         f"{same} {tok:>8} {opt:>9} {acc:>12}")
     return "\n".join(lines)
 
 

@@ -112,21 +112,32 @@ class Choice(NoForcedPass):
         return ""
 
     def components(self, dataset: Dataset, prompting: Prompting) -> dict[str, Any]:
-        return {}
+        from medcheck.scoring.choice import DIGITS, TOP_K
+
+        # records keep each option token's top-k where the engine can (fidelity per token)
+        return {"option_dists": {"top_k": TOP_K, "digits": DIGITS}}
 
     def score(self, backend: Backend, dataset: Dataset, items: list[Any], protocol: str,
               prompting: Prompting) -> list[Record]:
+        from medcheck.backends.teacher import option_distributions
         from medcheck.prompts import requests_for
-        from medcheck.scoring.choice import score_item
+        from medcheck.scoring.choice import TOP_K, score_item
 
         per_item = [requests_for(item, protocol, dataset.prompt_style) for item in items]
-        logliks = backend.loglikelihood([r for reqs in per_item for r in reqs])
+        flat = [r for reqs in per_item for r in reqs]
+        keeps = option_distributions(backend)
+        if keeps is not None:
+            scored = keeps.loglikelihood_dists(flat, TOP_K)
+            logliks, dists = [ll for ll, _ in scored], [d for _, d in scored]
+        else:
+            logliks, dists = backend.loglikelihood(flat), None
         out: list[Record] = []
         at = 0
         for item, reqs in zip(items, per_item):
-            chunk = logliks[at:at + len(reqs)]
+            chunk = slice(at, at + len(reqs))
             at += len(reqs)
-            out.append(score_item(item, chunk, [len(r.continuation) for r in reqs]))
+            out.append(score_item(item, logliks[chunk], [len(r.continuation) for r in reqs],
+                                  None if dists is None else dists[chunk]))
         return out
 
     def records(self, rows: Sequence[dict[str, Any]]) -> tuple[Any, ...]:
@@ -185,7 +196,8 @@ class Choice(NoForcedPass):
                 "dense_acc_norm": round(result.dense.summary.acc_norm, 4), **fidelity_row(self, result)}
 
     def fidelity(self, result: PairResult, confidence: float) -> FidelitySummary | None:
-        """Option distributions of both models on every item, from the stored log-likelihoods."""
+        """Both models on every option token (their stored top-k), or where the records keep no
+        top-k, their option distributions (medcheck.fidelity.choice_items says which)."""
         from medcheck import fidelity
 
         return fidelity.summarize(fidelity.choice_items(result.dense.records, result.candidate.records), confidence)

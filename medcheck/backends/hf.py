@@ -3,7 +3,8 @@
 All continuations of one item go into one sequence, context first, each continuation in its own
 segment that sees the context and itself only (a 4D attention mask, position ids restarting after
 the context). One forward pass per item, whatever the number of options, and the vocabulary
-projection runs only at the positions that are scored.
+projection runs only at the positions that are scored. `loglikelihood_dists` also keeps, from that
+same pass, each scored position's top-k (fidelity on choice items, medcheck.backends.teacher).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import torch
 
 from medcheck.backends import Footprint, Generation, GenerationRequest, Loaded, LogLik, OnToken
 from medcheck.backends.hf_generate import scoring_runs
+from medcheck.backends.teacher import TokenDists
 from medcheck.prompts import Request
 
 if TYPE_CHECKING:
-    from medcheck.backends.teacher import TokenDists
     from medcheck.compression import LoadOptions
     from medcheck.models import ResolvedModel
 
@@ -124,11 +125,23 @@ class HFBackend:
     # -- scoring --------------------------------------------------------------------------------
     def loglikelihood(self, requests: Sequence[Request],
                       progress: Callable[[int], None] | None = None) -> list[LogLik]:
-        results: list[LogLik | None] = [None] * len(requests)
+        return [ll for ll, _ in self._scored(requests, 0, progress)]
+
+    def loglikelihood_dists(self, requests: Sequence[Request], top_k: int,
+                            progress: Callable[[int], None] | None = None) -> list[tuple[LogLik, TokenDists]]:
+        """As `loglikelihood`, plus each continuation position's top-k ids and log-probabilities
+        from the same forward pass (medcheck.backends.teacher.OptionDistributions)."""
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        return [(ll, d) for ll, d in self._scored(requests, top_k, progress) if d is not None]
+
+    def _scored(self, requests: Sequence[Request], top_k: int,
+                progress: Callable[[int], None] | None) -> list[tuple[LogLik, TokenDists | None]]:
+        results: list[tuple[LogLik, TokenDists | None] | None] = [None] * len(requests)
         groups = sorted(self._group(requests), key=lambda g: -len(g.packed()[0]))
         for run in scoring_runs([len(g.packed()[0]) for g in groups], self.device, self.batch_tokens):
             batch = [groups[k] for k in run]
-            for group, scores in zip(batch, self._score_batch(batch)):
+            for group, scores in zip(batch, self._score_batch(batch, top_k)):
                 for index, score in zip(group.indices, scores):
                     results[index] = score
             if progress:
@@ -136,7 +149,7 @@ class HFBackend:
         return [r for r in results if r is not None]
 
     @torch.inference_mode()
-    def _score_batch(self, batch: list[_Group]) -> list[list[LogLik]]:
+    def _score_batch(self, batch: list[_Group], top_k: int = 0) -> list[list[tuple[LogLik, TokenDists | None]]]:
         packed = [g.packed() for g in batch]
         width = max(len(ids) for ids, _, _ in packed)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
@@ -182,13 +195,25 @@ class HFBackend:
         token_lp = logprobs.gather(1, target[:, None])[:, 0].cpu().tolist()
         token_greedy = (logprobs.argmax(-1) == target).cpu().tolist()
 
+        tops = _tops(logprobs, top_k, owners) if top_k else {}
+
         sums: dict[tuple[int, int], list[float]] = {}
         greedy: dict[tuple[int, int], bool] = {}
         for owner, lp, g in zip(owners, token_lp, token_greedy):
             sums.setdefault(owner, []).append(lp)
             greedy[owner] = greedy.get(owner, True) and bool(g)
-        return [[LogLik(sum(sums[(row, j)]), greedy[(row, j)], len(cont), len(group.context))
-                 for j, cont in enumerate(group.continuations)] for row, group in enumerate(batch)]
+        out: list[list[tuple[LogLik, TokenDists | None]]] = []
+        for row, group in enumerate(batch):
+            scored = []
+            for j, cont in enumerate(group.continuations):
+                ll = LogLik(sum(sums[(row, j)]), greedy[(row, j)], len(cont), len(group.context))
+                dists = None
+                if top_k:
+                    top_ids, top_lps = tops[(row, j)]
+                    dists = TokenDists(tuple(cont), tuple(sums[(row, j)]), top_ids, top_lps, len(group.context))
+                scored.append((ll, dists))
+            out.append(scored)
+        return out
 
     def token_distributions(self, requests: Sequence[tuple[str, str]], top_k: int = 10,
                             extra_ids: Sequence[Sequence[Sequence[int]]] | None = None) -> list[TokenDists]:
@@ -238,3 +263,15 @@ class HFBackend:
         trim_heap()   # the freed weights back to the OS, before the next model loads beside them
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def _tops(logprobs: torch.Tensor, top_k: int, owners: list[tuple[int, int]]
+          ) -> dict[tuple[int, int], tuple[tuple[tuple[int, ...], ...], tuple[tuple[float, ...], ...]]]:
+    """Per (row, continuation): each position's top-k ids and log-probabilities, most likely first."""
+    top_lp, top_id = logprobs.topk(min(top_k, logprobs.shape[-1]), dim=-1)
+    ids: dict[tuple[int, int], list[tuple[int, ...]]] = {}
+    lps: dict[tuple[int, int], list[tuple[float, ...]]] = {}
+    for owner, i, lp in zip(owners, top_id.cpu().tolist(), top_lp.cpu().tolist()):
+        ids.setdefault(owner, []).append(tuple(i))
+        lps.setdefault(owner, []).append(tuple(lp))
+    return {o: (tuple(ids[o]), tuple(lps[o])) for o in ids}

@@ -36,6 +36,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from medcheck.backends import Footprint, Generation, GenerationRequest, Loaded, LogLik, OnToken
+from medcheck.backends.teacher import TokenDists
 from medcheck.backends.tokens import split_request, window
 from medcheck.errors import ConfigError, ModelLoadError
 from medcheck.prompts import Request
@@ -239,15 +240,27 @@ class VLLMBackend:
     # -- scoring --------------------------------------------------------------------------------
     def loglikelihood(self, requests: Sequence[Request],
                       progress: Callable[[int], None] | None = None) -> list[LogLik]:
+        return [ll for ll, _ in self._scored(requests, 0, progress)]
+
+    def loglikelihood_dists(self, requests: Sequence[Request], top_k: int,
+                            progress: Callable[[int], None] | None = None) -> list[tuple[LogLik, TokenDists]]:
+        """As `loglikelihood`, plus each continuation position's top-k prompt logprobs (vLLM reports
+        them with the prompt token's own; k <= the engine's max_logprobs, 20 by default)."""
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        return [(ll, d) for ll, d in self._scored(requests, top_k, progress) if d is not None]
+
+    def _scored(self, requests: Sequence[Request], top_k: int,
+                progress: Callable[[int], None] | None) -> list[tuple[LogLik, TokenDists | None]]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
         # The prompt plus one generated token must fit max_model_len: the window is one shorter.
         spans = [window(*split_request(self._encode, r.context, r.continuation), self.max_model_len - 1)
                  for r in requests]
-        shared, alone = (SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1, detokenize=False,
-                                        skip_reading_prefix_cache=skip) for skip in (False, True))
-        results: list[LogLik] = []
+        shared, alone = (SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=max(top_k, 1),
+                                        detokenize=False, skip_reading_prefix_cache=skip) for skip in (False, True))
+        results: list[tuple[LogLik, TokenDists | None]] = []
         for start, end in _item_chunks(requests, SCORE_CHUNK):
             chunk = spans[start:end]
             prompts = [TokensPrompt(prompt_token_ids=ids) for ids, _ in chunk]
@@ -259,12 +272,19 @@ class VLLMBackend:
                 for i, out in zip(again, self.llm.generate([prompts[i] for i in again], alone, use_tqdm=False)):
                     outputs[i] = out
             for (ids, begin), out in zip(chunk, outputs):
-                total, greedy = 0.0, True
+                lps, greedy, top_ids, top_lps = [], True, [], []
                 for k in range(begin, len(ids)):
-                    entry = out.prompt_logprobs[k][ids[k]]
-                    total += entry.logprob
-                    greedy = greedy and entry.rank == 1
-                results.append(LogLik(total, greedy, len(ids) - begin, begin))
+                    entries = out.prompt_logprobs[k]
+                    lps.append(entries[ids[k]].logprob)
+                    greedy = greedy and entries[ids[k]].rank == 1
+                    if top_k:
+                        top = sorted((e.rank, t, e.logprob) for t, e in entries.items() if e.rank <= top_k)
+                        top_ids.append(tuple(t for _, t, _ in top))
+                        top_lps.append(tuple(lp for _, _, lp in top))
+                ll = LogLik(sum(lps), greedy, len(ids) - begin, begin)
+                dists = TokenDists(tuple(ids[begin:]), tuple(lps), tuple(top_ids), tuple(top_lps), begin) \
+                    if top_k else None
+                results.append((ll, dists))
             if progress:
                 progress(len(chunk))
         return results

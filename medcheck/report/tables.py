@@ -52,9 +52,11 @@ def layout_rows(record: RunRecord, layout: str) -> list[Mapping[str, Any]]:
 
 
 FIDELITY_NOTE = ("fidelity: mean KL(dense || candidate) with its upper 95% bound, and the share of items whose top "
-                 "answer is the dense model's (generated answers: both models teacher-forced on the dense answer, KL "
-                 "over the dense top-10 tokens plus one bucket, a lower bound of the full KL; 'same top' = every "
-                 "token's); then its outcome against the floors in the track's YAML (the track's test)")
+                 "answer is the dense model's. KL/token: per answer token over each model's top-10 tokens plus one "
+                 "bucket, a lower bound of the full KL (multiple choice: every option token, from the scoring pass; "
+                 "generated answers: both models teacher-forced on the dense answer, 'same top' = every token's); "
+                 "KL alone: of the option distributions, where an engine keeps no top-k; then its outcome against "
+                 "the floors in the track's YAML (the track's test)")
 
 
 def fidelity_text(checks: list[VerdictRow], pair: str, subject: str) -> str | None:
@@ -64,7 +66,8 @@ def fidelity_text(checks: list[VerdictRow], pair: str, subject: str) -> str | No
         return None
     if "fidelity_kl" not in row:
         return str(row.get("fidelity_outcome", "not measured"))
-    return (f"KL {float(row['fidelity_kl']):.3g} (<{float(row['fidelity_kl_high']):.3g}), "
+    name = "KL/token" if row.get("fidelity_per") == "token" else "KL"
+    return (f"{name} {float(row['fidelity_kl']):.3g} (<{float(row['fidelity_kl_high']):.3g}), "
             f"top {float(row['fidelity_same_top']):.0%}: {row.get('fidelity_outcome', '')}")
 
 

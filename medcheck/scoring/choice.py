@@ -1,4 +1,9 @@
-"""Multiple choice by log-likelihood: per-item records and per-dataset summaries."""
+"""Multiple choice by log-likelihood: per-item records and per-dataset summaries.
+
+Where the backend keeps them (medcheck.backends.teacher.option_distributions), a record also holds
+each option's tokens with their top-k next-token distributions from the scoring pass (`dists`):
+what fidelity to the dense model reads per token (medcheck.fidelity.choice_item).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from medcheck.backends import LogLik
+from medcheck.backends.teacher import TokenDists
 from medcheck.datasets.types import ChoiceItem
 from medcheck.stats import wilson  # the accuracy interval of a Summary
 
 DEGENERATE_SHARE = 0.9   # one answer for more than this share of items
+TOP_K = 10               # ids kept per option token: ~20 numbers a token, as generated items keep
+DIGITS = 5               # log-probabilities stored to 1e-5 nats, far below any fidelity floor (0.05)
 
 
 @dataclass(frozen=True)
@@ -24,16 +32,25 @@ class SampleRecord:
     correct_norm: bool
     scores: tuple[float, ...]  # summed log-likelihood per option
     prompt_tokens: int
+    dists: tuple[dict[str, Any], ...] | None = None   # per option: TokenDists.rounded (None: not kept)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.dists is None:   # records of engines that keep none read as before
+            del out["dists"]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SampleRecord:
-        return cls(**{**data, "scores": tuple(data["scores"])})
+        dists = data.get("dists")
+        return cls(**{**data, "scores": tuple(data["scores"]), "dists": None if dists is None else tuple(dists)})
+
+    def option_dists(self) -> list[TokenDists] | None:
+        return None if self.dists is None else [TokenDists.from_dict(d) for d in self.dists]
 
 
-def score_item(item: ChoiceItem, logliks: Sequence[LogLik], option_chars: Sequence[int]) -> SampleRecord:
+def score_item(item: ChoiceItem, logliks: Sequence[LogLik], option_chars: Sequence[int],
+               dists: Sequence[TokenDists] | None = None) -> SampleRecord:
     scores = [ll.logprob for ll in logliks]
     best = max(range(len(scores)), key=scores.__getitem__)
     # lm-eval's acc_norm: log-likelihood divided by the continuation's length in characters
@@ -41,7 +58,8 @@ def score_item(item: ChoiceItem, logliks: Sequence[LogLik], option_chars: Sequen
     best_norm = max(range(len(norm)), key=norm.__getitem__)
     return SampleRecord(item_id=item.id, prediction=item.labels[best], prediction_norm=item.labels[best_norm],
                         gold=item.labels[item.gold], correct=best == item.gold, correct_norm=best_norm == item.gold,
-                        scores=tuple(round(s, 6) for s in scores), prompt_tokens=logliks[0].context_tokens)
+                        scores=tuple(round(s, 6) for s in scores), prompt_tokens=logliks[0].context_tokens,
+                        dists=None if dists is None else tuple(d.rounded(DIGITS) for d in dists))
 
 
 @dataclass(frozen=True)

@@ -56,11 +56,7 @@ def rows(forcing: TeacherForcing, records: Sequence[GenRecord],
 
 
 def rounded(d: TokenDists) -> dict[str, Any]:
-    def r(values: Sequence[float]) -> list[float]:
-        return [round(float(v), DIGITS) for v in values]
-
-    return {"tokens": list(d.tokens), "logprobs": r(d.logprobs), "top_ids": [list(ids) for ids in d.top_ids],
-            "top_logprobs": [r(lps) for lps in d.top_logprobs], "context_tokens": d.context_tokens}
+    return d.rounded(DIGITS)
 
 
 def dists(record: GenRecord) -> TokenDists | None:

@@ -7,6 +7,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from medcheck.backends.hf import HFBackend
+from medcheck.backends.teacher import option_distributions
 from medcheck.prompts import Request
 
 
@@ -52,6 +53,33 @@ def test_matches_naive(tiny, batch_tokens, pack):
         assert result.logprob == pytest.approx(expected, abs=1e-4), request
         assert result.greedy == greedy
         assert result.tokens >= 1
+
+
+@pytest.mark.parametrize("pack", [True, False])
+def test_option_token_distributions_come_from_the_same_pass(tiny, pack):
+    """loglikelihood_dists: the same log-likelihoods, and per option token the full forward's top-k."""
+    model, tokenizer = tiny
+    backend = HFBackend(model, tokenizer, batch_tokens=256)
+    backend.pack = pack
+    assert option_distributions(backend) is backend
+    plain = backend.loglikelihood(REQUESTS)
+    kept = backend.loglikelihood_dists(REQUESTS, top_k=4)
+    assert [ll for ll, _ in kept] == plain
+    for request, (ll, d) in zip(REQUESTS, kept):
+        context = request.context.rstrip(" ")
+        ctx = tokenizer(context, add_special_tokens=False).input_ids
+        whole = tokenizer(context + request.context[len(context):] + request.continuation,
+                          add_special_tokens=False).input_ids
+        with torch.no_grad():
+            logprobs = torch.log_softmax(model(torch.tensor([whole])).logits[0].float(), -1)
+        rows = logprobs[len(ctx) - 1:len(whole) - 1]
+        top_lp, top_id = rows.topk(4, -1)
+        assert list(d.tokens) == whole[len(ctx):] and len(d.tokens) == ll.tokens
+        assert sum(d.logprobs) == pytest.approx(ll.logprob, abs=1e-5)
+        assert [list(r) for r in d.top_ids] == top_id.tolist()
+        assert [x for r in d.top_logprobs for x in r] == pytest.approx(top_lp.flatten().tolist(), abs=1e-4)
+    with pytest.raises(ValueError, match="top_k"):
+        backend.loglikelihood_dists(REQUESTS, top_k=0)
 
 
 def test_progress_counts_every_request(tiny):

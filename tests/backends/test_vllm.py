@@ -102,6 +102,19 @@ def test_loglikelihood_matches_hf(engines):
         assert (got.tokens, got.context_tokens) == (want.tokens, want.context_tokens), request
 
 
+def test_option_token_distributions_match_hf(engines):
+    """loglikelihood_dists: each option token's top-k from vLLM's prompt logprobs, as hf keeps them."""
+    vllm, hf = engines
+    for request, (ll, got), (_, want) in zip(REQUESTS, vllm.loglikelihood_dists(REQUESTS, 5),
+                                             hf.loglikelihood_dists(REQUESTS, 5)):
+        assert got.tokens == want.tokens and got.context_tokens == want.context_tokens, request
+        assert sum(got.logprobs) == pytest.approx(ll.logprob, abs=1e-4)
+        assert got.logprobs == pytest.approx(want.logprobs, abs=2e-3, rel=1e-3)
+        for mine, theirs, mine_lp, theirs_lp in zip(got.top_ids, want.top_ids, got.top_logprobs, want.top_logprobs):
+            assert mine[:3] == theirs[:3], request   # float32 both: near-ties below the third may swap
+            assert mine_lp == pytest.approx(theirs_lp, abs=2e-3, rel=1e-3)
+
+
 def test_scored_positions_inside_cached_blocks_match_hf(engines):
     """Contexts that end on a KV block boundary and options that share leading tokens: the prefix cache
     covers a scored position, which vLLM returns no log-probability for; such requests are scored again."""

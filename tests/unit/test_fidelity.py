@@ -79,6 +79,44 @@ def test_token_kl_lumps_the_rest_into_one_bucket():
     assert token_kl([7], [0.0], [7], [0.0]) == 0.0
 
 
+def test_token_kl_from_each_models_own_top_k_stays_a_lower_bound_and_sees_disjoint_tops():
+    """Each record keeps its own top-k only (choice items): random 30-way distributions, top 5 each.
+    With the candidate's lowest top-k log-probability as the cap on what it did not report, the KL
+    never exceeds the full one, never falls below the one-bucket coarsening, and where the two top-k
+    lists share only the forced token it still sees the dense mass the candidate moved away."""
+    rng = random.Random(3)
+    for trial in range(400):
+        z = [rng.gauss(0, 2) for _ in range(30)]
+        shift = 0.05 if trial % 2 else 3.0
+        w = [v + rng.gauss(0, shift) for v in z]
+        p, q = (_log_softmax(v) for v in (z, w))
+        full = sum(math.exp(a) * (a - b) for a, b in zip(p, q))
+        forced = rng.randrange(30)
+        dense_top = sorted(range(30), key=lambda i: -p[i])[:5]
+        cand_top = sorted(range(30), key=lambda i: -q[i])[:5]
+        args = ([*dense_top, forced], [p[i] for i in [*dense_top, forced]],
+                [*cand_top, forced], [q[i] for i in [*cand_top, forced]])
+        coarse = token_kl(*args)
+        bounded = token_kl(*args, min(q[i] for i in cand_top))
+        assert coarse - 1e-12 <= bounded <= full + 1e-9
+    # disjoint tops: dense holds 0.9 on ids 1-2, the candidate 0.9 on ids 3-4; both give the forced id 9
+    # 0.01. One bucket holds 0.99 on both sides: KL 0. The candidate's reported mass leaves at most
+    # 0.09 for ids 1-2: KL >= 0.9 ln(0.9 / 0.09) + 0.09 ln(0.09 / 0.9) = 1.865
+    lp = [math.log(0.45), math.log(0.45), math.log(0.01)]
+    assert token_kl([1, 2, 9], lp, [3, 4, 9], lp) == pytest.approx(0.0, abs=1e-12)
+    assert token_kl([1, 2, 9], lp, [3, 4, 9], lp, math.log(0.45)) == pytest.approx(0.81 * math.log(10))
+    # a flat candidate (0.02 on its top ids 3-4): no id it left out has more, so ids 1-2 hold <= 0.04
+    flat = [math.log(0.02), math.log(0.02), math.log(0.01)]
+    assert token_kl([1, 2, 9], lp, [3, 4, 9], flat) < 0.1
+    assert token_kl([1, 2, 9], lp, [3, 4, 9], flat, math.log(0.02)) > 2.5
+
+
+def _log_softmax(v: list[float]) -> list[float]:
+    top = max(v)
+    z = top + math.log(sum(math.exp(x - top) for x in v))
+    return [x - z for x in v]
+
+
 def test_generated_item_from_two_teacher_forced_records():
     lp = [math.log(0.7), math.log(0.2)]
     dense = _dists([5, 6], [[5, 9], [6, 9]], [lp, lp])
@@ -91,6 +129,59 @@ def test_generated_item_from_two_teacher_forced_records():
     assert generated_item("e", _dists([], [], []), _dists([], [], [])) is None
     with pytest.raises(ValueError, match="different tokens"):
         generated_item("g", dense, _dists([5, 9], [[5, 9], [9, 6]], [lp, lp]))
+
+
+def _option_record(item_id: str, scores: tuple[float, ...], dists: list[TokenDists] | None) -> SampleRecord:
+    return SampleRecord(item_id, "A", "A", "A", True, True, scores, 10,
+                        None if dists is None else tuple(d.rounded(5) for d in dists))
+
+
+def test_choice_items_read_every_option_token_where_both_records_keep_them():
+    lp = [math.log(0.7), math.log(0.2)]
+    a = _dists([5, 6], [[5, 9], [6, 9]], [lp, lp])          # option A: two tokens
+    b = _dists([7], [[7, 9]], [lp])                         # option B: one token
+    moved = _dists([7], [[9, 7]], [lp])                     # B's token now second: top token changed
+    dense = [_option_record("q", (-1.0, -2.0), [a, b])]
+    same = choice_items(dense, dense)[0]
+    assert same.per == "token" and same.kl == 0.0 and same.option_kl == 0.0
+    assert same.positions == 3 and same.token_same_top == 1.0 and same.shape_cap == 1.0
+    cand = [_option_record("q", (-1.0, -1.5), [a, moved])]
+    f = choice_items(dense, cand)[0]
+    flip = 0.7 * math.log(0.7 / 0.2) + 0.2 * math.log(0.2 / 0.7)
+    assert f.kl == pytest.approx(flip / 3, abs=1e-4)        # the mean over the three option tokens (stored to 1e-5)
+    assert f.token_same_top == pytest.approx(2 / 3) and f.same_top   # the top option is still A
+    assert f.option_kl == pytest.approx(choice_item("q", (-1.0, -2.0), (-1.0, -1.5)).kl)
+    s = summarize([f])
+    assert s is not None and s.per == "token" and s.option_kl == pytest.approx(f.option_kl)
+    props = dict(s.properties())
+    assert props["fidelity_per"] == "token" and "fidelity_option_kl" in props and "KL/token" in s.describe()
+
+
+def test_choice_items_read_options_for_all_where_any_record_keeps_no_tokens():
+    lp = [math.log(0.7), math.log(0.2)]
+    a, b = _dists([5], [[5, 9]], [lp]), _dists([7], [[7, 9]], [lp])
+    dense = [_option_record("q", (-1.0, -2.0), [a, b]), _option_record("r", (-2.0, -1.0), [a, b])]
+    # one candidate record without tokens (an engine that keeps none): per option, for every item
+    cand = [_option_record("q", (-1.0, -1.5), [a, b]), _option_record("r", (-2.0, -1.0), None)]
+    out = choice_items(dense, cand)
+    assert [f.per for f in out] == ["option", "option"]
+    assert out[0].kl == out[0].option_kl == pytest.approx(choice_item("q", (-1.0, -2.0), (-1.0, -1.5)).kl)
+    # other tokens (another tokenizer) cannot be compared position by position: per option too
+    other = [_option_record("q", (-1.0, -1.5), [_dists([4], [[4, 9]], [lp]), b]),
+             _option_record("r", (-2.0, -1.0), [a, b])]
+    assert {f.per for f in choice_items(dense, other)} == {"option"}
+    s = summarize(out)
+    assert s is not None and s.per == "option" and "KL/token" not in s.describe()
+    with pytest.raises(ValueError, match="per token and per option"):
+        summarize([out[0], choice_items(dense, dense)[0]])
+
+
+def test_a_sample_record_round_trips_with_and_without_tokens():
+    d = _dists([5, 6], [[5, 9], [6, 9]], [[-0.1, -2.0], [-0.2, -3.0]])
+    kept = _option_record("q", (-1.0, -2.0), [d, d])
+    assert SampleRecord.from_dict(kept.as_dict()) == kept and kept.option_dists() == [d, d]
+    bare = _option_record("q", (-1.0, -2.0), None)
+    assert "dists" not in bare.as_dict() and SampleRecord.from_dict(bare.as_dict()) == bare
 
 
 def test_token_dists_round_trip():
@@ -141,6 +232,34 @@ def test_the_kl_upper_bound_covers_at_small_n():
         s = summarize([ItemFidelity(str(i), one(), True, None, None, 3, 1.0) for i in range(10)])
         misses += s is not None and s.kl_high < true
     assert misses / 300 < 0.06
+
+
+def _token_item(rng: random.Random, spread: float) -> float:
+    """One choice item's mean per-token KL: 3-40 option tokens, each a 12-way next-token
+    distribution under a small logit perturbation whose scale varies by item (log-normal, sd
+    `spread`) and by token."""
+    item_scale = 0.05 * math.exp(spread * rng.gauss(0, 1))
+    kls = []
+    for _ in range(rng.randint(3, 40)):
+        z = [rng.gauss(0, 2) for _ in range(12)]
+        scale = item_scale * math.exp(0.5 * rng.gauss(0, 1))
+        kls.append(choice_item("t", z, [v + rng.gauss(0, scale) for v in z]).kl)
+    return sum(kls) / len(kls)
+
+
+@pytest.mark.parametrize("n", [5, 10, 40])
+def test_the_per_token_kl_upper_bound_covers_at_small_n(n):
+    """Choice items per token (shape cap 1): the 97.5% upper bound misses the true mean rarely
+    where items' mean KL varies with a CV of ~1.5 (real items: 0.14-1.6, medcheck.fidelity_bounds)."""
+    spread = 0.5
+    rng = random.Random(11 + n)
+    true = sum(_token_item(rng, spread) for _ in range(4_000)) / 4_000
+    misses, reps = 0, 150
+    for _ in range(reps):
+        s = summarize([ItemFidelity(str(i), _token_item(rng, spread), True, None, None, 1, 1.0, "token")
+                       for i in range(n)])
+        misses += s is not None and s.kl_high < true
+    assert misses / reps < 0.06
 
 
 def test_a_gamma_interval_matches_its_formula():
