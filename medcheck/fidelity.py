@@ -6,12 +6,13 @@ distributions item by item (as llama.cpp's `perplexity --kl-divergence` judges q
 
 * Choice items, per token: where both records keep each option token's top-k from the scoring
   pass (`SampleRecord.dists`), per option token the KL over the ids both top-k lists share plus
-  one bucket for all other tokens (`token_kl`; each model's own top-k, no id asked of the other,
-  so the two records stay independent), and whether the top token is the same. Per item: the
-  mean over every token of every option. This is what gates: the same measure generated items
-  use and quantization tools report, and averaged over dozens of tokens an item's value varies
-  far less from item to item than the option-level KL below, so a few items bound it (real
-  MedQA, rtn-w8, 20 items: per token 0.0084 [0.0057, 0.014]; per option 0.0089 [0.0037, 0.044]).
+  buckets for the rest (`token_kl`, with the candidate's lowest top-k probability capping what it
+  did not list; each model's own top-k, no id asked of the other, so the two records stay
+  independent), and whether the top token is the same. Per item: the mean over every token of
+  every option. This is what gates: the measure generated items use and quantization tools
+  report, and averaged over dozens of tokens an item's value varies far less from item to item
+  than the option-level KL below, so a few items bound it (real MedQA, rtn-w8, first 20 items:
+  per token 0.0086 [0.0057, 0.015]; per option 0.0127 [0.0053, 0.061]).
 * Choice items, per option: each model's option distribution is the softmax of its *summed*
   option log-likelihoods (`SampleRecord.scores`), i.e. P(option | prompt, one of the options): a
   real probability, the one whose argmax is the model's prediction (acc). Length-normalised scores
