@@ -3,7 +3,8 @@
 Scoring sends context + continuation token ids (lm-eval's split and truncation, see
 `medcheck.backends.tokens`) with one generated token and `prompt_logprobs=1`: vLLM returns, per
 prompt position, the prompt token's log-probability and its rank, so rank 1 everywhere is the
-greedy flag. A chunk of whole items goes to vLLM in one call with prefix caching on: an item's
+greedy flag (`loglikelihood_dists` asks for the top k and keeps them: fidelity on choice items).
+A chunk of whole items goes to vLLM in one call with prefix caching on: an item's
 options compute their shared context once (whole KV blocks) and project onto the vocabulary only past
 the cached blocks. A cached position gets no log-probability, so a request whose cache hit reaches its
 first scored position (context ending on a block boundary, options sharing leading tokens) is scored
@@ -32,12 +33,12 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from medcheck.backends import Footprint, Generation, GenerationRequest, Loaded, LogLik, OnToken
 from medcheck.backends.teacher import TokenDists
 from medcheck.backends.tokens import split_request, window
+from medcheck.backends.vllm_load import checkpoint_for
 from medcheck.errors import ConfigError, ModelLoadError
 from medcheck.prompts import Request
 
@@ -51,7 +52,6 @@ CPU_KV_GIB = "1"              # default VLLM_CPU_KVCACHE_SPACE
 CPU_MEMORY_SHARE = 0.2        # gpu_memory_utilization on a CPU: share of the NUMA node
 CPU_BLOCK_SIZE = 32           # KV block on a CPU: the finest its attention takes (vLLM's CPU default 128
                               # is longer than most multiple-choice contexts, so options would share nothing)
-VLLM_FORMATS = ("plain", "gptq", "awq", "compressed-tensors", "bitsandbytes")
 _ids = itertools.count()
 
 
@@ -78,48 +78,6 @@ def tensor_parallel(options: LoadOptions) -> int:
         raise ConfigError("settings", "tensor_parallel_size", f"must be a positive integer, got {raw!r}",
                           "set MEDCHECK_VLLM_TP to the number of GPUs to split the model over (1 on a CPU)")
     return size
-
-
-def checkpoint_for(label: str, model: ResolvedModel, compression: str, options: LoadOptions) -> tuple[str, str]:
-    """(folder vLLM loads, format) for a compression, or an error naming the backend that runs it."""
-    from medcheck.compression import CHECKPOINT_PREFIX, DENSE, recipe_for
-
-    if model.kind == "openai":
-        raise ConfigError("model spec", model.spec, "is a server, not a checkpoint vLLM can load",
-                          "run it with --medcheck-backend openai")
-    if compression == DENSE:
-        return model.path, "plain"
-    recipe: Any = recipe_for(compression)   # a checkpoint or a whole-model recipe: checked below
-    if compression.startswith(CHECKPOINT_PREFIX):
-        folder = recipe.folder
-    elif _saves_whole_model(recipe):   # built once into the cache (through transformers), then loaded
-        folder, _ = recipe.ensure_built(model.path, options)
-    else:
-        raise ConfigError("compression", compression,
-                          "is applied by transformers when the model loads; vLLM cannot load it",
-                          "run it with --medcheck-backend hf, or save the compressed model in a format vLLM "
-                          f"loads ({', '.join(VLLM_FORMATS[1:])}) and name it checkpoint:<folder>")
-    from medcheck.compression.checkpoint import detect_format
-
-    fmt = detect_format(Path(folder))
-    if fmt not in VLLM_FORMATS:
-        raise ConfigError("compression", compression, f"{fmt} checkpoints are not loaded by the vllm backend",
-                          "run it with --medcheck-backend hf")
-    from transformers import AutoConfig
-
-    from medcheck.compression.checkpoint import check_architecture
-
-    check_architecture(SimpleNamespace(config=AutoConfig.from_pretrained(folder)), model.path, label)
-    return str(folder), fmt
-
-
-def _saves_whole_model(recipe: Any) -> bool:
-    """A recipe whose result is entirely the folder it saves (RTN, pruning, ShortGPT, GPTQ/AWQ);
-    SmoothQuant also quantizes activations when it loads, which a saved folder does not carry."""
-    from medcheck.compression.applied import AppliedRecipe
-    from medcheck.compression.gptq import GPTQModelRecipe
-
-    return isinstance(recipe, AppliedRecipe) and type(recipe).load in (AppliedRecipe.load, GPTQModelRecipe.load)
 
 
 def _weights(model: Any) -> dict[str, int]:

@@ -52,11 +52,11 @@ def layout_rows(record: RunRecord, layout: str) -> list[Mapping[str, Any]]:
 
 
 FIDELITY_NOTE = ("fidelity: mean KL(dense || candidate) with its upper 95% bound, and the share of items whose top "
-                 "answer is the dense model's. KL/token: per answer token over each model's top-10 tokens plus one "
-                 "bucket, a lower bound of the full KL (multiple choice: every option token, from the scoring pass; "
-                 "generated answers: both models teacher-forced on the dense answer, 'same top' = every token's); "
-                 "KL alone: of the option distributions, where an engine keeps no top-k; then its outcome against "
-                 "the floors in the track's YAML (the track's test)")
+                 "answer is the dense model's. KL/token: per answer token over the models' top-10 tokens plus "
+                 "buckets for the rest, a lower bound of the full KL (multiple choice: every option token, from the "
+                 "scoring pass; generated answers: both models teacher-forced on the dense answer, 'same top' = "
+                 "every token's); KL alone: of the option distributions, where an engine keeps no top-k; then its "
+                 "outcome against the floors in the track's YAML (the track's test)")
 
 
 def fidelity_text(checks: list[VerdictRow], pair: str, subject: str) -> str | None:
