@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 KL_RESOLUTION = 1e-6   # nats: below what the stored scores (rounded to 1e-6) measure; floors each item
 TOKEN_SHAPE_MAX = 1.0  # per-item gamma shape cap for a mean per-token KL: CV >= 1 (the exponential)
-GENERATED_SHAPE_MAX = TOKEN_SHAPE_MAX
 OTHER_FLOOR = 1e-6     # least "other" mass: float32 softmax sums are exact to ~1e-7 only
 METHOD = "gamma(shape<=cap) mean KL; Clopper-Pearson same-top"
 PER_TOKEN, PER_OPTION = "token", "option"   # what one KL value is of: `ItemFidelity.per`
